@@ -187,10 +187,11 @@ class DatasetBuilder:
         """Assign missing splits, write manifest/report/info and swap the dataset in atomically."""
         if not self.rows:
             shutil.rmtree(self.stage, ignore_errors=True)
-            self._write_report_only()
+            where = self._write_report_only()
+            first = "; ".join(f"{Path(str(r['path'])).name}: {r['reason']}" for r in self.report[:3])
             raise ColdstartError(
                 f"no usable images for dataset {self.name!r} ({len(self.report)} inputs skipped; "
-                f"see {self.final_dir / REPORT}): check the path and file formats")
+                f"see {where}): check the path and file formats" + (f" (first: {first})" if first else ""))
         df = pd.DataFrame(self.rows)
         df["label"] = df["label"].astype("Int64")
         df["label_name"] = [self.classes[v] if pd.notna(v) else None for v in df["label"]]
@@ -210,10 +211,13 @@ class DatasetBuilder:
         self._swap_in()
         return Dataset(self.name, self.root)
 
-    def _write_report_only(self) -> None:
+    def _write_report_only(self) -> Path:
+        """Write the report of a failed import; an existing dataset's own report is kept."""
         self.final_dir.mkdir(parents=True, exist_ok=True)
-        write_text(self.final_dir / REPORT,
-                   pd.DataFrame(self.report, columns=["path", "action", "reason"]).to_csv(index=False))
+        path = self.final_dir / (REPORT if not (self.final_dir / MANIFEST).exists()
+                                 else "import_report.failed.csv")
+        write_text(path, pd.DataFrame(self.report, columns=["path", "action", "reason"]).to_csv(index=False))
+        return path
 
     def _swap_in(self) -> None:
         """Replace images/, masks/ and the table files; keep cache/, runs/, models/, labels/."""

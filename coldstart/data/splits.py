@@ -39,18 +39,19 @@ def stratified_split(labels, fractions=(0.7, 0.1, 0.2), seed: int = 0, groups=No
             out[k] = SPLITS[int(np.searchsorted(cuts, i, side="right"))]
         return out
 
-    def _strat_ok(s):
+    def _strat_ok(s, k):
+        # sklearn needs >= 2 items per class and at least one item per class on each side
         _, counts = np.unique(s, return_counts=True)
-        return counts.min() >= 2
+        return counts.min() >= 2 and len(counts) <= k <= len(s) - len(counts)
 
     test_n = max(1, int(round(f[2] * n)))
     rest, test = train_test_split(idx, test_size=test_n, random_state=seed,
-                                  stratify=strat if _strat_ok(strat) else None)
+                                  stratify=strat if _strat_ok(strat, test_n) else None)
     val_n = max(1, int(round(f[1] * n))) if f[1] > 0 else 0
     if val_n and len(rest) > val_n:
         s_rest = strat[rest]
         train, val = train_test_split(rest, test_size=val_n, random_state=seed,
-                                      stratify=s_rest if _strat_ok(s_rest) else None)
+                                      stratify=s_rest if _strat_ok(s_rest, val_n) else None)
     else:
         train, val = rest, np.array([], dtype=int)
     out[train] = "train"

@@ -80,3 +80,12 @@ def get_selector(name: str) -> SelectorSpec:
     if name not in REGISTRY:
         raise ColdstartError(f"unknown selector {name!r}: choose one of {', '.join(sorted(REGISTRY))}")
     return REGISTRY[name]
+
+
+def list_selectors(kind: str | None = "cold-start") -> list[str]:
+    """Registered selector names, sorted; ``kind`` filters ("cold-start" = usable before any model
+    exists, "uncertainty" = active-learning round strategies needing model outputs, None = all)."""
+    from . import _load_all
+
+    _load_all()
+    return sorted(n for n, s in REGISTRY.items() if kind is None or s.params.get("kind", "cold-start") == kind)

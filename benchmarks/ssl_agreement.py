@@ -1,0 +1,139 @@
+"""Is the ssl-pool encoder measurably better than raw pixels? Label agreement of each embedding.
+
+For each dataset (the default 800-image phantom pool and the shared
+PneumoniaMNIST file), pre-trains ssl-pool with the CPU preset, embeds the
+pool with ``pixels`` and ``ssl-pool`` and reports, on the pool (``train``
+split; labels are used for evaluation only):
+
+* 5-NN leave-one-out accuracy and balanced accuracy (cosine distance);
+* linear-probe AUPRC of the rare class (5-fold stratified CV, logistic
+  regression on standardised features), with the rare-class prevalence as
+  the chance level.
+
+Usage::
+
+    .venv/bin/python benchmarks/ssl_agreement.py [--data-dir /tmp/cs-bench] [--datasets phantom pneumoniamnist]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+NPZ = ROOT.parent / "shared" / "data" / "pneumoniamnist" / "pneumoniamnist.npz"
+
+
+def knn_loo(x, y, k=5):
+    """5-NN leave-one-out (cosine): accuracy and balanced accuracy."""
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.neighbors import NearestNeighbors
+
+    nn = NearestNeighbors(n_neighbors=k + 1, metric="cosine").fit(x)
+    idx = nn.kneighbors(x, return_distance=False)
+    idx = np.array([row[row != i][:k] for i, row in enumerate(idx)])
+    votes = y[idx]
+    pred = np.array([np.bincount(v, minlength=y.max() + 1).argmax() for v in votes])
+    return float((pred == y).mean()), float(balanced_accuracy_score(y, pred))
+
+
+def probe_auprc(x, y, seed=0):
+    """Linear-probe AUPRC of the rare class, 5-fold stratified cross-validation."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rare = int(np.argmin(np.bincount(y)))
+    t = (y == rare).astype(int)
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
+    p = cross_val_predict(clf, x, t, cv=StratifiedKFold(5, shuffle=True, random_state=seed),
+                          method="predict_proba")[:, 1]
+    return float(average_precision_score(t, p)), float(t.mean()), rare
+
+
+def get_dataset(name, root):
+    from coldstart.data import Dataset
+
+    try:
+        return Dataset(name, root)
+    except Exception:  # noqa: BLE001 - not imported yet
+        pass
+    if name == "phantom":
+        from coldstart.data.phantom import generate_phantom
+
+        return generate_phantom("phantom", n=800, seed=0, root=root)
+    if name == "pneumoniamnist":
+        from coldstart.data.importers.medmnist import import_medmnist
+
+        if not NPZ.exists():
+            return None
+        return import_medmnist(NPZ, "pneumoniamnist", root=root)
+    raise SystemExit(f"unknown dataset {name}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", default="/tmp/coldstart-bench/data")
+    ap.add_argument("--datasets", nargs="+", default=["phantom", "pneumoniamnist"])
+    ap.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
+    ap.add_argument("--input-size", type=int, default=None, help="override the preset's input size")
+    ap.add_argument("--arch", default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reuse", action="store_true", help="reuse the newest existing ssl-pool model")
+    ap.add_argument("--json", default=None, help="also write the results here")
+    a = ap.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(a.threads)
+    os.environ["COLDSTART_DATA"] = a.data_dir
+    from coldstart.embed import load_embeddings, pretrain_ssl
+    from coldstart.embed.ssl_pool import newest_model
+    from coldstart.io import read_json
+
+    results = []
+    for name in a.datasets:
+        ds = get_dataset(name, a.data_dir)
+        if ds is None:
+            print(f"{name}: skipped (no {NPZ})")
+            continue
+        pool = ds.split_indices("train")
+        y = ds.labels[pool]
+        over = {k: v for k, v in dict(input_size=a.input_size, arch=a.arch).items() if v is not None}
+        mid = newest_model(ds) if a.reuse else None
+        if mid is None:
+            mid = pretrain_ssl(ds, preset="cpu", epochs=a.epochs, seed=a.seed, device="cpu", progress=True, **over)
+        card = read_json(ds.dir / "models" / f"{mid}.json")
+        print(f"\n{name}: {len(pool)} pool images, classes {ds.classes}, counts {np.bincount(y).tolist()}")
+        print(f"  ssl-pool {mid}: {card['arch']} {card['input_size']} px, {card['epochs']} epochs, "
+              f"pretrain {card['seconds']:.0f} s, loss {card['loss_curve'][0]:.3f} -> {card['loss_curve'][-1]:.3f}")
+        print(f"  {'embedding':<10} {'dim':>5} {'5NN acc':>8} {'5NN bal':>8} {'AUPRC':>7} (rare class "
+              f"'{ds.classes[int(np.argmin(np.bincount(y)))]}', chance {np.bincount(y).min() / len(y):.3f})")
+        for emb in ("pixels", f"ssl-pool:{mid}"):
+            t0 = time.time()
+            x = load_embeddings(ds, emb, device="cpu")[pool]
+            acc, bal = knn_loo(x, y)
+            ap_, prev, rare = probe_auprc(x, y, seed=a.seed)
+            short = emb.split(":")[0]
+            print(f"  {short:<10} {x.shape[1]:>5} {acc:>8.3f} {bal:>8.3f} {ap_:>7.3f}   ({time.time() - t0:.0f} s)")
+            results.append(dict(dataset=name, embedding=short, model_id=mid if short != "pixels" else None,
+                                dim=int(x.shape[1]), knn5_acc=acc, knn5_bal_acc=bal, probe_auprc=ap_,
+                                rare_class=ds.classes[rare], prevalence=prev, n=int(len(pool)),
+                                pretrain_seconds=card["seconds"], epochs=card["epochs"]))
+    if a.json:
+        Path(a.json).write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()

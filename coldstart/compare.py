@@ -1,0 +1,209 @@
+"""Comparing methods across one or more runs: combined results, paired differences, AL gains.
+
+The paired comparison answers "is method A really better than the baseline at
+budget b?": for every seed both trained, both models were scored on the same
+test images, so their difference is computed image by image. A bootstrap
+resamples the test images (the same draw for both methods) and the seeds,
+giving a 95% interval for the mean difference; an interval that excludes 0
+is a difference the data support.
+
+Pure pandas/numpy (no Streamlit): the Compare page and scripts call the same functions.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .errors import ColdstartError
+
+LOWER_IS_BETTER = {"hausdorff95", "hausdorff"}
+
+
+def combine_results(stores) -> pd.DataFrame:
+    """Results of several runs in one table, with a ``run_id`` column.
+
+    When more than one run is given, methods are suffixed with the run id
+    (``pixels:kmeans [20261123-1412]``) so equal method names from different
+    runs stay apart.
+    """
+    frames = []
+    for st in stores:
+        r = st.results()
+        if not len(r):
+            continue
+        r = r.assign(run_id=st.run_id)
+        if len(stores) > 1:
+            short = st.run_id[:15]
+            r["method"] = r["method"].astype(str) + f" [{short}]"
+        frames.append(r)
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)
+
+
+def untrainable_summary(results: pd.DataFrame) -> pd.DataFrame:
+    """Cells where some seeds could not be trained: method, budget, ``k/n seeds untrainable``, reason."""
+    if not len(results):
+        return pd.DataFrame(columns=["method", "budget", "untrainable", "reason"])
+    r = results.drop_duplicates("unit")
+    rows = []
+    for (phase, m, b), g in r.groupby(["phase", "method", "budget"], sort=False):
+        bad = g[g["status"] != "ok"]
+        if len(bad):
+            rows.append({"phase": phase, "method": m, "budget": int(b),
+                         "untrainable": f"{bad['seed'].nunique()}/{g['seed'].nunique()} seeds untrainable",
+                         "reason": "; ".join(sorted(set(bad["reason"].astype(str))))})
+    return pd.DataFrame(rows, columns=["phase", "method", "budget", "untrainable", "reason"])
+
+
+def al_gains(summary: pd.DataFrame) -> pd.DataFrame:
+    """Gain per active-learning round from a :func:`coldstart.runs.summarize` table.
+
+    Returns ``method, strategy, round, budget, mean, se, gain`` where ``gain`` is the change of the
+    mean since the previous round (NaN for round 0). Small gains mean more labels stopped paying off.
+    """
+    al = summary[summary["phase"] == "al"].copy()
+    if not len(al):
+        return pd.DataFrame(columns=["method", "strategy", "round", "budget", "mean", "se", "gain"])
+    al = al.sort_values(["method", "strategy", "round"])
+    al["gain"] = al.groupby(["method", "strategy"])["mean"].diff()
+    return al[["method", "strategy", "round", "budget", "mean", "se", "gain"]].reset_index(drop=True)
+
+
+# ---- weighted metrics, vectorised over bootstrap draws ------------------------------------
+def _w_auprc(y, s, W):
+    o = np.argsort(-s, kind="stable")
+    y, W = y[o].astype(float), W[:, o]
+    tp = np.cumsum(W * y, 1)
+    tot = np.cumsum(W, 1)
+    prec = np.divide(tp, tot, out=np.zeros_like(tp), where=tot > 0)
+    npos = (W * y).sum(1)
+    return np.where(npos > 0, (W * y * prec).sum(1) / np.where(npos > 0, npos, 1), np.nan)
+
+
+def _w_auroc(y, s, W):
+    o = np.argsort(s, kind="stable")
+    y, W = y[o].astype(float), W[:, o]
+    wn = W * (1 - y)
+    below = np.cumsum(wn, 1) - wn
+    npos, nneg = (W * y).sum(1), wn.sum(1)
+    ok = (npos > 0) & (nneg > 0)
+    return np.where(ok, (W * y * below).sum(1) / np.where(ok, npos * nneg, 1), np.nan)
+
+
+def _w_f1(y, p, W):
+    y, p = y.astype(float), p.astype(float)
+    tp, fp, fn = (W * y * p).sum(1), (W * (1 - y) * p).sum(1), (W * y * (1 - p)).sum(1)
+    den = 2 * tp + fp + fn
+    return np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), 0.0)
+
+
+def _w_mean(v, W):
+    v = np.asarray(v, float)
+    ok = np.isfinite(v)
+    Wk = W * ok
+    den = Wk.sum(1)
+    return np.where(den > 0, (Wk * np.where(ok, v, 0)).sum(1) / np.where(den > 0, den, 1), np.nan)
+
+
+def weighted_metric(metric: str, pred: pd.DataFrame, W: np.ndarray) -> np.ndarray:
+    """``metric`` of one unit's test predictions under each row of bootstrap weights ``W`` (B, n)."""
+    y = pred["y"].to_numpy(int)
+    if metric == "auprc":
+        return _w_auprc(y, pred["score"].to_numpy(float), W)
+    if metric == "auroc":
+        return _w_auroc(y, pred["score"].to_numpy(float), W)
+    if metric == "f1":
+        return _w_f1(y, pred["pred"].to_numpy(int), W)
+    if metric == "dice_pos":
+        return _w_mean(np.where(y == 1, pred["dice"].to_numpy(float), np.nan), W)
+    if metric in pred.columns:
+        return _w_mean(pred[metric].to_numpy(float), W)
+    raise ColdstartError(f"no paired comparison for metric {metric!r}: choose auprc, auroc, f1, dice, "
+                         "dice_pos or hausdorff95")
+
+
+def paired_vs_baseline(stores, metric: str = "auprc", baseline: str = "random", phase: str = "cold",
+                       n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
+                       results: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Difference of every method to ``baseline`` per budget with a paired bootstrap CI.
+
+    Parameters
+    ----------
+    stores : list of RunStore
+        The runs (their predictions are read); same dataset and test split.
+    metric : str
+    baseline : str
+        Method name as it appears in :func:`combine_results` (e.g. ``random``).
+    phase : {"cold", "al"}
+    n_boot : int
+        Bootstrap draws (test images and seeds resampled together).
+    seed : int
+        Seeds the bootstrap.
+
+    Returns
+    -------
+    DataFrame ``method, budget, n_seeds, diff, lo, hi, excludes_zero, better`` where ``diff`` is
+    method minus baseline (mean over the seeds both could train) and ``better`` says whether the
+    difference favours the method (for Hausdorff distance lower is better).
+    """
+    if n_boot < 10:
+        raise ColdstartError(f"n_boot={n_boot} is too small for a 95% interval: use at least 100")
+    res = combine_results(stores) if results is None else results
+    cols = ["method", "budget", "n_seeds", "diff", "lo", "hi", "excludes_zero", "better"]
+    if not len(res):
+        return pd.DataFrame(columns=cols)
+    r = res[(res["metric"] == metric) & (res["phase"] == phase) & (res["status"] == "ok")]
+    if baseline not in set(r["method"]):
+        raise ColdstartError(f"baseline {baseline!r} has no trained results for {metric} here: choose one of "
+                             f"{', '.join(sorted(set(r['method'])))}")
+    by_id = {st.run_id: st for st in stores}
+    cache: dict[tuple[str, str], pd.DataFrame] = {}
+
+    def preds(row) -> pd.DataFrame:
+        key = (row["run_id"], row["unit"])
+        if key not in cache:
+            cache[key] = by_id[row["run_id"]].predictions(row["unit"]).sort_values("index").reset_index(drop=True)
+        return cache[key]
+
+    rng = np.random.default_rng(seed)
+    lower = metric in LOWER_IS_BETTER
+    rows = []
+    base = r[r["method"] == baseline].set_index(["budget", "seed"])
+    for (m, b), g in r[r["method"] != baseline].groupby(["method", "budget"], sort=False):
+        g = g.set_index("seed")
+        seeds = [s for s in g.index.unique() if (b, s) in base.index]
+        if not seeds:
+            continue
+        obs = float(np.mean([float(g.loc[s, "value"]) - float(base.loc[(b, s), "value"]) for s in seeds]))
+        pa = [preds(g.loc[s]) for s in seeds]
+        pb = [preds(base.loc[(b, s)]) for s in seeds]
+        n = len(pa[0])
+        if any(len(p) != n or not np.array_equal(p["index"].to_numpy(), pa[0]["index"].to_numpy())
+               for p in pa + pb):
+            raise ColdstartError(f"{m} and {baseline} at budget {b} were tested on different images: "
+                                 "compare runs made on the same dataset and split")
+        W = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float32)
+        D = np.stack([weighted_metric(metric, a, W) - weighted_metric(metric, c, W) for a, c in zip(pa, pb)])
+        if len(seeds) > 1:
+            pick = rng.integers(0, len(seeds), (n_boot, len(seeds)))
+            with warnings.catch_warnings():  # a draw whose resampled seeds are all NaN stays NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                draws = np.nanmean(D[pick, np.arange(n_boot)[:, None]], axis=1)
+        else:
+            draws = D[0]
+        draws = draws[np.isfinite(draws)]
+        if len(draws) < 10:
+            lo = hi = float("nan")
+        else:
+            lo, hi = (float(v) for v in np.percentile(draws, [100 * alpha / 2, 100 * (1 - alpha / 2)]))
+        excl = bool(np.isfinite(lo) and (lo > 0 or hi < 0))
+        rows.append({"method": m, "budget": int(b), "n_seeds": len(seeds), "diff": obs, "lo": lo, "hi": hi,
+                     "excludes_zero": excl, "better": bool((obs < 0) if lower else (obs > 0))})
+    return pd.DataFrame(rows, columns=cols)
+
+
+__all__ = ["combine_results", "untrainable_summary", "al_gains", "paired_vs_baseline", "weighted_metric"]

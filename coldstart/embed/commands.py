@@ -1,0 +1,87 @@
+"""CLI: ``coldstart embed``, ``coldstart embedders``, ``coldstart pretrain``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> None:
+    p = sub.add_parser("embed", help="embed a dataset with one embedder (cached on disk)",
+                       description="Embed every image of DATASET; the result is cached in "
+                                   "<data>/<DATASET>/cache/emb/<key>.npy and an interrupted run resumes.")
+    p.add_argument("dataset")
+    p.add_argument("--embedder", "-e", required=True, metavar="NAME",
+                   help="see `coldstart embedders`; file:PATH for your own, ssl-pool[:MODEL-ID]")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda when present)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--download", action="store_true",
+                   help="download missing weights into $COLDSTART_WEIGHTS first (needs internet)")
+    p.set_defaults(func=cmd_embed)
+
+    p = sub.add_parser("embedders", help="table of embedders, whether they can run here and why not")
+    p.add_argument("dataset", nargs="?", help="also list this dataset's ssl-pool models")
+    p.set_defaults(func=cmd_embedders)
+
+    p = sub.add_parser("pretrain", help="self-supervised (SimCLR) pre-training on a dataset's own pool",
+                       description="Train the ssl-pool encoder on the unlabeled pool of DATASET; "
+                                   "then use --embedder ssl-pool (newest) or ssl-pool:MODEL-ID.")
+    p.add_argument("dataset")
+    p.add_argument("--preset", choices=["cpu", "gpu"], default=None,
+                   help="training settings (default: gpu when CUDA is present, else cpu)")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None)
+    p.set_defaults(func=cmd_pretrain)
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from ..data import Dataset
+    from . import get_embedder, load_embeddings
+
+    ds = Dataset(args.dataset)
+    if args.download:
+        from .weights import download
+
+        e = get_embedder(args.embedder, ds)
+        wid = getattr(e, "weights_id", None)
+        if wid:
+            print(f"weights: {download(wid, progress=True)}")
+    x = load_embeddings(ds, args.embedder, device=args.device, batch_size=args.batch_size, progress=True)
+    from . import cache_info
+
+    info = cache_info(ds, args.embedder) or {}
+    print(f"{args.embedder}: {x.shape[0]} x {x.shape[1]} float32 -> "
+          f"{ds.cache_dir('emb') / (info.get('key', '?') + '.npy')}")
+    return 0
+
+
+def cmd_embedders(args: argparse.Namespace) -> int:
+    from . import list_embedders
+
+    df = list_embedders(args.dataset)
+    w = max(len(n) for n in df["name"])
+    print(f"{'name':<{w}}  {'ready':<5}  {'dim':>5}  reason")
+    for r in df.itertuples():
+        dim = "" if r.dim is None or str(r.dim) == "<NA>" else str(r.dim)
+        print(f"{r.name:<{w}}  {'yes' if r.available else 'no':<5}  {dim:>5}  {r.reason}")
+    return 0
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from ..data import Dataset
+    from ..io import read_json
+    from . import pretrain_ssl
+
+    ds = Dataset(args.dataset)
+    preset = args.preset
+    if preset is None:
+        import torch
+
+        preset = "gpu" if torch.cuda.is_available() and (args.device or "cuda").startswith("cuda") else "cpu"
+    model_id = pretrain_ssl(ds, preset=preset, epochs=args.epochs, seed=args.seed, device=args.device,
+                            progress=True)
+    card = read_json(ds.dir / "models" / f"{model_id}.json")
+    print(f"model {model_id}: {card['epochs']} epochs on {card['n_images']} images in {card['seconds']:.0f} s, "
+          f"loss {card['loss_curve'][0]:.3f} -> {card['loss_curve'][-1]:.3f}")
+    print(f"use it: coldstart embed {ds.name} --embedder ssl-pool:{model_id}")
+    return 0

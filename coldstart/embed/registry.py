@@ -1,0 +1,96 @@
+"""The embedder registry: a table of names -> factories (+ parameterised ``file:`` / ``ssl-pool:``)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pandas as pd
+
+from ..errors import ColdstartError
+
+#: name -> "module:Class" (imported only when the embedder is asked for)
+BUILTIN: dict[str, str] = {
+    "pixels": "coldstart.embed.pixels:PixelsEmbedder",
+    "txrv-densenet121": "coldstart.embed.txrv:TxrvDenseNet",
+    "txrv-resnet50": "coldstart.embed.txrv:TxrvResNet50",
+    "txrv-autoencoder": "coldstart.embed.txrv:TxrvAutoencoder",
+    "imagenet-densenet121": "coldstart.embed.imagenet:ImagenetDenseNet",
+}
+#: parameterised names, listed as-is in the table
+PARAMETRISED = ("file", "ssl-pool")
+
+
+def names() -> list[str]:
+    """All registry names, in display order."""
+    return list(BUILTIN) + list(PARAMETRISED)
+
+
+def _load(target: str):
+    mod, _, cls = target.partition(":")
+    return getattr(importlib.import_module(mod), cls)
+
+
+def _as_dataset(dataset):
+    if dataset is None or not isinstance(dataset, str):
+        return dataset
+    from ..data import Dataset
+
+    return Dataset(dataset)
+
+
+def get_embedder(name: str, dataset=None):
+    """The embedder called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`, or ``file:<path>``, or ``ssl-pool:<model-id>``.
+    dataset : Dataset or str, optional
+        Needed to resolve ``ssl-pool`` models (they live in the dataset's
+        ``models/`` folder); plain ``ssl-pool`` means the newest one.
+
+    Raises
+    ------
+    ColdstartError
+        For an unknown name, listing the valid ones.
+    """
+    if not isinstance(name, str) or not name:
+        raise ColdstartError(f"embedder name {name!r} must be a non-empty string: choose one of {names()}")
+    if name in BUILTIN:
+        return _load(BUILTIN[name])()
+    head, sep, arg = name.partition(":")
+    if head == "file":
+        from .file import FileEmbedder
+
+        return FileEmbedder(arg or None)
+    if head == "ssl-pool":
+        from .ssl_pool import SslPoolEmbedder
+
+        return SslPoolEmbedder(arg or None, _as_dataset(dataset))
+    raise ColdstartError(
+        f"unknown embedder {name!r}: choose one of {sorted(names())} "
+        "(or file:PATH for your own embeddings, ssl-pool:MODEL-ID for a pre-trained pool model)")
+
+
+def list_embedders(dataset=None) -> pd.DataFrame:
+    """Table of embedders: name, available, reason, dim, summary.
+
+    With a ``dataset``, its ssl-pool models are listed one per row (after the
+    plain ``ssl-pool`` row, which stands for the newest).
+    """
+    ds = _as_dataset(dataset)
+    entries = [(n, get_embedder(n, ds)) for n in names()]
+    if ds is not None:
+        from .ssl_pool import list_models
+
+        entries += [(None, get_embedder(f"ssl-pool:{c['model_id']}", ds)) for c in list_models(ds)]
+    rows = []
+    for listed, e in entries:
+        ok, reason = e.available()
+        if listed == "ssl-pool" and ok:
+            reason = f"newest model: {e.name} ({reason})"
+        rows.append(dict(name=listed or e.name, available=bool(ok), reason=reason, dim=e.dim,
+                         summary=e.summary))
+    df = pd.DataFrame(rows, columns=["name", "available", "reason", "dim", "summary"])
+    df["dim"] = df["dim"].astype("Int64")
+    return df

@@ -1,0 +1,32 @@
+"""Runs: configs, the run store, the (background) runner and the paper-layout report.
+
+Public API (used by the CLI and the pages)
+------------------------------------------
+RunConfig(dataset, task, methods, budgets, seeds, preset, train, cold_start, rounds, query_size,
+          strategy, warm_start, oracle, probe_embedder, val_mode, selector_params, n_bootstrap)
+    ``RunConfig.from_dict(d)`` / ``from_yaml(path)`` refuse unknown keys (naming the valid ones);
+    ``config.validate()`` checks budgets vs pool, embedders, selectors and masks before any work.
+start_run(config, background=True) -> run_id
+    Writes ``<data>/<dataset>/runs/<run_id>/config.json``; background = detached process
+    ``python -m coldstart.runs.runner <run dir>`` (pid in ``runner.pid``).
+resume_run(dataset, run_id, background=True) -> run_id      (dataset may be None: found by scan)
+cancel_run(dataset, run_id) -> status
+list_runs(dataset=None) -> DataFrame (dataset, run_id, created, task, methods, status, units_done, units_total)
+    status: running / finished / failed / cancelled / interrupted (killed) / starting.
+RunStore(dataset, run_id): .config, .events(), .results(), .progress(), .predictions(unit),
+    .selection(method, seed), .status()
+report_table(results, metric="auprc", fmt="text"|"csv"|"markdown"|"latex") -> str
+summarize(results, metric=None) -> long-form DataFrame (method, budget, metric, mean, se, n_seeds,
+    n_untrainable, phase, round, ...);  learning_curves(results, metric) -> per-seed rows.
+
+The probe trains, by default, on one fixed embedding for all methods of a run
+(see :mod:`coldstart.runs.config`, "Fair comparison").
+"""
+
+from .config import RunConfig, parse_method
+from .report import learning_curves, report_table, summarize
+from .runner import Unit, cancel_run, execute, plan_units, resume_run, start_run
+from .store import RunStore, find_run, list_runs
+
+__all__ = ["RunConfig", "parse_method", "start_run", "resume_run", "cancel_run", "execute", "plan_units", "Unit",
+           "list_runs", "RunStore", "find_run", "report_table", "summarize", "learning_curves"]

@@ -1,0 +1,146 @@
+"""CLI: ``coldstart run``, ``runs``, ``resume``, ``cancel``, ``report``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import ColdstartError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="train and compare selection methods (a run)",
+                       description="Run a config file, or the same settings given as flags. Prints the run id.")
+    p.add_argument("config", nargs="?", help="YAML run config (flags below override its values)")
+    p.add_argument("--dataset")
+    p.add_argument("--task", choices=["probe", "classification", "segmentation"])
+    p.add_argument("--methods", help="comma-separated embedder:selector, e.g. random,pixels:kmeans")
+    p.add_argument("--budgets", help="comma-separated, e.g. 20,40,60,80,100")
+    p.add_argument("--seeds", help="comma-separated, e.g. 0,1,2")
+    p.add_argument("--preset", choices=["quick", "paper"])
+    p.add_argument("--rounds", type=int, help="active-learning rounds after the first budget")
+    p.add_argument("--query-size", type=int, dest="query_size")
+    p.add_argument("--strategy", help="uncertainty strategy (least-confidence, margin, entropy, bald, badge)")
+    p.add_argument("--no-cold-start", action="store_true", help="only the AL continuation")
+    p.add_argument("--warm-start", action="store_true")
+    p.add_argument("--val-mode", choices=["split", "holdout"], dest="val_mode")
+    p.add_argument("--probe-embedder", dest="probe_embedder")
+    p.add_argument("--noise", type=float, help="oracle label-noise rate (symmetric)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="training override, e.g. --set epochs=3 --set size=32")
+    p.add_argument("--background", action="store_true", help="run detached; follow with `coldstart runs`")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("runs", help="list runs with their status")
+    p.add_argument("dataset", nargs="?")
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("resume", help="continue a stopped run from its last finished unit")
+    p.add_argument("run")
+    p.add_argument("--background", action="store_true")
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("cancel", help="stop a running run (finished units are kept)")
+    p.add_argument("run")
+    p.set_defaults(func=cmd_cancel)
+
+    p = sub.add_parser("report", help="paper-layout table of a run (rows methods, columns budgets)")
+    p.add_argument("run")
+    p.add_argument("--metric", default=None, help="default: auprc (classification) or dice (segmentation)")
+    p.add_argument("--format", default="text", choices=["text", "csv", "markdown", "latex"])
+    p.set_defaults(func=cmd_report)
+
+
+def _value(s: str):
+    import yaml
+
+    return yaml.safe_load(s)
+
+
+def config_from_args(args) -> dict:
+    import yaml
+
+    d: dict = {}
+    if args.config:
+        from pathlib import Path
+
+        p = Path(args.config)
+        if not p.is_file():
+            raise ColdstartError(f"config file {p} not found: give a YAML run config or use --dataset ... flags")
+        d = yaml.safe_load(p.read_text()) or {}
+    for k in ("dataset", "task", "methods", "budgets", "seeds", "preset", "rounds", "query_size", "strategy",
+              "val_mode", "probe_embedder"):
+        v = getattr(args, k)
+        if v is not None:
+            d[k] = v
+    if args.no_cold_start:
+        d["cold_start"] = False
+    if args.warm_start:
+        d["warm_start"] = True
+    if args.noise is not None:
+        d.setdefault("oracle", {})["noise"] = args.noise
+    for kv in args.set:
+        if "=" not in kv:
+            raise ColdstartError(f"--set {kv!r}: write KEY=VALUE, e.g. --set epochs=3")
+        k, v = kv.split("=", 1)
+        d.setdefault("train", {})[k] = _value(v)
+    if "dataset" not in d:
+        raise ColdstartError("which dataset? give --dataset NAME or a config file with 'dataset:'")
+    return d
+
+
+def cmd_run(args) -> int:
+    from .config import RunConfig
+    from .runner import create_run, execute, _spawn
+
+    cfg = RunConfig.from_dict(config_from_args(args))
+    d = create_run(cfg)
+    print(f"run id: {d.name}", flush=True)
+    if args.background:
+        pid = _spawn(d)
+        print(f"running in the background (pid {pid}); follow with `coldstart runs {cfg.dataset}`, "
+              f"report with `coldstart report {d.name}`")
+        return 0
+    execute(d, progress=True)
+    from .store import RunStore
+
+    st = RunStore.from_dir(d)
+    print(f"run {d.name}: {st.status()}; table with `coldstart report {d.name}`")
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from .store import list_runs
+
+    df = list_runs(args.dataset)
+    if not len(df):
+        print("no runs yet: start one with `coldstart run --dataset NAME ...`")
+        return 0
+    print(df.to_string(index=False))
+    return 0
+
+
+def cmd_resume(args) -> int:
+    from .runner import resume_run
+
+    resume_run(None, args.run, background=args.background, progress=None if args.background else True)
+    print(f"run {args.run}: " + ("resumed in the background" if args.background else "done"))
+    return 0
+
+
+def cmd_cancel(args) -> int:
+    from .runner import cancel_run
+
+    print(f"run {args.run}: {cancel_run(None, args.run)}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import report_table
+    from .store import RunStore, find_run
+
+    ds, d = find_run(args.run)
+    st = RunStore.from_dir(d)
+    metric = args.metric or ("dice" if st.raw_config.get("task") == "segmentation" else "auprc")
+    sys.stdout.write(report_table(st.results(), metric, args.format))
+    return 0

@@ -1,0 +1,271 @@
+"""Run configuration: what to compare (methods x budgets x seeds, optional AL rounds) and how.
+
+A *method* is ``"embedder:selector"`` (``"random"`` alone means ``"any:random"``).
+Validation happens before any work starts: unknown keys, bad values,
+budgets larger than the pool, missing masks for segmentation and embedders
+whose weights are absent all raise :class:`ColdstartError`.
+
+Fair comparison
+---------------
+``probe_embedder`` is the embedding the *probe* trains on. Default (None):
+one fixed embedding for every method of the run, namely the embedder of the
+first method that has one (``pixels`` if all methods are random). The
+selection is then the only thing that differs between methods, as in the
+paper, where every method trains the same VGG-11. Set
+``probe_embedder="method"`` to let each method train on its own embedding
+(random then uses the fixed default).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ..errors import ColdstartError
+from ..train.oracle import OracleSettings
+from ..train.presets import PRESETS, TASKS, resolve_params
+
+VAL_MODES = ("split", "holdout")
+
+
+def parse_method(method: str) -> tuple[str | None, str]:
+    """``"pixels:kmeans" -> ("pixels", "kmeans")``; ``"random"``/``"any:random" -> (None, "random")``.
+
+    The embedder part may itself contain ':' (``ssl-pool:<id>:kmeans``): the selector is after the last ':'.
+    """
+    m = str(method).strip()
+    if not m:
+        raise ColdstartError("empty method name: write methods as embedder:selector, e.g. pixels:kmeans")
+    if ":" not in m:
+        if m == "random":
+            return None, "random"
+        raise ColdstartError(f"method {m!r} needs an embedder: write embedder:selector, e.g. pixels:{m}")
+    emb, sel = m.rsplit(":", 1)
+    if sel == "random" or emb in ("any", ""):
+        return (None if emb in ("any", "") else emb), sel
+    return emb, sel
+
+
+@dataclass
+class RunConfig:
+    """One experiment.
+
+    Attributes
+    ----------
+    dataset : str
+    task : {"probe", "classification", "segmentation"}
+    methods : list of str
+        ``"embedder:selector"``; ``"random"`` needs no embedder.
+    budgets : list of int
+        Cold-start budgets (nested selections), default 20..100.
+    seeds : list of int
+    preset : {"quick", "paper"}
+    train : dict
+        Overrides of the preset's training settings (see :mod:`coldstart.train.presets`).
+    cold_start : bool
+        Run the cold-start comparison (one training per method x seed x budget).
+    rounds : int
+        Active-learning rounds after the initial selection at ``budgets[0]``; 0 = none.
+    query_size : int
+        Images labeled per AL round (paper: 20).
+    strategy : str
+        Uncertainty strategy of the AL rounds (least-confidence, margin, entropy, bald, badge, random).
+    warm_start : bool
+        AL rounds continue from the previous round's weights (default: restart from the initial weights).
+    oracle : dict
+        Simulated annotator settings (:class:`coldstart.train.oracle.OracleSettings`).
+    probe_embedder : str or None
+        See the module docstring ("Fair comparison").
+    val_mode : {"split", "holdout"}
+        "split" (paper): the dataset's labeled validation split; "holdout": every 5th usable
+        labeled pick is held out for validation (a realistic cold start, costs budget).
+    selector_params : dict
+        ``{selector: {param: value}}`` passed to the selector.
+    n_bootstrap : int
+        Bootstrap resamples for the test-set SE (default 100).
+    """
+
+    dataset: str
+    task: str = "probe"
+    methods: list = field(default_factory=lambda: ["random", "pixels:kmeans"])
+    budgets: list = field(default_factory=lambda: [20, 40, 60, 80, 100])
+    seeds: list = field(default_factory=lambda: [0, 1, 2, 3, 4])
+    preset: str = "quick"
+    train: dict = field(default_factory=dict)
+    cold_start: bool = True
+    rounds: int = 0
+    query_size: int = 20
+    strategy: str = "least-confidence"
+    warm_start: bool = False
+    oracle: dict = field(default_factory=dict)
+    probe_embedder: str | None = None
+    val_mode: str = "split"
+    selector_params: dict = field(default_factory=dict)
+    n_bootstrap: int = 100
+    name: str = ""
+
+    # ---- construction ----------------------------------------------------
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        """Build and check a config; unknown keys raise ColdstartError naming the valid ones."""
+        if not isinstance(d, dict):
+            raise ColdstartError(f"a run config must be a mapping of settings, got {type(d).__name__}")
+        valid = [f.name for f in fields(cls)]
+        bad = sorted(set(d) - set(valid))
+        if bad:
+            raise ColdstartError(f"unknown run config key(s) {bad}: valid keys are {', '.join(valid)}")
+        if "dataset" not in d:
+            raise ColdstartError("the run config needs 'dataset' (the imported dataset's name)")
+        cfg = cls(**d)
+        cfg.check()
+        return cfg
+
+    @classmethod
+    def from_yaml(cls, path) -> "RunConfig":
+        import yaml
+
+        p = Path(path)
+        if not p.is_file():
+            raise ColdstartError(f"config file {p} not found: give the path of a YAML run config")
+        try:
+            d = yaml.safe_load(p.read_text())
+        except yaml.YAMLError as e:
+            raise ColdstartError(f"{p} is not valid YAML: {e}") from None
+        return cls.from_dict(d or {})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    # ---- checks -------------------------------------------------------------
+    def check(self) -> None:
+        """Checks that need no data on disk (types, ranges, names)."""
+        from ..paths import validate_name
+
+        validate_name(self.dataset)
+        if self.task not in TASKS:
+            raise ColdstartError(f"task={self.task!r}: choose one of {', '.join(TASKS)}")
+        if self.preset not in PRESETS:
+            raise ColdstartError(f"preset={self.preset!r}: choose one of {', '.join(sorted(PRESETS))}")
+        self.methods = _as_list(self.methods, str, "methods")
+        if not self.methods:
+            raise ColdstartError("methods is empty: give at least one, e.g. random,pixels:kmeans")
+        for m in self.methods:
+            parse_method(m)
+        if len(set(self.methods)) != len(self.methods):
+            raise ColdstartError(f"methods lists a method twice: {self.methods}")
+        self.budgets = _as_list(self.budgets, int, "budgets")
+        self.seeds = _as_list(self.seeds, int, "seeds")
+        if not self.budgets or any(b < 1 for b in self.budgets):
+            raise ColdstartError(f"budgets={self.budgets}: give positive image counts, e.g. 20,40,60,80,100")
+        if sorted(set(self.budgets)) != self.budgets:
+            raise ColdstartError(f"budgets={self.budgets} must be increasing without repeats, e.g. 20,40,60")
+        if not self.seeds:
+            raise ColdstartError("seeds is empty: give at least one, e.g. 0,1,2")
+        self.rounds, self.query_size = int(self.rounds), int(self.query_size)
+        if self.rounds < 0 or self.query_size < 1:
+            raise ColdstartError(f"rounds={self.rounds} must be >= 0 and query_size={self.query_size} >= 1")
+        if not self.cold_start and not self.rounds:
+            raise ColdstartError("nothing to run: set cold_start=true or rounds >= 1")
+        from ..train.al import STRATEGIES
+
+        if self.strategy not in STRATEGIES:
+            raise ColdstartError(f"strategy={self.strategy!r}: choose one of {', '.join(STRATEGIES)}")
+        if self.val_mode not in VAL_MODES:
+            raise ColdstartError(f"val_mode={self.val_mode!r}: choose one of {', '.join(VAL_MODES)}")
+        OracleSettings.from_dict(self.oracle)
+        resolve_params(self.task, self.preset, self.train)
+        if int(self.n_bootstrap) < 2:
+            raise ColdstartError(f"n_bootstrap={self.n_bootstrap} must be >= 2 (default 100)")
+
+    @property
+    def params(self) -> dict:
+        return resolve_params(self.task, self.preset, self.train)
+
+    @property
+    def al_budgets(self) -> list[int]:
+        return [self.budgets[0] + r * self.query_size for r in range(self.rounds + 1)]
+
+    def embedders(self) -> list[str]:
+        """Every embedder the run needs (selection and probe)."""
+        out = []
+        for m in self.methods:
+            e, _ = parse_method(m)
+            if e and e not in out:
+                out.append(e)
+        if self.task == "probe":
+            for e in {self.probe_embedding(m) for m in self.methods}:
+                if e not in out:
+                    out.append(e)
+        return out
+
+    def probe_embedding(self, method: str) -> str:
+        """The embedding the probe trains on for ``method`` (see "Fair comparison")."""
+        default = next((e for e, _ in map(parse_method, self.methods) if e), "pixels")
+        if self.probe_embedder in (None, ""):
+            return default
+        if self.probe_embedder == "method":
+            return parse_method(method)[0] or default
+        return self.probe_embedder
+
+    def validate(self, dataset=None) -> None:
+        """Checks against the data: dataset exists, budgets fit the pool, embedders available,
+        selectors known, masks for segmentation. Raises ColdstartError before any work starts."""
+        from ..data.dataset import Dataset
+
+        ds = dataset if dataset is not None else Dataset(self.dataset)
+        pool = int((ds.splits == "train").sum())
+        top = max(self.budgets[-1], self.al_budgets[-1] if self.rounds else 0)
+        if top > pool:
+            raise ColdstartError(
+                f"budget={top} is larger than the pool ({pool} train images of {self.dataset!r}): "
+                f"choose budgets (and budgets[0] + rounds x query_size) <= {pool}")
+        if len(ds.split_indices("test")) == 0:
+            raise ColdstartError(f"dataset {self.dataset!r} has no test images: re-import it with a test split")
+        if self.task != "segmentation" and len(ds.classes) != 2:
+            raise ColdstartError(
+                f"dataset {self.dataset!r} has {len(ds.classes)} classes {ds.classes}; runs need 2 "
+                "(negative, positive)")
+        if self.task == "segmentation":
+            from ..train.segmentation import check_masks
+
+            check_masks(ds)
+        from ..select import get_selector
+
+        for m in self.methods:
+            get_selector(parse_method(m)[1])
+        if self.rounds and self.strategy != "random":
+            try:
+                import coldstart.select.uncertainty  # noqa: F401
+            except ModuleNotFoundError:
+                raise ColdstartError(f"strategy={self.strategy!r} needs coldstart.select.uncertainty, which is "
+                                     "not installed: use strategy 'random' or update coldstart") from None
+        for e in self.embedders():
+            ok, reason = _embedder_available(e, ds)
+            if not ok:
+                raise ColdstartError(f"embedder {e!r} is not available: {reason}")
+
+
+def _embedder_available(name: str, dataset=None) -> tuple[bool, str]:
+    from ..embed import get_embedder
+
+    try:
+        return get_embedder(name, dataset).available()
+    except ColdstartError as e:
+        return False, str(e)
+
+
+def _as_list(v: Any, typ, what: str) -> list:
+    if isinstance(v, str):
+        v = [x for x in v.replace(" ", "").split(",") if x]
+    if isinstance(v, (int,)) and typ is int:
+        v = [v]
+    try:
+        return [typ(x) for x in v]
+    except (TypeError, ValueError):
+        raise ColdstartError(f"{what}={v!r} must be a list of {typ.__name__}, e.g. "
+                             + ("20,40,60" if typ is int else "random,pixels:kmeans")) from None

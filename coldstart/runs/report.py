@@ -1,0 +1,131 @@
+"""The paper-layout report: rows = methods, columns = budgets, cells = mean (SE), best per column marked.
+
+Means are over the *trainable* seeds of a cell; a cell where some seeds
+could not train (one-class labeled set) shows the count, e.g. ``[4/5]``, and
+the text/markdown output adds a footnote such as "1/5 seeds had no normal
+image". SE combines the between-seed SE and the test-set bootstrap SE (see
+:func:`coldstart.metrics.mean_se_over_seeds`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ColdstartError
+from ..metrics import mean_se_over_seeds
+
+FORMATS = ("text", "csv", "markdown", "latex")
+LOWER_IS_BETTER = {"hausdorff95", "hausdorff"}
+
+
+def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
+    """Long-form summary: one row per (phase, method, strategy, budget, metric).
+
+    Columns: phase, round, method, strategy, budget, metric, mean, se, se_seeds, se_test,
+    n_seeds, n_trainable, n_untrainable, untrainable_reasons, wasted_mean, weights.
+    """
+    if results is None or not len(results):
+        return pd.DataFrame(columns=["phase", "round", "method", "strategy", "budget", "metric", "mean", "se",
+                                     "n_seeds", "n_untrainable"])
+    r = results if metric is None else results[results["metric"] == metric]
+    if metric is not None and not len(r):
+        raise ColdstartError(f"metric {metric!r} is not in this run: choose one of "
+                             f"{', '.join(sorted(results['metric'].unique()))}")
+    rows = []
+    keys = ["phase", "method", "strategy", "budget", "metric"]
+    for k, g in r.groupby(keys, sort=False, dropna=False):
+        ok = g[g["status"] == "ok"]
+        m, se = mean_se_over_seeds(ok["value"].to_numpy(float), ok["se"].to_numpy(float))
+        v = ok["value"].to_numpy(float)
+        se_seeds = float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+        se_test = float(np.sqrt(np.nanmean(ok["se"].to_numpy(float) ** 2))) if len(ok) else float("nan")
+        bad = g[g["status"] != "ok"]
+        rows.append(dict(zip(keys, k), round=int(g["round"].iloc[0]), mean=m, se=se, se_seeds=se_seeds,
+                         se_test=se_test, n_seeds=int(g["seed"].nunique()), n_trainable=int(ok["seed"].nunique()),
+                         n_untrainable=int(bad["seed"].nunique()),
+                         untrainable_reasons="; ".join(sorted(set(bad["reason"].astype(str)))),
+                         wasted_mean=float(g["n_wasted"].mean()),
+                         weights=",".join(sorted(set(ok["weights"].astype(str)) - {""}))))
+    out = pd.DataFrame(rows)
+    cols = ["phase", "round", "method", "strategy", "budget", "metric", "mean", "se", "se_seeds", "se_test",
+            "n_seeds", "n_trainable", "n_untrainable", "untrainable_reasons", "wasted_mean", "weights"]
+    return out[cols]
+
+
+def _row_label(phase: str, method: str, strategy: str) -> str:
+    return method if phase == "cold" else f"{method} -> {strategy} (AL)"
+
+
+def report_table(results: pd.DataFrame, metric: str = "auprc", fmt: str = "text") -> str:
+    """The paper-layout table of ``metric`` as text, csv (long form), markdown or latex.
+
+    Parameters
+    ----------
+    results : DataFrame
+        ``RunStore.results()`` (one row per unit x metric).
+    metric : str
+        e.g. "auprc", "auroc", "f1", "dice", "hausdorff95".
+    fmt : {"text", "csv", "markdown", "latex"}
+        "csv" is long form (method, budget, metric, mean, se, n_seeds, n_untrainable, phase, round...).
+    """
+    if fmt not in FORMATS:
+        raise ColdstartError(f"format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if results is None or not len(results):
+        raise ColdstartError("this run has no results yet: wait for its first unit or resume it")
+    s = summarize(results, metric)
+    if fmt == "csv":
+        return s.to_csv(index=False, float_format="%.6g")
+    s = s.assign(row=[_row_label(p, m, st) for p, m, st in zip(s["phase"], s["method"], s["strategy"])])
+    budgets = sorted(s["budget"].unique())
+    row_order = list(dict.fromkeys(s["row"]))
+    lower = metric in LOWER_IS_BETTER
+    best = {}
+    for b in budgets:
+        for phase in ("cold", "al"):
+            col = s[(s["budget"] == b) & (s["phase"] == phase)]["mean"].dropna()
+            if len(col):
+                best[(phase, b)] = col.min() if lower else col.max()
+    cells: dict[tuple[str, int], str] = {}
+    notes = []
+    for _, x in s.iterrows():
+        if not np.isfinite(x["mean"]):
+            txt = f"- [0/{x['n_seeds']}]"
+        else:
+            txt = f"{x['mean']:.3f} ({x['se']:.3f})" if np.isfinite(x["se"]) else f"{x['mean']:.3f}"
+            if x["n_untrainable"]:
+                txt += f" [{x['n_trainable']}/{x['n_seeds']}]"
+            if np.isclose(x["mean"], best.get((x["phase"], x["budget"]), np.nan)):
+                txt = {"text": f"*{txt}", "markdown": f"**{txt}**", "latex": f"\\textbf{{{txt}}}"}[fmt]
+        cells[(x["row"], x["budget"])] = txt
+        if x["n_untrainable"]:
+            notes.append(f"{x['row']} @ {x['budget']}: {x['n_untrainable']}/{x['n_seeds']} seeds "
+                         f"untrainable ({x['untrainable_reasons']}); mean over the other seeds")
+    table = pd.DataFrame([[cells.get((r, b), "") for b in budgets] for r in row_order],
+                         index=row_order, columns=[str(b) for b in budgets])
+    table.index.name = "method"
+    lines = [f"{metric}: mean (SE) over seeds; columns = labeled budget; "
+             + ("lowest" if lower else "best") + " per column marked"]
+    if fmt == "text":
+        lines.append(table.to_string())
+    elif fmt == "markdown":
+        lines.append(_markdown(table))
+    else:
+        body = table.to_latex(escape=False)
+        return body
+    lines += notes
+    return "\n".join(lines) + "\n"
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    head = "| method | " + " | ".join(table.columns) + " |"
+    sep = "|---|" + "---|" * len(table.columns)
+    rows = [f"| {i} | " + " | ".join(r) + " |" for i, r in zip(table.index, table.values.tolist())]
+    return "\n".join([head, sep] + rows)
+
+
+def learning_curves(results: pd.DataFrame, metric: str = "auprc") -> pd.DataFrame:
+    """Per-seed values for plotting: phase, method, strategy, seed, round, budget, value, status."""
+    r = results[results["metric"] == metric]
+    return r[["phase", "method", "strategy", "seed", "round", "budget", "value", "se", "status",
+              "n_wasted"]].reset_index(drop=True)

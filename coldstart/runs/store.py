@@ -1,0 +1,252 @@
+"""The run store: one folder per run, read by the CLI and the pages.
+
+``<data root>/<dataset>/runs/<run-id>/``
+
+- ``config.json``      the :class:`RunConfig` plus ``run_id``, ``created``
+- ``events.jsonl``     append-only log (started, unit-started, epoch, unit-finished,
+                       unit-untrainable, error, finished, cancelled), flushed per line
+- ``results.parquet``  one row per unit x metric (value + bootstrap SE), rewritten
+                       atomically after every unit: a kill never leaves a torn table
+- ``predictions/<unit>.parquet``  per-test-sample predictions (paired comparisons)
+- ``selections/<method>__s<seed>.parquet``  the ordered picks (pool positions, dataset ids)
+- ``state/<unit>.npz`` (+ ``.pt``)  AL state after a round: picked positions, pool probabilities
+- ``runner.pid``, ``runner.log``, ``.runner.lock`` (held while a runner works on the run)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ColdstartError
+from ..io import read_json, read_jsonl
+from ..paths import data_root, dataset_dir, validate_name
+
+LOCK = ".runner.lock"
+CANCEL_FLAG = "cancel.requested"
+RUN_META = ("run_id", "created", "created_ts", "version")
+TERMINAL = ("finished", "cancelled", "failed")
+
+
+def runs_dir(dataset: str) -> Path:
+    return dataset_dir(dataset) / "runs"
+
+
+def find_run(run_id: str) -> tuple[str, Path]:
+    """``(dataset, run dir)`` of ``run_id``, found by scanning the data root."""
+    validate_name(run_id, "run id")
+    root = data_root()
+    hits = sorted(root.glob(f"*/runs/{run_id}/config.json")) if root.exists() else []
+    if not hits:
+        raise ColdstartError(f"run {run_id!r} not found under {root}: list runs with `coldstart runs`")
+    p = hits[0].parent
+    return p.parent.parent.name, p
+
+
+def unit_slug(key: str) -> str:
+    """A file-name-safe form of a unit key."""
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "~", key)
+
+
+def is_locked(run_dir: Path) -> bool:
+    """True while a runner process holds the run's lock (released by the OS even on SIGKILL)."""
+    p = Path(run_dir) / LOCK
+    if not p.exists():
+        return False
+    fd = os.open(p, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+class RunStore:
+    """Read access to one run folder (tolerant of a run that is being written).
+
+    Parameters
+    ----------
+    dataset : str
+    run_id : str
+    """
+
+    def __init__(self, dataset: str, run_id: str):
+        validate_name(run_id, "run id")
+        self.dataset = dataset
+        self.run_id = run_id
+        self.dir = runs_dir(dataset) / run_id
+        if not (self.dir / "config.json").exists():
+            raise ColdstartError(f"run {run_id!r} not found in dataset {dataset!r}: list runs with "
+                                 f"`coldstart runs {dataset}`")
+
+    @classmethod
+    def from_dir(cls, run_dir) -> "RunStore":
+        run_dir = Path(run_dir).resolve()
+        obj = cls.__new__(cls)
+        obj.dir, obj.run_id, obj.dataset = run_dir, run_dir.name, run_dir.parent.parent.name
+        if not (run_dir / "config.json").exists():
+            raise ColdstartError(f"{run_dir} is not a run folder (no config.json)")
+        return obj
+
+    # ---- contents --------------------------------------------------------
+    @property
+    def raw_config(self) -> dict:
+        return read_json(self.dir / "config.json")
+
+    @property
+    def config(self):
+        from .config import RunConfig
+
+        d = {k: v for k, v in self.raw_config.items() if k not in RUN_META}
+        return RunConfig.from_dict(d)
+
+    def events(self) -> list[dict]:
+        return read_jsonl(self.dir / "events.jsonl")
+
+    def results(self) -> pd.DataFrame:
+        p = self.dir / "results.parquet"
+        if not p.exists():
+            return pd.DataFrame(columns=RESULT_COLUMNS)
+        return pd.read_parquet(p)
+
+    def predictions(self, unit: str) -> pd.DataFrame:
+        """Per-test-sample predictions of one unit (columns index, y, score/pred or dice...)."""
+        p = self.dir / "predictions" / f"{unit_slug(unit)}.parquet"
+        if not p.exists():
+            raise ColdstartError(f"no predictions for unit {unit!r} in run {self.run_id}: it has not finished")
+        return pd.read_parquet(p)
+
+    def selection(self, method: str, seed: int) -> pd.DataFrame:
+        p = self.dir / "selections" / f"{unit_slug(method)}__s{int(seed)}.parquet"
+        return pd.read_parquet(p) if p.exists() else pd.DataFrame()
+
+    def done_units(self) -> set[str]:
+        r = self.results()
+        return set(r["unit"].unique()) if len(r) else set()
+
+    # ---- status ----------------------------------------------------------
+    def pid(self) -> int | None:
+        try:
+            return int((self.dir / "runner.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def status(self, events: list[dict] | None = None) -> str:
+        """running / finished / failed / cancelled / interrupted / starting."""
+        if is_locked(self.dir):
+            return "running"
+        ev = self.events() if events is None else events
+        last = None
+        for e in ev:
+            t = e.get("event")
+            if t in ("started", "finished", "cancelled") or (t == "error" and e.get("fatal")):
+                last = t
+        if last == "finished":
+            return "finished"
+        if last == "cancelled":
+            return "cancelled"
+        if last == "error":
+            return "failed"
+        if last is None:
+            created = self.raw_config.get("created_ts", 0)
+            return "starting" if time.time() - created < 60 else "interrupted"
+        return "interrupted"
+
+    def progress(self) -> dict:
+        """Units done/total, current unit and epoch, ETA, status and the last error message."""
+        ev = self.events()
+        res = self.results()
+        done = int(res["unit"].nunique()) if len(res) else 0
+        total = None
+        for e in ev:
+            if e.get("event") == "started":
+                total = e.get("n_units")
+        if total is None:
+            try:
+                from .runner import plan_units
+
+                total = len(plan_units(self.config))
+            except ColdstartError:
+                total = 0
+        current, epoch, epochs, started_at = None, None, None, None
+        finished_units = set()
+        error = None
+        for e in ev:
+            t = e.get("event")
+            if t == "unit-started":
+                current, epoch, epochs, started_at = e.get("unit"), None, None, e.get("time")
+            elif t == "epoch" and e.get("unit") == current:
+                epoch, epochs = e.get("epoch"), e.get("epochs")
+            elif t in ("unit-finished", "unit-untrainable"):
+                finished_units.add(e.get("unit"))
+                if e.get("unit") == current:
+                    current = None
+            elif t == "error":
+                error = e.get("message")
+            elif t == "started":
+                error = None
+        status = self.status(ev)
+        if status != "running":
+            current = None
+        eta = None
+        if len(res) and total:
+            per = res.drop_duplicates("unit")["unit_s"].astype(float)
+            eta = float(per.mean() * max(total - done, 0)) if len(per) else None
+        return dict(run_id=self.run_id, dataset=self.dataset, status=status, units_done=done,
+                    units_total=int(total or 0), current_unit=current, epoch=epoch, epochs=epochs,
+                    unit_started_at=started_at, eta_s=eta if status == "running" else None, error=error)
+
+
+RESULT_COLUMNS = [
+    "unit", "phase", "method", "embedder", "selector", "strategy", "seed", "round", "budget", "metric",
+    "value", "se", "status", "reason", "n_labeled", "n_usable", "n_wasted", "n_ood", "n_ambiguous",
+    "n_noisy", "n_pos", "n_neg", "threshold", "weights", "probe_embedder", "task", "train_s", "unit_s",
+]
+
+
+def list_runs(dataset: str | None = None) -> pd.DataFrame:
+    """Runs of ``dataset`` (all datasets when None), newest first.
+
+    Columns: dataset, run_id, created, task, methods, status, units_done, units_total.
+    """
+    root = data_root()
+    names = [dataset] if dataset else sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
+    rows = []
+    for ds in names:
+        d = runs_dir(ds)
+        if not d.exists():
+            continue
+        for rd in d.iterdir():
+            if not (rd / "config.json").exists():
+                continue
+            s = RunStore.from_dir(rd)
+            try:
+                cfg = s.raw_config
+                pr = s.progress()
+            except Exception as e:  # noqa: BLE001 - one broken run must not hide the others
+                rows.append(dict(dataset=ds, run_id=rd.name, created="", task="?", methods="",
+                                 status=f"unreadable: {e}", units_done=0, units_total=0))
+                continue
+            rows.append(dict(dataset=ds, run_id=rd.name, created=cfg.get("created", ""), task=cfg.get("task"),
+                             methods=",".join(cfg.get("methods", [])), status=pr["status"],
+                             units_done=pr["units_done"], units_total=pr["units_total"]))
+    cols = ["dataset", "run_id", "created", "task", "methods", "status", "units_done", "units_total"]
+    df = pd.DataFrame(rows, columns=cols)
+    return df.sort_values("created", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _np_float(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float(np.nan)

@@ -1,0 +1,186 @@
+"""Private numeric helpers (inputs already validated): feature transforms and
+chunked distance computations that never build an N x N matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+
+CHUNK_BYTES = 64 * 2**20  # memory for one block of distances
+
+
+def standardize(X: np.ndarray) -> np.ndarray:
+    """Z-score per dimension (constant dimensions are only centred), float32."""
+    X = np.asarray(X, dtype=np.float32)
+    mu = X.mean(axis=0, dtype=np.float64)
+    sd = X.std(axis=0, dtype=np.float64)
+    sd[sd == 0] = 1.0
+    return ((X - mu.astype(np.float32)) / sd.astype(np.float32)).astype(np.float32, copy=False)
+
+
+def l2_normalize(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)
+    n = np.linalg.norm(X, axis=1, keepdims=True)
+    n[n == 0] = 1.0
+    return X / n
+
+
+def reduce_dim(X: np.ndarray, dim: int | None, seed: int, max_fit: int = 10000) -> np.ndarray:
+    """Project centred X on its top ``dim`` principal axes (identity when ``dim`` is None or >= d).
+
+    The axes come from seeded subspace iteration on the covariance of at most
+    ``max_fit`` rows (a seeded sample): no full SVD or d x d eigendecomposition,
+    which are slow and erratic on a loaded 2-core machine.
+    """
+    n, d = X.shape
+    if dim is None or d <= dim or n <= dim:
+        return np.asarray(X, dtype=np.float32)
+    X = np.asarray(X, dtype=np.float32)
+    fit = X if n <= max_fit else X[np.sort(np.random.default_rng(seed).choice(n, max_fit, replace=False))]
+    mu = fit.mean(axis=0, dtype=np.float64)
+    F = fit - mu.astype(np.float32)
+    cov = (F.T @ F).astype(np.float64) / len(F)
+    # subspace iteration on the d x d covariance (cheap: no eigendecomposition of d x d)
+    rng = np.random.default_rng(seed)
+    Q = np.linalg.qr(cov @ rng.standard_normal((d, int(dim) + 10)))[0]
+    for _ in range(6):
+        Q = np.linalg.qr(cov @ Q)[0]
+    w, U = np.linalg.eigh(Q.T @ cov @ Q)
+    V = (Q @ U[:, ::-1][:, : int(dim)]).astype(np.float32)
+    return (X - mu.astype(np.float32)) @ V
+
+
+def _rows_per_chunk(m: int) -> int:
+    return max(1, min(65536, CHUNK_BYTES // (4 * max(m, 1))))
+
+
+def sq_dist(A: np.ndarray, B: np.ndarray, bb: np.ndarray | None = None) -> np.ndarray:
+    """Squared Euclidean distances (len(A), len(B)), clipped at 0."""
+    aa = np.einsum("ij,ij->i", A, A)
+    if bb is None:
+        bb = np.einsum("ij,ij->i", B, B)
+    d = aa[:, None] - 2.0 * (A @ B.T) + bb[None, :]
+    np.maximum(d, 0, out=d)
+    return d
+
+
+def nearest(X: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every row of X: index of and distance to its nearest row of C (chunked)."""
+    X = np.asarray(X, dtype=np.float32)
+    C = np.asarray(C, dtype=np.float32)
+    cc = np.einsum("ij,ij->i", C, C)
+    idx = np.empty(len(X), dtype=np.int64)
+    dist = np.empty(len(X), dtype=np.float32)
+    step = _rows_per_chunk(len(C))
+    for s in range(0, len(X), step):
+        d = sq_dist(X[s:s + step], C, cc)
+        j = d.argmin(axis=1)
+        idx[s:s + step] = j
+        dist[s:s + step] = np.sqrt(d[np.arange(len(j)), j])
+    return idx, dist
+
+
+def knn_mean_distance(Q: np.ndarray, X: np.ndarray, k: int, exclude_self: bool = True) -> np.ndarray:
+    """Mean distance from each row of Q to its k nearest rows of X (chunked brute force).
+
+    With ``exclude_self`` Q must be X itself (or a prefix-aligned subset) and the
+    zero self-distance is dropped by taking the k+1 smallest and discarding the smallest.
+    """
+    Q = np.asarray(Q, dtype=np.float32)
+    X = np.asarray(X, dtype=np.float32)
+    kk = min(k + int(exclude_self), len(X))
+    xx = np.einsum("ij,ij->i", X, X)
+    out = np.empty(len(Q), dtype=np.float32)
+    step = _rows_per_chunk(len(X))
+    for s in range(0, len(Q), step):
+        d = sq_dist(Q[s:s + step], X, xx)
+        if kk < d.shape[1]:
+            d = np.partition(d, kk - 1, axis=1)[:, :kk]
+        d = np.sort(d, axis=1)
+        if exclude_self:
+            d = d[:, 1:]
+        out[s:s + step] = np.sqrt(d).mean(axis=1) if d.shape[1] else 0.0
+    return out
+
+
+def kmeanspp(Z: np.ndarray, k: int, rng: np.random.Generator, d2: np.ndarray | None = None,
+             centers: list[int] | None = None) -> list[int]:
+    """Greedy k-means++ seeding (indices of Z), continuing from ``centers`` if given."""
+    centers = list(centers or [])
+    zz = np.einsum("ij,ij->i", Z, Z)
+    if not centers:
+        centers.append(int(rng.integers(len(Z))))
+    if d2 is None:
+        d2 = np.full(len(Z), np.inf, dtype=np.float64)
+        for c in centers:
+            d2 = np.minimum(d2, sq_dist(Z, Z[c:c + 1], zz[c:c + 1]).ravel())
+    n_trials = 2 + int(np.log(max(k, 2)))
+    while len(centers) < k:
+        tot = d2.sum()
+        if tot <= 0:
+            cand = rng.choice(len(Z), n_trials)
+        else:
+            cand = np.searchsorted(np.cumsum(d2), rng.random(n_trials) * tot)
+            cand = np.minimum(cand, len(Z) - 1)
+        dc = sq_dist(Z[cand], Z, zz)  # (trials, n)
+        pot = np.minimum(dc, d2[None, :]).sum(axis=1)
+        best = int(np.argmin(pot))
+        centers.append(int(cand[best]))
+        d2 = np.minimum(d2, dc[best])
+    return centers
+
+
+def lloyd(Z: np.ndarray, C: np.ndarray, max_iter: int = 30, tol: float = 0.0):
+    """Lloyd iterations from centroids ``C``; returns (C, labels, squared distances N x k).
+
+    ``tol`` is an absolute bound on the summed squared centroid shift. An empty
+    cluster takes the point worst served by its centroid.
+    """
+    import scipy.sparse as sp
+
+    Z = np.asarray(Z, dtype=np.float32)
+    C = np.asarray(C, dtype=np.float32)
+    n, k = len(Z), len(C)
+    zz = np.einsum("ij,ij->i", Z, Z)
+    for _ in range(max_iter):
+        D = sq_dist(Z, C, None) if n * k <= 2**24 else _chunked_sq_dist(Z, C)
+        lab = D.argmin(axis=1)
+        counts = np.bincount(lab, minlength=k)
+        onehot = sp.csr_matrix((np.ones(n, np.float32), (lab, np.arange(n))), shape=(k, n))
+        sums = np.asarray(onehot @ Z)
+        newC = C.copy()
+        nz = counts > 0
+        newC[nz] = sums[nz] / counts[nz, None]
+        if (~nz).any():
+            far = np.argsort(-D[np.arange(n), lab])[: int((~nz).sum())]
+            newC[~nz] = Z[far]
+        shift = float(((newC - C) ** 2).sum())
+        C = newC
+        if shift <= tol:
+            break
+    D = sq_dist(Z, C, None) if n * k <= 2**24 else _chunked_sq_dist(Z, C)
+    del zz
+    return C, D.argmin(axis=1), D
+
+
+def _chunked_sq_dist(Z: np.ndarray, C: np.ndarray) -> np.ndarray:
+    cc = np.einsum("ij,ij->i", C, C)
+    out = np.empty((len(Z), len(C)), np.float32)
+    step = _rows_per_chunk(len(C))
+    for s in range(0, len(Z), step):
+        out[s:s + step] = sq_dist(Z[s:s + step], C, cc)
+    return out
+
+
+def kmeans(Z: np.ndarray, k: int, seed: int, max_iter: int = 50, max_fit: int = 20000) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded k-means++ + Lloyd (fit on at most ``max_fit`` sampled rows, then assign all).
+
+    Returns (centroids, labels).
+    """
+    Z = np.asarray(Z, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    fit = Z if len(Z) <= max_fit else Z[np.sort(rng.choice(len(Z), max_fit, replace=False))]
+    C = fit[kmeanspp(fit, int(k), rng)]
+    tol = 1e-4 * float(fit.var(axis=0).mean())
+    C, _, _ = lloyd(fit, C, max_iter, tol)
+    lab, _ = nearest(Z, C)
+    return C, lab

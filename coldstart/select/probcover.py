@@ -1,0 +1,176 @@
+"""``probcover`` (Yehuda, Dekel, Hacohen & Weinshall, NeurIPS 2022): greedy max coverage of delta-balls.
+
+Features are L2-normalised (and, above ``dim`` dimensions, PCA-projected and
+re-normalised so the radius search stays fast). Every image is a ball of
+radius ``delta``; the selector repeatedly takes the image whose ball covers the
+most not-yet-covered images. ``delta`` is chosen automatically as the largest
+value whose balls stay >= ``purity`` pure with respect to KMeans pseudo-labels
+(a ball is pure when all images in it share its centre's pseudo-label), or set
+by hand. The graph is built with sklearn's radius search in chunks over
+*every* image (no dropped remainder, no N x N matrix); once everything is
+covered, the rest of the order is a seeded random permutation (as in the
+original), so selections stay nested.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ._space import l2_normalize, reduce_dim, sq_dist
+from .base import register
+from .diagnostics import make_selection
+from .validation import check_inputs
+from ..errors import ColdstartError
+
+
+def auto_delta(Z: np.ndarray, n_clusters: int, purity: float, seed: int,
+               sample: int = 5000) -> tuple[float, dict]:
+    """Largest delta whose balls are >= ``purity`` pure w.r.t. KMeans pseudo-labels.
+
+    A ball around i is pure iff delta < d_i, the distance from i to the nearest
+    image with another pseudo-label; so the purity at delta is the fraction of
+    d_i above delta, and the answer is the (1 - purity) quantile of d_i (computed
+    exactly up to ``sample`` images, estimated on a seeded sample of centres above).
+    """
+    from sklearn.cluster import KMeans
+
+    n = len(Z)
+    kmc = min(int(n_clusters), n)
+    y = KMeans(n_clusters=kmc, n_init=3, random_state=seed).fit_predict(Z) if kmc > 1 \
+        else np.zeros(n, int)
+    rng = np.random.default_rng(seed)
+    centres = np.arange(n) if n <= sample else np.sort(rng.choice(n, sample, replace=False))
+    zz = np.einsum("ij,ij->i", Z, Z)
+    d_other = np.full(len(centres), np.inf, np.float32)
+    step = max(1, (32 * 2**20) // (4 * n))
+    for s in range(0, len(centres), step):
+        c = centres[s:s + step]
+        d = sq_dist(Z[c], Z, zz)
+        d[y[c][:, None] == y[None, :]] = np.inf
+        d_other[s:s + step] = np.sqrt(d.min(axis=1))
+    finite = d_other[np.isfinite(d_other)]
+    if len(finite) == 0:  # one pseudo-class: nothing can be impure
+        return float(np.sqrt(2.0)), {"purity_sample": int(len(centres))}
+    # purity(delta) = mean(d_other > delta); largest delta with purity >= target
+    q = np.sort(np.where(np.isfinite(d_other), d_other, np.inf))
+    m = int(np.floor((1.0 - purity) * len(q)))  # at most m balls may be impure
+    delta = float(np.nextafter(q[m], 0)) if m < len(q) else float(q[-1])
+    achieved = float((d_other > delta).mean())
+    return max(delta, 0.0), {"purity_sample": int(len(centres)), "purity_achieved": achieved,
+                             "pseudo_label_clusters": kmc}
+
+
+def delta_graph(Z: np.ndarray, delta: float, chunk: int = 2048):
+    """Symmetric delta-ball graph as CSR (every image, chunked radius search)."""
+    import scipy.sparse as sp
+    from sklearn.neighbors import NearestNeighbors
+
+    nn = NearestNeighbors(radius=delta, algorithm="brute").fit(Z)
+    indptr = [0]
+    ind = []
+    for s in range(0, len(Z), chunk):
+        nb = nn.radius_neighbors(Z[s:s + chunk], return_distance=False)
+        for row in nb:
+            ind.append(row.astype(np.int32))
+            indptr.append(indptr[-1] + len(row))
+    indices = np.concatenate(ind) if ind else np.zeros(0, np.int32)
+    g = sp.csr_matrix((np.ones(len(indices), np.bool_), indices, np.asarray(indptr, np.int64)),
+                      shape=(len(Z), len(Z)))
+    return g
+
+
+def greedy_cover(g, budget: int, seed: int, labeled: np.ndarray) -> tuple[list[int], list[int]]:
+    """Greedy max coverage on CSR graph ``g`` (rows = balls). Returns picks and gains."""
+    n = g.shape[0]
+    indptr, indices = g.indptr, g.indices
+    covered = np.zeros(n, bool)
+    for i in labeled:
+        covered[indices[indptr[i]:indptr[i + 1]]] = True
+    # gain[i] = number of uncovered images in ball i; ball_of[q] lists the balls containing q
+    rows = np.repeat(np.arange(n), np.diff(indptr))
+    gain = np.bincount(rows, weights=(~covered[indices]).astype(np.float64), minlength=n).astype(np.int64)
+    gt = g.T.tocsr()
+    taken = np.zeros(n, bool)
+    taken[labeled] = True
+    picks, gains = [], []
+    perm = np.random.default_rng(seed).permutation(n)
+    while len(picks) < budget:
+        g_masked = np.where(taken, -1, gain)
+        p = int(np.argmax(g_masked))
+        if g_masked[p] <= 0:
+            break
+        picks.append(p)
+        gains.append(int(gain[p]))
+        taken[p] = True
+        ball = indices[indptr[p]:indptr[p + 1]]
+        newly = ball[~covered[ball]]
+        covered[newly] = True
+        if len(newly):  # every ball containing a newly covered image loses one
+            nbrs = gt[newly].indices
+            gain -= np.bincount(nbrs, minlength=n)
+    if len(picks) < budget:  # everything covered: the original continues at random
+        rest = perm[~taken[perm]][: budget - len(picks)]
+        picks.extend(int(r) for r in rest)
+        gains.extend([0] * len(rest))
+    return picks, gains
+
+
+@register("probcover", "ProbCover: greedy maximum coverage of delta-balls (delta from a purity "
+                       "rule); covers dense regions first at tiny budgets.")
+def select_probcover(features, budget: int, seed: int = 0, delta: float | None = None,
+                     purity: float = 0.95, n_clusters: int = 10, dim: int | None = 128,
+                     labeled=None):
+    """ProbCover selection.
+
+    Parameters
+    ----------
+    features : (n, d) array
+    budget : int
+    seed : int
+        Seeds the pseudo-label KMeans, the PCA and the random tail.
+    delta : float, optional
+        Ball radius in the normalised space (0..2). None: automatic (purity rule).
+    purity : float, default=0.95
+        Minimum fraction of pure balls for the automatic delta.
+    n_clusters : int, default=10
+        KMeans pseudo-classes for the purity rule (the paper uses the number of classes).
+    dim : int or None, default=128
+        PCA components before the radius search when the features are wider.
+    labeled : int array, optional
+        Already-labeled images: never picked; their balls count as covered.
+
+    Returns
+    -------
+    Selection
+        Per pick: ``gain`` (newly covered images), ``ball_size``; info: ``delta``,
+        ``delta_auto``, ``coverage_fraction`` (share of the pool inside the picks' balls).
+    """
+    t0 = time.perf_counter()
+    X, budget, seed, lab = check_inputs(features, budget, seed, labeled)
+    if not 0 < float(purity) < 1:
+        raise ColdstartError(f"purity={purity} must be between 0 and 1 (e.g. 0.95)")
+    Z = l2_normalize(X)
+    if dim is not None and Z.shape[1] > int(dim):
+        Z = l2_normalize(reduce_dim(Z, int(dim), seed))
+    extra: dict = {"space": "L2-normalised" + (f" + PCA({Z.shape[1]})" if Z.shape[1] < X.shape[1] else "")}
+    if delta is None:
+        d, meta = auto_delta(Z, int(n_clusters), float(purity), seed)
+        extra.update(meta, delta_auto=True)
+    else:
+        d = float(delta)
+        if not d >= 0:
+            raise ColdstartError(f"delta={delta} must be >= 0 (a radius in the normalised space, 0..2)")
+        extra["delta_auto"] = False
+    g = delta_graph(Z, d)
+    picks, gains = greedy_cover(g, budget, seed, lab)
+    ball = np.diff(g.indptr)
+    covered = np.zeros(len(Z), bool)
+    for p in picks:
+        covered[g.indices[g.indptr[p]:g.indptr[p + 1]]] = True
+    extra.update(delta=d, n_edges=int(g.nnz), mean_ball_size=float(ball.mean()),
+                 coverage_fraction=float(covered.mean()))
+    cols = {"gain": gains, "ball_size": ball[picks]}
+    params = {"delta": delta, "purity": float(purity), "n_clusters": int(n_clusters), "dim": dim}
+    return make_selection("probcover", X, picks, seed, params, cols, extra, t0, lab)

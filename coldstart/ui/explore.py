@@ -1,0 +1,236 @@
+"""What the Explore page shows, computed from plain arrays (no Streamlit; unit-tested).
+
+Positions vs indices: the page works on a *pool* (the train split, or every image): ``pool``
+holds dataset row indices, features are ``features[pool]``, and a Selection's ``indices`` are
+positions into that pool. :func:`selection_table` maps them back to dataset rows and ids.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+COLOR_OPTIONS = ("label", "cluster", "split", "OOD flag", "OOD score", "distance to nearest pick")
+CONTINUOUS = {"OOD score", "distance to nearest pick"}
+POOLS = {"train": "train split (the unlabelled pool a project starts from)",
+         "all": "every image (train, val and test)"}
+
+
+def pool_indices(dataset, pool: str = "train") -> np.ndarray:
+    """Dataset row indices of the pool: ``"train"`` (split == train) or ``"all"``."""
+    if pool == "all":
+        return np.arange(len(dataset))
+    if pool != "train":
+        from ..errors import ColdstartError
+
+        raise ColdstartError(f"pool={pool!r} is unknown: choose one of {', '.join(POOLS)}")
+    idx = dataset.split_indices("train")
+    return idx if len(idx) else np.arange(len(dataset))
+
+
+def nearest_pick(features: np.ndarray, positions: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """For every pool row: the pick (as 0-based position in ``positions``) nearest to it, and the distance."""
+    from ..select._space import nearest
+
+    pos = np.asarray(positions, dtype=int)
+    if len(pos) == 0:
+        n = len(features)
+        return np.full(n, -1), np.full(n, np.nan, np.float32)
+    X = np.asarray(features, dtype=np.float32)
+    return nearest(X, X[pos])
+
+
+def near_duplicates(features: np.ndarray, positions: Sequence[int], ids: Sequence[str],
+                    rel_threshold: float = 0.1, seed: int = 0) -> pd.DataFrame:
+    """Pairs of picks closer than ``rel_threshold`` x the typical distance between pool images.
+
+    The typical distance is the median distance between 2,000 random pairs of pool rows
+    (seeded), so the threshold does not depend on the embedding's scale. Exact repeats have
+    distance 0 and are always flagged.
+
+    Returns
+    -------
+    DataFrame with columns rank_a, id_a, rank_b, id_b, distance, relative (sorted by distance)
+    """
+    X = np.asarray(features, dtype=np.float32)
+    pos = np.asarray(positions, dtype=int)
+    cols = ["rank_a", "id_a", "rank_b", "id_b", "distance", "relative"]
+    if len(pos) < 2:
+        return pd.DataFrame(columns=cols)
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, len(X), 2000), rng.integers(0, len(X), 2000)
+    keep = a != b
+    typical = float(np.median(np.linalg.norm(X[a[keep]] - X[b[keep]], axis=1))) if keep.any() else 0.0
+    P = X[pos]
+    d = np.sqrt(np.maximum(((P[:, None, :] - P[None, :, :]) ** 2).sum(-1), 0))
+    iu, ju = np.triu_indices(len(pos), 1)
+    dist = d[iu, ju]
+    rel = dist / typical if typical > 0 else np.where(dist > 0, np.inf, 0.0)
+    hit = rel < rel_threshold
+    ids = np.asarray(ids, dtype=object)
+    df = pd.DataFrame({"rank_a": iu[hit] + 1, "id_a": ids[pos[iu[hit]]], "rank_b": ju[hit] + 1,
+                       "id_b": ids[pos[ju[hit]]], "distance": dist[hit], "relative": rel[hit]},
+                      columns=cols)
+    return df.sort_values("distance", kind="stable").reset_index(drop=True)
+
+
+def pick_hover(dataset, pool: np.ndarray, selection, method: str) -> list[str]:
+    """Hover text per pick: id, label and why it was picked (rank, cluster, size, distance)."""
+    per = selection.per_pick.reset_index(drop=True)
+    rows = pool[np.asarray(selection.indices, dtype=int)]
+    labels = dataset.labels
+    ids = dataset.ids
+    out = []
+    for k, r in enumerate(rows):
+        rec = per.iloc[k] if k < len(per) else {}
+        parts = [f"<b>pick #{k + 1}</b> · {method}", f"id: {ids[r]}",
+                 f"label: {dataset.label_name(int(labels[r]))}"]
+        if "cluster" in per.columns and pd.notna(rec.get("cluster")):
+            size = rec.get("cluster_size")
+            size_s = f" ({int(size)} images)" if size is not None and pd.notna(size) else ""
+            parts.append(f"cluster {int(rec['cluster'])}{size_s}")
+        if "k" in per.columns and pd.notna(rec.get("k")):
+            parts.append(f"added when k = {int(rec['k'])}")
+        if "distance" in per.columns and pd.notna(rec.get("distance")):
+            parts.append(f"distance to cluster centre: {float(rec['distance']):.3g}")
+        for extra in ("score", "typicality", "coverage_gain"):
+            if extra in per.columns and pd.notna(rec.get(extra)):
+                parts.append(f"{extra.replace('_', ' ')}: {float(rec[extra]):.3g}")
+        if len(parts) == 3 and selection.info.get("selector") == "random":
+            parts.append("picked at random (seeded)")
+        out.append("<br>".join(parts))
+    return out
+
+
+def pool_hover(dataset, pool: np.ndarray, color_name: str | None = None,
+               color_values: np.ndarray | None = None) -> list[str]:
+    """Hover text per pool point: id, label, split (and the colour value when it is a score)."""
+    ids = dataset.ids[pool]
+    labs = [dataset.label_name(int(v)) for v in dataset.labels[pool]]
+    splits = dataset.splits[pool]
+    if color_values is not None and color_name:
+        vals = np.asarray(color_values)
+        if vals.dtype.kind == "f":
+            return [f"<b>{i}</b><br>label: {l}<br>split: {s}<br>{color_name}: {v:.3g}"
+                    for i, l, s, v in zip(ids, labs, splits, vals)]
+    return [f"<b>{i}</b><br>label: {l}<br>split: {s}" for i, l, s in zip(ids, labs, splits)]
+
+
+def color_values(option: str, dataset, pool: np.ndarray, *, clusters: np.ndarray | None = None,
+                 ood_scores: np.ndarray | None = None, pick_distance: np.ndarray | None = None):
+    """(values, continuous, title) for a "colour by" option over the pool's points."""
+    if option == "label":
+        return np.array([dataset.label_name(int(v)) for v in dataset.labels[pool]], object), False, "label"
+    if option == "split":
+        return dataset.splits[pool].astype(object), False, "split"
+    if option == "OOD flag":
+        flags = dataset.ood[pool]
+        return np.where(flags, "yes", "no").astype(object), False, "flagged OOD"
+    if option == "cluster":
+        if clusters is None:
+            raise ValueError("cluster colours need the cluster of every pool image")
+        c = np.asarray(clusters)
+        return np.array([f"c{int(v) + 1:02d}" if v >= 0 else "none" for v in c], object), False, \
+            "cluster (nearest pick)"
+    if option == "OOD score":
+        if ood_scores is None:
+            raise ValueError("OOD score colours need scores")
+        return np.asarray(ood_scores, np.float32), True, "OOD score"
+    if option == "distance to nearest pick":
+        if pick_distance is None:
+            raise ValueError("distance colours need the distances")
+        return np.asarray(pick_distance, np.float32), True, "distance to nearest pick"
+    raise ValueError(f"unknown colour option {option!r}: choose one of {COLOR_OPTIONS}")
+
+
+def selection_table(dataset, pool: np.ndarray, selection, method: str = "",
+                    embedder: str = "") -> pd.DataFrame:
+    """One row per pick for CSV export: rank, id, image, label, split + the selector's explanation."""
+    rows = pool[np.asarray(selection.indices, dtype=int)]
+    m = dataset.manifest.iloc[rows]
+    df = pd.DataFrame({"rank": np.arange(1, len(rows) + 1), "id": m["id"].astype(str).to_numpy(),
+                       "image": m["image"].astype(str).to_numpy(),
+                       "label": [dataset.label_name(int(v)) for v in dataset.labels[rows]],
+                       "split": m["split"].astype(str).to_numpy()})
+    per = selection.per_pick.reset_index(drop=True)
+    for c in per.columns:
+        if c not in ("rank", "index") and c not in df.columns:
+            df[c] = per[c].to_numpy()[: len(df)]
+    df["method"] = method or str(selection.info.get("selector", ""))
+    df["embedder"] = embedder
+    df["seed"] = selection.info.get("seed")
+    return df
+
+
+def diagnostics(dataset, pool: np.ndarray, positions: Sequence[int], space: np.ndarray,
+                ood_scores: np.ndarray | None = None, dup_threshold: float = 0.1) -> dict:
+    """Side-by-side numbers for one method's picks.
+
+    Parameters
+    ----------
+    dataset, pool
+        The dataset and the pool's row indices.
+    positions : picks as positions into the pool, in order.
+    space : (len(pool), D) features in which coverage and near-duplicates are measured
+        (the map's embedding, the same for both methods so they compare fairly).
+    ood_scores : optional (len(pool),) scores; the mean score of the picks is reported.
+
+    Returns
+    -------
+    dict with n, class_counts (list aligned with dataset.classes), unlabeled, coverage_mean,
+    coverage_max, ood_picked, ood_score_mean, duplicates (DataFrame)
+    """
+    from ..select.diagnostics import coverage
+
+    pos = np.asarray(positions, dtype=int)
+    rows = pool[pos]
+    labels = dataset.labels[rows]
+    ncls = len(dataset.classes)
+    counts = [int((labels == k).sum()) for k in range(ncls)]
+    cov = coverage(np.asarray(space, np.float32), pos) if len(pos) else \
+        {"coverage_mean": float("nan"), "coverage_max": float("nan")}
+    out = {"n": int(len(pos)), "class_counts": counts, "unlabeled": int((labels < 0).sum()),
+           "classes_covered": int(sum(c > 0 for c in counts)),
+           "coverage_mean": float(cov["coverage_mean"]), "coverage_max": float(cov["coverage_max"]),
+           "ood_picked": int(dataset.ood[rows].sum()),
+           "ood_score_mean": float(np.mean(np.asarray(ood_scores)[pos])) if ood_scores is not None and len(pos)
+           else float("nan"),
+           "duplicates": near_duplicates(space, pos, dataset.ids[pool], dup_threshold)}
+    return out
+
+
+def overlap(a: Sequence[int], b: Sequence[int]) -> int:
+    """Number of images picked by both methods."""
+    return int(len(np.intersect1d(np.asarray(a, int), np.asarray(b, int))))
+
+
+def ids_to_rows(dataset, ids: Sequence[str]) -> np.ndarray:
+    """Dataset row indices for image ids (unknown ids are dropped), in the given order, unique."""
+    lookup = {v: i for i, v in enumerate(dataset.ids)}
+    seen, out = set(), []
+    for i in ids:
+        r = lookup.get(str(i))
+        if r is not None and r not in seen:
+            seen.add(r)
+            out.append(r)
+    return np.asarray(out, dtype=int)
+
+
+def selected_ids(event) -> list[str]:
+    """Image ids from a ``st.plotly_chart(on_select=...)`` event (any trace: pool, picks, found)."""
+    if not event:
+        return []
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return []
+    out = []
+    for p in points or []:
+        cd = p.get("customdata") if isinstance(p, dict) else None
+        if isinstance(cd, (list, tuple)):
+            cd = cd[0] if cd else None
+        if cd is not None:
+            out.append(str(cd))
+    return out

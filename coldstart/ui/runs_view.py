@@ -1,0 +1,226 @@
+"""Figures and small tables for the Train and Compare pages (Plotly, no Streamlit calls)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+METRIC_NAMES = {"auprc": "AUPRC", "auroc": "AUROC", "f1": "F1", "dice": "Dice (DSC)",
+                "dice_pos": "Dice on images with a finding", "hausdorff95": "Hausdorff 95 (px, lower is better)"}
+TASK_METRICS = {"probe": ["auprc", "f1", "auroc"], "classification": ["auprc", "f1", "auroc"],
+                "segmentation": ["dice", "hausdorff95", "dice_pos"]}
+RANDOM_COLOR = "#7f7f7f"
+PALETTE = ["#1f6feb", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#e377c2", "#bcbd22", "#8c564b"]
+
+
+def metric_name(m: str) -> str:
+    return METRIC_NAMES.get(m, m)
+
+
+def is_random(method: str) -> bool:
+    return str(method).split(" [")[0].split(":")[-1] == "random"
+
+
+def method_colors(methods) -> dict[str, str]:
+    """Random is always grey; other methods get stable colours in the order given."""
+    out, k = {}, 0
+    for m in methods:
+        if is_random(m):
+            out[m] = RANDOM_COLOR
+        else:
+            out[m] = PALETTE[k % len(PALETTE)]
+            k += 1
+    return out
+
+
+def _ordered(methods) -> list[str]:
+    """Random first (drawn underneath), then the others in their order."""
+    methods = list(dict.fromkeys(methods))
+    return [m for m in methods if is_random(m)] + [m for m in methods if not is_random(m)]
+
+
+def budget_figure(summary: pd.DataFrame, metric: str, title: str = "", height: int = 420):
+    """Metric vs labeled budget, mean ± SE error bars per method; random dashed grey (the reference).
+
+    ``summary`` is :func:`coldstart.runs.summarize` output (cold-start rows are used).
+    """
+    import plotly.graph_objects as go
+
+    s = summary[(summary["phase"] == "cold") & (summary["metric"] == metric)]
+    fig = go.Figure()
+    order = _ordered(s["method"])
+    colors = method_colors(order)
+    budgets = sorted(s["budget"].unique()) if len(s) else [0]
+    step = min(np.diff(budgets)) if len(budgets) > 1 else max(budgets[0], 1)
+    dodge = 0.06 * step / max(len(order) - 1, 1)  # spread the error bars of one budget apart
+    for k, m in enumerate(order):
+        g = s[s["method"] == m].sort_values("budget")
+        rnd = is_random(m)
+        fig.add_trace(go.Scatter(
+            x=g["budget"] + (k - (len(order) - 1) / 2) * dodge, y=g["mean"], text=g["budget"].astype(str), name=f"{m} (reference)" if rnd else m, mode="lines+markers",
+            error_y=dict(type="data", array=g["se"].fillna(0).to_numpy(float), visible=True, thickness=1.5, width=5),
+            line=dict(color=colors[m], width=2 if rnd else 3, dash="dash" if rnd else "solid"),
+            customdata=np.stack([g["se"].to_numpy(float), g["n_trainable"].to_numpy(int),
+                                 g["n_seeds"].to_numpy(int)], axis=1) if "n_trainable" in g else None,
+            hovertemplate=(f"<b>{m}</b><br>%{{text}} labelled images<br>{metric_name(metric)} %{{y:.3f}} "
+                           "± %{customdata[0]:.3f} (SE)<br>%{customdata[1]}/%{customdata[2]} seeds trained"
+                           "<extra></extra>")))
+    _layout(fig, "number of labelled images (budget)", metric, title, height)
+    if len(s):
+        fig.update_xaxes(tickvals=sorted(s["budget"].unique()))
+    return fig
+
+
+def al_figure(summary: pd.DataFrame, metric: str, title: str = "", height: int = 380):
+    """Active-learning rounds: metric vs labeled images per (method -> strategy), mean ± SE."""
+    import plotly.graph_objects as go
+
+    s = summary[(summary["phase"] == "al") & (summary["metric"] == metric)]
+    fig = go.Figure()
+    colors = method_colors(_ordered(s["method"]))
+    for m in _ordered(s["method"]):
+        for strat, g in s[s["method"] == m].groupby("strategy", sort=False):
+            g = g.sort_values("round")
+            fig.add_trace(go.Scatter(
+                x=g["budget"], y=g["mean"], name=f"{m} → {strat}", mode="lines+markers",
+                error_y=dict(type="data", array=g["se"].fillna(0).to_numpy(float), visible=True),
+                line=dict(color=colors[m], dash="dash" if is_random(m) else "solid"),
+                hovertemplate=f"<b>{m} → {strat}</b><br>round %{{text}}: %{{x}} labels<br>"
+                              f"{metric_name(metric)} %{{y:.3f}}<extra></extra>",
+                text=g["round"].astype(str)))
+    _layout(fig, "labelled images (initial selection + rounds)", metric, title, height)
+    return fig
+
+
+def live_figure(results: pd.DataFrame, metric: str, height: int = 340):
+    """Learning curves of a running run from its partial results (per-seed dots + mean line)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    r = results[(results["metric"] == metric) & (results["status"] == "ok")] if len(results) else results
+    if len(r):
+        r = r.assign(x=np.where(r["phase"] == "al", r["budget"], r["budget"]),
+                     label=np.where(r["phase"] == "al", r["method"] + " → " + r["strategy"].astype(str) + " (AL)",
+                                    r["method"]))
+        colors = method_colors(_ordered(r["method"]))
+        for lab in _ordered(r["label"]):
+            g = r[r["label"] == lab]
+            m = g["method"].iat[0]
+            mean = g.groupby("x")["value"].mean()
+            fig.add_trace(go.Scatter(x=g["x"], y=g["value"], mode="markers", showlegend=False,
+                                     marker=dict(color=colors[m], size=6, opacity=0.35),
+                                     hovertemplate=f"{lab}<br>seed %{{text}}: %{{y:.3f}}<extra></extra>",
+                                     text=g["seed"].astype(str)))
+            fig.add_trace(go.Scatter(x=mean.index, y=mean.values, mode="lines+markers", name=lab,
+                                     line=dict(color=colors[m], dash="dash" if is_random(m) else "solid")))
+    _layout(fig, "number of labelled images", metric, "", height)
+    if len(r):
+        fig.update_xaxes(tickvals=sorted(r["budget"].unique()))
+    return fig
+
+
+def paired_figure(paired: pd.DataFrame, baseline: str, metric: str, height: int | None = None):
+    """Forest plot: difference to the baseline with its 95% CI; filled markers where the CI excludes 0."""
+    import plotly.graph_objects as go
+
+    p = paired.copy()
+    p["row"] = p["method"].astype(str) + " @ " + p["budget"].astype(str)
+    fig = go.Figure()
+    for excl, sym, name in ((True, "diamond", "interval excludes 0 (a real difference)"),
+                            (False, "diamond-open", "interval includes 0 (could be chance)")):
+        g = p[p["excludes_zero"] == excl]
+        if not len(g):
+            continue
+        fig.add_trace(go.Scatter(
+            x=g["diff"], y=g["row"], mode="markers", name=name,
+            marker=dict(symbol=sym, size=11, color=(np.where(g["better"], "#2ca02c", "#d62728").tolist()
+                                                    if excl else "#7f7f7f")),
+            error_x=dict(type="data", symmetric=False, array=(g["hi"] - g["diff"]).to_numpy(float),
+                         arrayminus=(g["diff"] - g["lo"]).to_numpy(float), color="#555"),
+            hovertemplate="%{y}<br>difference %{x:+.3f}<extra></extra>"))
+    fig.add_vline(x=0, line=dict(color="#999", dash="dot"))
+    fig.update_layout(height=height or max(260, 28 * len(p) + 120), template="plotly_white",
+                      margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=-0.2),
+                      xaxis_title=f"{metric_name(metric)}: method minus {baseline} (95% CI)",
+                      yaxis=dict(autorange="reversed"))
+    return fig
+
+
+def paired_table(paired: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """The paired comparison as a readable table."""
+    def verdict(r):
+        if not np.isfinite(r["lo"]):
+            return "not enough data"
+        if not r["excludes_zero"]:
+            return "no clear difference"
+        return "better than " + baseline if r["better"] else "worse than " + baseline
+
+    return pd.DataFrame({
+        "method": paired["method"], "budget": paired["budget"], "seeds": paired["n_seeds"],
+        "difference": paired["diff"].round(3),
+        "95% CI": [f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in zip(paired["lo"], paired["hi"])],
+        "verdict": [verdict(r) for _, r in paired.iterrows()]})
+
+
+def _layout(fig, xtitle: str, metric: str, title: str, height: int) -> None:
+    lower = metric == "hausdorff95"
+    fig.update_layout(title=title or None, height=height, template="plotly_white",
+                      margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                      xaxis_title=xtitle,
+                      yaxis_title=f"{metric_name(metric)} ({'lower' if lower else 'higher'} is better)",
+                      legend=dict(orientation="h", y=-0.22), hovermode="closest")
+
+
+def eta_text(seconds) -> str:
+    if seconds is None or not np.isfinite(seconds):
+        return "estimating…"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
+
+
+STATUS_TEXT = {"running": "running…", "finished": "finished", "failed": "FAILED", "cancelled": "cancelled",
+               "interrupted": "interrupted", "starting": "starting…"}
+STATUS_COLOR = {"running": "blue", "finished": "green", "failed": "red", "cancelled": "gray",
+                "interrupted": "orange", "starting": "blue"}
+
+
+def status_text(status: str) -> str:
+    """Plain-text status (no emoji: they do not render on every system)."""
+    return STATUS_TEXT.get(status, status)
+
+
+def status_markdown(status: str) -> str:
+    """Status as coloured bold Markdown, e.g. ``:green[**finished**]``."""
+    return f":{STATUS_COLOR.get(status, 'gray')}[**{status_text(status)}**]"
+
+
+def error_advice(message: str | None, log_tail: str = "") -> str:
+    """What to do about a failed run, in plain words, from its error message."""
+    msg = (message or "").lower()
+    if "weights" in msg or "not available" in msg:
+        return ("A model file is missing. Put the weights file where the message says (or choose the "
+                "'pixels' features), then press Resume.")
+    if "larger than the pool" in msg or "budget" in msg:
+        return "Choose smaller budgets (they must fit in the training pool) and start a new run."
+    if "memory" in msg or "killed" in log_tail.lower():
+        return "The computer ran out of memory: use a smaller image size or batch size, then press Resume."
+    return ("Read the message above; fix the cause, then press Resume: finished parts are kept and not "
+            "recomputed.")
+
+
+def page_link(page: str, label: str, icon: str | None = None, container=None) -> None:
+    """``st.page_link`` that degrades to a plain link when the page is not registered
+    (e.g. a page run on its own under AppTest)."""
+    import streamlit as st
+    from streamlit.errors import StreamlitAPIException
+
+    c = container or st
+    try:
+        c.page_link(page, label=label, icon=icon)
+    except StreamlitAPIException:
+        slug = page.rsplit("/", 1)[-1].removesuffix(".py").split("_", 1)[-1]
+        c.markdown(f"[{label}](/{slug})")

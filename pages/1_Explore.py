@@ -1,0 +1,331 @@
+"""Explore: the pool on a 2-D map, the images a method would pick first, and why.
+
+A thin view: embeddings, maps and selections come from ``coldstart`` (the same functions the CLI
+runs: ``coldstart embed``, ``coldstart map``, ``coldstart select``), cached on disk and per session.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from coldstart import maps
+from coldstart.errors import ColdstartError
+from coldstart.ui import common as ui
+from coldstart.ui import explore as ex
+from coldstart.ui import figures
+
+ui.page_config("Explore")
+ds = ui.dataset_sidebar()
+if ds is None:
+    st.stop()
+
+st.title("Explore the pool and the first picks")
+st.caption("Each dot is an image; similar-looking images sit close together. The numbered markers "
+           "are the images a method proposes to label first, in order. Hover a dot to see why it "
+           "was picked; draw a lasso around dots to see those images below.")
+
+emb_table = ui.embedders_table(ds)
+EMB_NAMES = emb_table["name"].tolist()
+EMB_ROW = {r["name"]: r for r in emb_table.to_dict("records")}
+SELECTORS = ui.selectors_table()
+NO_EMB = "(none needed)"
+
+
+def embedder_box(label: str, key: str, default: str = "pixels", disabled: bool = False):
+    """Embedder picker; unavailable ones stay listed, and choosing one shows the reason."""
+    if key not in st.session_state or st.session_state[key] not in EMB_NAMES:
+        st.session_state[key] = default if default in EMB_NAMES else EMB_NAMES[0]
+    name = st.selectbox(label, EMB_NAMES, key=key, disabled=disabled,
+                        format_func=lambda n: n if EMB_ROW[n]["available"] else f"{n} (not available)",
+                        help="How images are turned into vectors: similar vectors = similar images.")
+    if disabled:
+        return None
+    row = EMB_ROW[name]
+    if not row["available"]:
+        st.warning(f"**{name}** is not available: {row['reason']}", icon=":material/block:")
+        return None
+    st.caption(str(row["summary"]))
+    return name
+
+
+def selector_box(label: str, key: str, default: str):
+    if key not in st.session_state or st.session_state[key] not in SELECTORS:
+        st.session_state[key] = default if default in SELECTORS else next(iter(SELECTORS))
+    name = st.selectbox(label, list(SELECTORS), key=key, help="The rule that chooses which images to label.")
+    st.caption(f"**When to use it:** {SELECTORS[name].summary}")
+    return name
+
+
+def selector_params(name: str, key: str) -> dict:
+    """Widgets for the selector's numeric/bool keyword parameters (defaults from its signature)."""
+    sig = inspect.signature(SELECTORS[name].func)
+    out = {}
+    fields = [(p.name, p.default) for p in sig.parameters.values()
+              if p.name not in ("features", "budget", "seed", "labeled")
+              and isinstance(p.default, (bool, int, float)) and p.default is not None]
+    if not fields:
+        return out
+    with st.expander("Parameters"):
+        for pname, default in fields:
+            k = f"{key}_{name}_{pname}"
+            if isinstance(default, bool):
+                v = st.checkbox(pname, value=default, key=k)
+            elif isinstance(default, int):
+                v = int(st.number_input(pname, value=default, step=1, key=k))
+            else:
+                v = float(st.number_input(pname, value=float(default), key=k, format="%.4g"))
+            if v != default:
+                out[pname] = v
+    return out
+
+
+def features_for(name: str | None, auto: bool) -> np.ndarray | None:
+    """Cached features, or compute them (automatically for cheap pixels, else on a click)."""
+    if name is None:
+        return None
+    x = ui.cached_features(ds, name)
+    if x is not None:
+        return x
+    if auto or st.button(f"Compute {name} embeddings for {len(ds):,} images", key=f"explore_embed_{name}",
+                         icon=":material/play_arrow:"):
+        with ui.guarded(f"embedding with {name}"):
+            return ui.compute_features(ds, name)
+    else:
+        st.info(f"{name} embeddings are not computed yet for this dataset "
+                f"(or run `coldstart embed {ds.name} --embedder {name}`).")
+    return None
+
+
+# ------------------------------------------------------------------ controls
+c_map, c_a, c_b = st.columns(3, gap="large")
+with c_map:
+    st.subheader("Map", divider="gray")
+    map_emb = embedder_box("Map embedding", "explore_map_emb")
+    if "explore_map_method" not in st.session_state and map_emb is not None:
+        # UMAP when it is cached, else PCA (instant) so the first paint is fast
+        has_umap = ui.cached_features(ds, map_emb) is not None and \
+            ui.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is not None
+        st.session_state["explore_map_method"] = "umap" if has_umap else "pca"
+    map_method = st.selectbox("Projection", list(maps.METHODS), key="explore_map_method",
+                              format_func=lambda m: m.upper() if m != "tsne" else "t-SNE",
+                              help="\n\n".join(maps.METHODS.values()))
+    if map_method == "pca" and map_emb is not None and \
+            ui.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is None:
+        st.caption("UMAP shows clusters more clearly: choose it to compute it once (about 40 s), "
+                   f"or run `coldstart map {ds.name} --embedder {map_emb}`.")
+    pool_name = st.radio("Pool", list(ex.POOLS), key="explore_pool", horizontal=True,
+                         format_func=lambda p: {"train": "train split", "all": "all images"}[p],
+                         help="\n\n".join(f"**{k}**: {v}" for k, v in ex.POOLS.items()))
+    color_by = st.selectbox("Colour by", ex.COLOR_OPTIONS, key="explore_color")
+
+with c_a:
+    st.subheader("Method A", divider="red")
+    sel_a = selector_box("Selector", "explore_sel_a", "kmeans")
+    needs_a = SELECTORS[sel_a].needs_features
+    emb_a = embedder_box("Selection embedding", "explore_emb_a", disabled=not needs_a)
+    params_a = selector_params(sel_a, "explore_pa")
+    seed = int(st.number_input("Seed", min_value=0, value=0, step=1, key="explore_seed",
+                               help="Same seed, same picks. Used by every random step."))
+
+with c_b:
+    st.subheader("Compare with", divider="violet")
+    compare = st.toggle("Show a second method on the same map", key="explore_compare", value=False)
+    sel_b = emb_b = None
+    params_b: dict = {}
+    if compare:
+        sel_b = selector_box("Selector", "explore_sel_b", "random")
+        needs_b = SELECTORS[sel_b].needs_features
+        emb_b = embedder_box("Selection embedding", "explore_emb_b", disabled=not needs_b)
+        params_b = selector_params(sel_b, "explore_pb")
+
+pool = ex.pool_indices(ds, pool_name)
+n_pool = len(pool)
+max_budget = int(min(n_pool, max(100, min(200, n_pool // 10))))
+default_budget = int(min(20, max_budget))
+if st.session_state.get("explore_budget", default_budget) > max_budget:
+    st.session_state["explore_budget"] = default_budget
+budget = st.slider("Budget: how many images to label first", min_value=1, max_value=max_budget,
+                   value=default_budget, key="explore_budget",
+                   help="Picks are nested: the first 20 of a budget of 40 are the picks for 20.")
+
+unavailable = emb_table[~emb_table["available"]]
+with st.sidebar.expander(f"Embedders not available here ({len(unavailable)})", icon=":material/info:"):
+    for r in unavailable.itertuples():
+        st.markdown(f"**{r.name}**: {r.reason}")
+with st.sidebar.expander("Pre-train an encoder on this pool (ssl-pool)", icon=":material/model_training:"):
+    st.caption("Self-supervised (SimCLR) training on the pool's own images, no labels needed. "
+               "About 9 s per epoch for 800 images on a laptop CPU.")
+    epochs = st.number_input("Epochs", min_value=1, max_value=500, value=20, key="explore_ssl_epochs")
+    if st.button("Pre-train ssl-pool", key="explore_ssl_go", icon=":material/play_arrow:"):
+        with ui.guarded("pre-training ssl-pool"):
+            mid = ui.pretrain_ssl(ds, epochs=int(epochs), seed=seed)
+            st.success(f"Trained {mid}: choose **ssl-pool** as an embedding.")
+
+# ------------------------------------------------------------------ data for the map
+map_feats = features_for(map_emb, auto=map_emb == "pixels")
+if map_feats is None:
+    st.info("Choose an available map embedding (and compute it) to draw the map.")
+    st.stop()
+xy_all = ui.cached_map(ds, map_emb, map_method, seed)
+if xy_all is None:
+    try:
+        xy_all = ui.compute_map(ds, map_emb, map_method, seed)
+    except ColdstartError as e:
+        ui.show_error(e)
+        st.stop()
+xy = np.asarray(xy_all)[pool]
+space = np.asarray(map_feats)[pool]
+
+
+def run(selector, embedder, params, needs):
+    if needs and embedder is None:
+        return None
+    if needs and features_for(embedder, auto=embedder == "pixels") is None:
+        return None
+    try:
+        return ui.run_selection(ds, selector, embedder if needs else None, max_budget, seed,
+                                pool_name, params)
+    except ColdstartError as e:
+        ui.show_error(e, f"{selector}")
+        return None
+
+
+full_a = run(sel_a, emb_a, params_a, needs_a)
+full_b = run(sel_b, emb_b, params_b, SELECTORS[sel_b].needs_features) if compare and sel_b else None
+pick_a = full_a.prefix(min(budget, len(full_a))) if full_a is not None else None
+pick_b = full_b.prefix(min(budget, len(full_b))) if full_b is not None else None
+
+
+def method_label(sel, emb, tag):
+    return f"{tag}: {sel}" + (f" on {emb}" if emb and SELECTORS[sel].needs_features else "")
+
+
+label_a = method_label(sel_a, emb_a, "A")
+label_b = method_label(sel_b, emb_b, "B") if compare and sel_b else ""
+
+# colours
+clusters = pick_dist = scores = None
+if color_by == "cluster" and pick_a is not None:
+    sel_space = np.asarray(ui.cached_features(ds, emb_a))[pool] if (needs_a and emb_a) else space
+    clusters, _ = ex.nearest_pick(sel_space, pick_a.indices)
+if color_by == "distance to nearest pick" and pick_a is not None:
+    _, pick_dist = ex.nearest_pick(space, pick_a.indices)
+if color_by == "OOD score":
+    scores = ui.ood_scores(ds, map_emb, pool_name)
+try:
+    cvals, continuous, ctitle = ex.color_values(color_by, ds, pool, clusters=clusters,
+                                                ood_scores=scores, pick_distance=pick_dist)
+except ValueError:
+    st.caption(f"Colour by {color_by!r} needs picks (or OOD scores); showing labels instead.")
+    cvals, continuous, ctitle = ex.color_values("label", ds, pool)
+
+# highlight (find an image on the map)
+find_id = st.session_state.get("explore_find") or ""
+row_of = {r: k for k, r in enumerate(pool)}
+hl = [row_of[r] for r in ex.ids_to_rows(ds, [find_id]) if r in row_of] if find_id else []
+
+layers = []
+if pick_a is not None:
+    layers.append(figures.PickLayer(label_a, pick_a.indices, ex.pick_hover(ds, pool, pick_a, label_a), 0))
+if pick_b is not None:
+    layers.append(figures.PickLayer(label_b, pick_b.indices, ex.pick_hover(ds, pool, pick_b, label_b), 1))
+proj = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}[map_method]
+title = f"Map: {proj} of <b>{map_emb}</b> embeddings ({n_pool:,} images)"
+if layers:
+    title += "  ·  Picks " + "  ·  ".join(f"<b>{lay.name}</b>" for lay in layers) + f"  ·  seed {seed}"
+fig = figures.map_figure(xy, ds.ids[pool], cvals, ctitle, continuous=continuous,
+                         pool_hover=ex.pool_hover(ds, pool, ctitle, cvals if continuous else None),
+                         layers=layers, title=title, axis_name=proj, highlight=hl, height=620)
+event = st.plotly_chart(fig, key="explore_map", on_select="rerun", selection_mode=("box", "lasso"),
+                        config={"displaylogo": False, "scrollZoom": True}, width="stretch")
+lasso_rows = ex.ids_to_rows(ds, ex.selected_ids(event))
+
+# ------------------------------------------------------------------ diagnostics
+st.subheader("Why these picks? Side by side")
+picks = [(label_a, pick_a, 0)] + ([(label_b, pick_b, 1)] if compare else [])
+picks = [(name, p, s) for name, p, s in picks if p is not None]
+if picks:
+    diag = {name: ex.diagnostics(ds, pool, p.indices, space, scores) for name, p, _ in picks}
+    cols = st.columns(len(picks) + 1)
+    for col, (name, p, _) in zip(cols, picks):
+        d = diag[name]
+        with col:
+            st.markdown(f"**{name}**")
+            m1, m2 = st.columns(2)
+            m1.metric("Classes covered", f"{d['classes_covered']} of {len(ds.classes)}",
+                      help="Classes with at least one pick (labels known only in benchmark data).")
+            m2.metric("Coverage distance", f"{d['coverage_mean']:.3g}",
+                      help=f"Mean distance from every pool image to its nearest pick in the map's "
+                           f"{map_emb} space; lower = the picks cover the pool better.")
+            m3, m4 = st.columns(2)
+            m3.metric("Out-of-distribution picked", d["ood_picked"],
+                      help="Picks flagged as not belonging to the task (wasted labels).")
+            m4.metric("Near-duplicate pairs", len(d["duplicates"]),
+                      help="Pairs of picks much closer than typical pool images (< 10% of the "
+                           "median distance): repeats waste labels.")
+            if len(d["duplicates"]):
+                st.warning("Near-duplicates: " + ", ".join(
+                    f"#{r.rank_a} {r.id_a} ~ #{r.rank_b} {r.id_b}" for r in d["duplicates"].head(5).itertuples()),
+                    icon=":material/content_copy:")
+    with cols[-1]:
+        if compare and len(picks) == 2:
+            ov = ex.overlap(picks[0][1].indices, picks[1][1].indices)
+            st.metric("Picked by both", f"{ov} of {budget}")
+        if ds.classes and (ds.labels[pool] >= 0).any():
+            ref = [int((ds.labels[pool] == k).sum()) for k in range(len(ds.classes))]
+            st.plotly_chart(figures.balance_figure(ds.classes, {n: diag[n]["class_counts"] for n, _, _ in picks},
+                                                   ref, height=260), width="stretch", key="explore_balance")
+
+# ------------------------------------------------------------------ galleries and tables
+find_options = [""] + [str(i) for i in ds.ids[lasso_rows]] + \
+    ([str(i) for i in ds.ids[pool[pick_a.indices]]] if pick_a is not None else [])
+find_options = list(dict.fromkeys(find_options))
+if st.session_state.get("explore_find") not in find_options:
+    st.session_state["explore_find"] = ""
+st.selectbox("Find an image on the map (ringed in black)", find_options, key="explore_find",
+             format_func=lambda v: v or "(none)")
+
+tab_sel, tab_a, tab_b = st.tabs([f"Lasso selection ({len(lasso_rows)})",
+                                 f"Picks of {label_a}", f"Picks of {label_b}" if label_b else "Picks of B"])
+with tab_sel:
+    if not len(lasso_rows):
+        st.caption("Draw a box or lasso on the map (toolbar, top right of the chart) to see those images here.")
+    else:
+        show = lasso_rows[:48]
+        rank_a = {int(pool[i]): k + 1 for k, i in enumerate(pick_a.indices)} if pick_a is not None else {}
+        caps = [ui.caption(ds, r, f"pick #{rank_a[r]}" if r in rank_a else "") for r in show]
+        ui.image_grid(ds, show, caps, cols=8, size=112,
+                      highlight=[r for r in show if find_id and ds.ids[r] == find_id])
+        if len(lasso_rows) > len(show):
+            st.caption(f"Showing 48 of {len(lasso_rows)} selected images; the CSV has all of them.")
+        lasso_df = ds.manifest.iloc[lasso_rows][["id", "image", "label", "split"]].assign(
+            label=[ds.label_name(int(v)) for v in ds.labels[lasso_rows]])
+        ui.download_csv(lasso_df, f"{ds.name}-lasso-selection.csv", "Download these images as CSV",
+                        key="explore_dl_lasso")
+
+
+def picks_tab(pick, label, emb, key):
+    if pick is None:
+        st.caption("No picks yet (choose an available embedding).")
+        return
+    rows = pool[pick.indices]
+    show = rows[:40]
+    ui.image_grid(ds, show, [ui.caption(ds, r, f"#{k + 1}") for k, r in enumerate(show)], cols=8, size=112,
+                  highlight=[r for r in show if find_id and ds.ids[r] == find_id])
+    table = ex.selection_table(ds, pool, pick, label, emb or "")
+    st.dataframe(table, width="stretch", hide_index=True, height=240)
+    ui.download_csv(table, f"{ds.name}-{label.split(':')[1].strip().replace(' ', '_')}-b{len(rows)}.csv",
+                    "Download the selection as CSV", key=key)
+
+
+with tab_a:
+    picks_tab(pick_a, label_a, emb_a, "explore_dl_a")
+with tab_b:
+    if compare:
+        picks_tab(pick_b, label_b, emb_b, "explore_dl_b")
+    else:
+        st.caption("Turn on **Compare with** to pick with a second method.")

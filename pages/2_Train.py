@@ -1,0 +1,199 @@
+"""Train: configure a comparison run, launch it in the background, watch it, cancel or resume it.
+
+A thin view over :mod:`coldstart.runs`: the run executes in a separate process
+(``python -m coldstart.runs.runner``) that writes events and results to disk; this page only
+reads those files (polling with ``st.fragment(run_every=...)``), so closing the browser never
+stops a run.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from coldstart.errors import ColdstartError
+from coldstart.runs import RunConfig, RunStore, cancel_run, list_runs, resume_run, start_run
+from coldstart.ui import common as ui
+from coldstart.ui import runs_view as rv
+
+ui.page_config("Train")
+ds = ui.dataset_sidebar()
+if ds is None:
+    st.stop()
+
+WATCH_KEY = "train_run"  # run id shown in the live panel
+TASK_HELP = {
+    "probe": "Fast (seconds to minutes on a laptop): a simple model on image features. Good for comparing "
+             "selection methods.",
+    "classification": "The paper's setting: a VGG-11 network trained from the labelled images. Slow without a GPU.",
+    "segmentation": "The paper's setting for outlining findings: a U-Net. Needs masks; slow without a GPU.",
+}
+FOUNDATION = ("txrv-densenet121", "txrv-resnet50", "ssl-pool", "imagenet-densenet121")
+
+st.title("Train models on each selection")
+st.markdown(
+    "Each **method** chooses the first images to label; a model is trained on them and tested on "
+    "held-out images. Repeating this for several **budgets** (how many images you can label) and "
+    "**seeds** (repeats with different randomness) shows which method helps, and by how much. "
+    "Random picks are always included as the reference.")
+
+
+# ------------------------------------------------------------------ options
+@st.cache_data(ttl=30, show_spinner=False)
+def _options(stamp: str) -> tuple[list[str], list[str], dict]:
+    from coldstart.select import REGISTRY, _load_all
+
+    _load_all()
+    try:
+        t = ui.embedders_table(ds)
+        embs = [str(n) for n, ok in zip(t["name"], t["available"]) if ok and str(n) != "file"]
+    except (ImportError, ColdstartError):
+        embs = ["pixels"]
+    sels = [s for s in REGISTRY if s != "random"]
+    return embs or ["pixels"], sels, {k: v.summary for k, v in REGISTRY.items()}
+
+
+def default_methods(embs: list[str], sels: list[str]) -> list[str]:
+    """Random, naive clustering, and the best available foundation embedding with four selectors (6 methods)."""
+    out = ["random", "pixels:kmeans"]
+    fm = next((e for e in FOUNDATION if e in embs), None)
+    if fm:
+        out += [f"{fm}:{s}" for s in ("kmeans", "typiclust", "probcover", "coreset") if s in sels]
+    else:
+        out += [f"pixels:{s}" for s in ("typiclust", "probcover", "coreset", "kmeans-paper") if s in sels]
+    return out[:6]
+
+
+embs, sels, sel_summary = _options(ui.dataset_stamp(ds))
+all_methods = ["random"] + [f"{e}:{s}" for e in embs for s in sels]
+n_pool = int((ds.splits == "train").sum())
+
+with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
+    with st.form("train_new"):
+        task = st.radio("What should the model learn?", ["probe", "classification", "segmentation"],
+                        key="train_task", horizontal=True,
+                        format_func={"probe": "quick probe", "classification": "classification (VGG-11)",
+                                     "segmentation": "segmentation (U-Net)"}.get)
+        st.caption("  \n".join(f"**{k}**: {v}" for k, v in TASK_HELP.items()))
+        methods = st.multiselect("Methods (features : how images are chosen)", all_methods,
+                                 default=default_methods(embs, sels), key="train_methods",
+                                 help="'random' is the reference. 'pixels:kmeans' is the naive clustering; "
+                                      "a foundation model's features with kmeans is the paper's method.\n\n"
+                                      + "\n".join(f"- **{k}**: {v}" for k, v in sel_summary.items()))
+        c3, c4, c5 = st.columns(3)
+        budgets = c3.text_input("Budgets (images labelled)", "20,40,60,80,100", key="train_budgets",
+                                help=f"Comma-separated, increasing. The pool has {n_pool} training images.")
+        seeds = c4.number_input("Seeds (repeats)", 1, 20, 5, key="train_seeds",
+                                help="More seeds give tighter error bars and take longer.")
+        preset = c5.selectbox("Training settings", ["paper", "quick"], key="train_preset",
+                              help="'paper': the paper's settings (SGD, 100 epochs, batch 10). 'quick': 8 epochs "
+                                   "at 64 px, sized for a computer without a GPU. The quick probe ignores this.")
+        with st.popover("Active learning after the first selection (optional)"):
+            rounds = st.number_input("Rounds", 0, 20, 0, key="train_rounds",
+                                     help="After the first budget, label this many more rounds chosen by "
+                                          "the model's uncertainty. 0 = off.")
+            query = st.number_input("Images per round", 1, 200, 20, key="train_query")
+            from coldstart.train.al import STRATEGIES as AL_STRATEGIES
+
+            strategy = st.selectbox("Uncertainty strategy", list(AL_STRATEGIES), key="train_strategy")
+        go = st.form_submit_button("Start run", type="primary", icon=":material/play_arrow:")
+
+if go:
+    cfg = dict(dataset=ds.name, task=task, methods=methods, budgets=budgets, seeds=list(range(int(seeds))),
+               preset=preset, rounds=int(rounds), query_size=int(query), strategy=strategy)
+    if "random" not in methods:
+        st.warning("Random picks are not in the methods: the Compare page will have no reference.")
+    try:
+        with st.spinner("checking the settings and starting the run…"):
+            run_id = start_run(RunConfig.from_dict(cfg), background=True)
+        st.session_state[WATCH_KEY] = run_id
+        st.success(f"Run **{run_id}** started in the background. You can close this tab: it keeps going.")
+    except ColdstartError as e:
+        ui.show_error(e, "could not start the run")
+
+
+# ------------------------------------------------------------------ watching
+runs = list_runs(ds.name)
+if runs.empty:
+    st.info("No runs yet for this dataset. Start one above: the quick probe with the defaults is a good first run.")
+    st.stop()
+
+ids = runs["run_id"].tolist()
+watch = st.session_state.get(WATCH_KEY)
+if watch not in ids:
+    running = runs[runs["status"].isin(["running", "starting"])]
+    watch = running["run_id"].iat[0] if len(running) else ids[0]
+st.session_state[WATCH_KEY] = watch
+
+
+def _desc(rid: str) -> str:
+    r = runs[runs["run_id"] == rid].iloc[0]
+    return f"{rid} · {r['task']} · {rv.status_text(r['status'])} · {r['units_done']}/{r['units_total']}"
+
+
+st.subheader("Run")
+st.selectbox("Which run to watch", ids, key=WATCH_KEY, format_func=_desc)
+store = RunStore(ds.name, st.session_state[WATCH_KEY])
+first = store.progress()
+live = first["status"] in ("running", "starting")
+
+
+@st.fragment(run_every=2.0 if live else None)
+def live_panel(store: RunStore, was_live: bool) -> None:
+    p = store.progress()
+    status = p["status"]
+    if was_live and status not in ("running", "starting"):
+        st.rerun()  # finished: refresh the whole page (past-runs table, buttons)
+    total, done = p["units_total"] or 0, p["units_done"]
+    cols = st.columns([2, 1, 1, 1])
+    cols[0].markdown(f"**{store.run_id}**  \n{rv.status_markdown(status)}")
+    cols[1].metric("Parts done", f"{done} / {total}",
+                   help="One part = one method x budget x seed (or one active-learning round).")
+    epoch = f"{p['epoch']} / {p['epochs']}" if p.get("epoch") else "—"
+    cols[2].metric("Current epoch", epoch)
+    cols[3].metric("Time left", rv.eta_text(p["eta_s"]) if status == "running" else "—")
+    st.progress(done / total if total else 0.0,
+                text=f"now: {p['current_unit']}" if p.get("current_unit") else None)
+    if status == "failed":
+        st.error(f"The run stopped with an error: {p['error'] or 'see runner.log'}", icon=":material/error:")
+        st.info(rv.error_advice(p["error"]), icon=":material/lightbulb:")
+    elif status == "interrupted":
+        st.warning("The run was interrupted (the computer restarted or the process was killed). "
+                   "Press Resume: finished parts are kept.")
+    res = store.results()
+    if len(res):
+        metrics = [m for m in rv.TASK_METRICS.get(store.raw_config.get("task", "probe"), ["auprc"])
+                   if m in set(res["metric"])]
+        m = metrics[0] if metrics else res["metric"].iat[0]
+        st.plotly_chart(rv.live_figure(res, m), key=f"train_live_{store.run_id}", width="stretch")
+        st.caption(f"{rv.metric_name(m)} on the test images for each finished part (dots: seeds; line: mean). "
+                   "The curves grow as parts finish.")
+    elif status in ("running", "starting"):
+        st.caption("Waiting for the first part to finish (embedding the images may come first)…")
+
+
+live_panel(store, live)
+
+b = st.columns([1, 1, 1, 3])
+if b[0].button("Cancel run", key="train_cancel", disabled=not live, icon=":material/stop:"):
+    with ui.guarded("cancel"):
+        s = cancel_run(ds.name, store.run_id)
+        st.toast(f"Run {store.run_id}: {s}")
+        time.sleep(0.2)
+        st.rerun()
+if b[1].button("Resume run", key="train_resume", icon=":material/replay:",
+               disabled=live or first["status"] == "finished"):
+    with ui.guarded("resume"):
+        resume_run(ds.name, store.run_id, background=True)
+        st.toast(f"Run {store.run_id} resumed in the background")
+        time.sleep(0.5)
+        st.rerun()
+if first["status"] == "finished":
+    rv.page_link("pages/3_Compare.py", "Compare results", ":material/bar_chart:", b[2])
+
+st.subheader("Past runs")
+show = runs.assign(status=runs["status"].map(rv.status_text),
+                   progress=[f"{d}/{t}" for d, t in zip(runs["units_done"], runs["units_total"])])
+st.dataframe(show[["run_id", "status", "progress", "task", "created", "methods"]], hide_index=True,
+             width="stretch")

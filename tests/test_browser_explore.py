@@ -1,0 +1,84 @@
+"""Home and Explore in a real browser: `streamlit run app.py` driven by headless Debian Chromium.
+
+Screenshots land in tests/artifacts/ (git-ignored). Skips only when no Chromium can be found.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from browser import (assert_no_exception, canvas_drawn, choose_option, chromium_page, open_page,
+                     require_chromium, screenshot, set_slider, streamlit_app, wait_idle)
+from conftest import make_blob_dataset
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture
+def served_root(data_root):
+    from coldstart import maps
+    from coldstart.embed import get_embedder, load_embeddings
+
+    ds = make_blob_dataset("blobs", data_root, n=300, ood_rate=0.05, seed=2)
+    feats = load_embeddings(ds, "pixels")
+    maps.load_or_compute_map(ds, feats, get_embedder("pixels", ds).key, "pca", 0)
+    return data_root
+
+
+def _legend_has(page, text: str, timeout_ms: int = 30_000) -> None:
+    page.locator('[data-testid="stPlotlyChart"] .legendtext', has_text=text).first.wait_for(
+        timeout=timeout_ms)
+
+
+def test_home_and_explore_in_browser(served_root):
+    require_chromium()
+    with streamlit_app(served_root) as url, chromium_page() as page:
+        open_page(page, url, wait_text="Dataset: blobs")
+        assert_no_exception(page)
+        assert page.get_by_text("What is cold-start selection").count() >= 1
+        page.locator('[data-testid="stImage"] img').nth(11).wait_for(timeout=30_000)
+        screenshot(page, "home")
+
+        first = open_page(page, url, "Explore", wait_text="Why these picks")
+        assert canvas_drawn(page), "the map's WebGL canvas was not drawn"
+        assert_no_exception(page)
+        _legend_has(page, "A: kmeans on pixels (20)")
+        screenshot(page, "explore")
+
+        # budget change: the numbered picks follow the slider
+        t0 = time.time()
+        set_slider(page, "Budget: how many images to label first", 30)
+        _legend_has(page, "A: kmeans on pixels (30)")
+        wait_idle(page)
+        rerender = time.time() - t0
+        assert_no_exception(page)
+
+        # method change: another selector, then a second method for comparison
+        choose_option(page, "Selector", "typiclust")
+        _legend_has(page, "A: typiclust on pixels (30)")
+        wait_idle(page)
+        page.get_by_text("Show a second method on the same map").click()
+        _legend_has(page, "B: random (30)")
+        wait_idle(page)
+        assert canvas_drawn(page)
+        assert_no_exception(page)
+        assert page.get_by_text("Picked by both").count() >= 1
+        screenshot(page, "explore_compare")
+
+        # a real lasso on the map round-trips to Python and fills the gallery
+        box = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.bounding_box()
+        x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+        page.mouse.move(x0 + 0.05 * w, y0 + 0.05 * h)
+        page.mouse.down()
+        for fx, fy in [(0.95, 0.05), (0.95, 0.95), (0.05, 0.95), (0.05, 0.06)]:
+            page.mouse.move(x0 + fx * w, y0 + fy * h, steps=8)
+        page.mouse.up()
+        page.get_by_role("tab", name="Lasso selection (").filter(has_not_text="(0)").first.wait_for(
+            timeout=30_000)
+        wait_idle(page)
+        assert_no_exception(page)
+        screenshot(page, "explore_lasso")
+        print(f"first paint {first:.2f} s, budget re-render {rerender:.2f} s")
+        assert not page.js_errors, page.js_errors

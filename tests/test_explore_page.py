@@ -1,0 +1,163 @@
+"""The Explore page through Streamlit's AppTest: real page code, real coldstart modules."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import make_blob_dataset
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "1_Explore.py")
+
+
+def _arr(v):
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
+    return np.asarray(v)
+
+
+def _map_spec(at):
+    charts = [c for c in at.get("plotly_chart") if "Map:" in c.proto.spec]
+    assert len(charts) == 1, "expected exactly one map chart"
+    return json.loads(charts[0].proto.spec)
+
+
+def _trace(spec, prefix):
+    tr = [t for t in spec["data"] if str(t.get("name", "")).startswith(prefix)]
+    return tr[0] if tr else None
+
+
+@pytest.fixture
+def explore_ds(data_root):
+    """120 blob images with some OOD ones; pixel embeddings and a PCA map cached."""
+    from coldstart import maps
+    from coldstart.embed import get_embedder, load_embeddings
+
+    ds = make_blob_dataset("blobs", data_root, n=120, ood_rate=0.1, seed=1)
+    feats = load_embeddings(ds, "pixels")
+    maps.load_or_compute_map(ds, feats, get_embedder("pixels", ds).key, "pca", 0)
+    return ds
+
+
+def _app(**state):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["explore_map_method"] = "pca"
+    for k, v in state.items():
+        at.session_state[k] = v
+    return at
+
+
+def test_map_shows_pool_and_exact_picks(explore_ds):
+    from coldstart.embed import cached_embeddings
+    from coldstart.select import select
+    from coldstart.ui.explore import pool_indices
+
+    ds = explore_ds
+    at = _app().run()
+    assert not at.exception, at.exception
+    spec = _map_spec(at)
+    pool = pool_indices(ds, "train")
+    pool_tr = _trace(spec, "pool")
+    assert pool_tr["type"] == "scattergl"
+    assert len(_arr(pool_tr["x"])) == len(pool)
+    assert list(pool_tr["customdata"]) == list(ds.ids[pool])
+    # the picks are exactly coldstart.select's picks (kmeans on pixels, seed 0), in order
+    expect = select("kmeans", cached_embeddings(ds, "pixels")[pool], 20, 0).indices
+    picks = _trace(spec, "A: kmeans on pixels")
+    assert list(picks["customdata"]) == list(ds.ids[pool[expect]])
+    assert list(picks["text"]) == [str(i) for i in range(1, 21)]
+    # both embeddings are named in the title
+    assert "PCA of <b>pixels</b>" in spec["layout"]["title"]["text"] and "kmeans on pixels" in \
+        spec["layout"]["title"]["text"]
+
+    # moving the budget changes the highlighted picks exactly (nested prefix)
+    at.slider(key="explore_budget").set_value(7).run()
+    assert not at.exception
+    picks7 = _trace(_map_spec(at), "A: kmeans on pixels")
+    assert list(picks7["customdata"]) == list(ds.ids[pool[expect[:7]]])
+    at.slider(key="explore_budget").set_value(33).run()
+    assert len(_trace(_map_spec(at), "A: kmeans on pixels")["customdata"]) == 33
+
+
+def test_unavailable_embedder_shows_reason(explore_ds):
+    from coldstart.embed import list_embedders
+
+    table = list_embedders(explore_ds)
+    missing = table[~table["available"]]
+    assert len(missing), "expected at least one embedder without weights in a test data root"
+    name, reason = missing.iloc[0]["name"], missing.iloc[0]["reason"]
+    at = _app(explore_emb_a=name).run()
+    assert not at.exception, at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert name in warnings and reason[:40] in warnings
+    # the map is still drawn (on pixels), just without picks from the unavailable embedding
+    spec = _map_spec(at)
+    assert _trace(spec, "pool") is not None and _trace(spec, "A:") is None
+
+
+def test_compare_two_methods_and_diagnostics(explore_ds):
+    at = _app(explore_compare=True, explore_sel_b="random").run()
+    assert not at.exception, at.exception
+    spec = _map_spec(at)
+    a, b = _trace(spec, "A: kmeans on pixels"), _trace(spec, "B: random")
+    assert a and b and len(a["customdata"]) == len(b["customdata"]) == 20
+    overlap = len(set(a["customdata"]) & set(b["customdata"]))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Picked by both"] == f"{overlap} of 20"
+    assert "Out-of-distribution picked" in metrics and "Coverage distance" in metrics
+    balance = [c for c in at.get("plotly_chart") if "Class balance" in c.proto.spec]
+    assert balance, "class balance chart missing"
+    assert "B: random" in spec["layout"]["title"]["text"]
+
+
+def test_lasso_selection_gallery_and_find(explore_ds):
+    ds = explore_ds
+    at = _app().run()
+    spec = _map_spec(at)
+    ids = list(_trace(spec, "pool")["customdata"])[:5]
+    at.session_state["explore_map"] = {"selection": {
+        "points": [{"curve_number": 0, "point_index": k, "customdata": i} for k, i in enumerate(ids)],
+        "point_indices": list(range(5)), "box": [], "lasso": []}}
+    at.run()
+    assert not at.exception, at.exception
+    assert any(t.label == "Lasso selection (5)" for t in at.tabs)
+    lasso_tab = [t for t in at.tabs if t.label.startswith("Lasso")][0]
+    assert len(lasso_tab.get("image")) == 5
+    # find one of them on the map: a ring trace with that id
+    at.selectbox(key="explore_find").set_value(ids[2]).run()
+    assert not at.exception
+    assert _trace(_map_spec(at), "found")["customdata"] == [ids[2]]
+
+
+@pytest.mark.parametrize("colour", ["split", "cluster", "OOD flag", "distance to nearest pick"])
+def test_colour_options(explore_ds, colour):
+    at = _app(explore_color=colour, explore_pool="all").run()
+    assert not at.exception, at.exception
+    spec = _map_spec(at)
+    pool_tr = _trace(spec, "pool")
+    assert len(_arr(pool_tr["x"])) == len(explore_ds)
+    if colour == "distance to nearest pick":
+        assert pool_tr["marker"]["showscale"] is True
+    else:
+        assert any(t.get("legendgroup") == "colour" for t in spec["data"])
+
+
+def test_random_selector_needs_no_embedding(explore_ds):
+    at = _app(explore_sel_a="random").run()
+    assert not at.exception, at.exception
+    tr = _trace(_map_spec(at), "A: random")
+    assert tr is not None and len(tr["customdata"]) == 20
+
+
+def test_embeddings_computed_on_request(data_root):
+    """No cached embeddings: pixels are computed automatically, with the map (PCA) after."""
+    make_blob_dataset("fresh", data_root, n=50)
+    at = _app().run()
+    assert not at.exception, at.exception
+    assert _trace(_map_spec(at), "pool") is not None

@@ -1,0 +1,132 @@
+"""AppTest for the Train, Compare and Label pages on a tiny dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _app(page: str):
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(REPO / "pages" / page), default_timeout=180)
+
+
+def _button(at, label: str):
+    for b in at.button:
+        if b.label == label:
+            return b
+    raise AssertionError(f"no button {label!r}: {[b.label for b in at.button]}")
+
+
+@pytest.fixture
+def blobs_with_pixels(blob_dataset):
+    from coldstart.embed import load_embeddings
+
+    load_embeddings(blob_dataset, "pixels")
+    return blob_dataset
+
+
+def test_label_page_three_labels_write_three_rows(blobs_with_pixels):
+    ds = blobs_with_pixels
+    at = _app("4_Label.py").run()
+    assert not at.exception, at.exception
+    at.text_input(key="label_student").input("Alice Smith")
+    at.selectbox(key="label_method").select("Random picks (for comparison)")
+    _button(at, "Start labelling").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["label_session"] == "Alice-Smith"
+    shown = []
+    for k in range(3):
+        shown.append(at.session_state["label_current"])
+        at.button(key=f"label_btn_{k % 2}").click()
+        at.run()
+        assert not at.exception, at.exception
+    rows = pd.read_parquet(ds.dir / "labels" / "Alice-Smith.parquet")
+    assert len(rows) == 3
+    assert rows["index"].tolist() == shown
+    assert rows["label"].tolist() == [0, 1, 0]
+    # the curve chart shows the user's session and the random reference
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert "Alice-Smith" in chart and "random picks" in chart
+    # the "Compare students" tab draws the same session, the "Export" tab offers three downloads
+    assert len(at.get("plotly_chart")) == 2 and "Alice-Smith" in at.get("plotly_chart")[1].proto.spec
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert {"Labels (CSV)", "Label Studio tasks (JSON)", "Images in class folders (ZIP)"} <= set(labels)
+    # reveal shows a table with one row per label
+    at.toggle(key="label_reveal").set_value(True)
+    at.run()
+    assert not at.exception, at.exception
+    df = at.dataframe[0].value
+    assert len(df) == 3 and set(df["check"]) <= {"✓ agrees", "✗ differs"}
+    # undo removes the last row on disk
+    at.button(key="label_undo").click()
+    at.run()
+    assert len(pd.read_parquet(ds.dir / "labels" / "Alice-Smith.parquet")) == 2
+    # reopening in a fresh browser session lists the saved session and continues it
+    at2 = _app("4_Label.py").run()
+    assert at2.selectbox(key="label_open_pick").options[0].startswith("Alice Smith · 2 labels")
+    _button(at2, "Continue").click()
+    at2.run()
+    assert not at2.exception, at2.exception
+    assert at2.session_state["label_session"] == "Alice-Smith"
+
+
+def _wait_finished(at, run_id, ds_name, timeout=240):
+    import time
+
+    from coldstart.runs import RunStore
+
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if RunStore(ds_name, run_id).status() in ("finished", "failed", "cancelled"):
+            break
+        time.sleep(1.0)
+    at.run()
+    return RunStore(ds_name, run_id).status()
+
+
+@pytest.mark.slow
+def test_train_page_launches_tiny_probe_run_and_compare_matches_report(blobs_with_pixels):
+    from coldstart.runs import RunStore, list_runs, report_table
+
+    ds = blobs_with_pixels
+    at = _app("2_Train.py").run()
+    assert not at.exception, at.exception
+    assert "random" in at.multiselect(key="train_methods").value  # the reference is prefilled
+    assert at.text_input(key="train_budgets").value == "20,40,60,80,100"  # paper defaults
+    at.multiselect(key="train_methods").set_value(["random", "pixels:kmeans"])
+    at.text_input(key="train_budgets").input("10,20")
+    at.number_input(key="train_seeds").set_value(2)
+    _button(at, "Start run").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    run_id = at.session_state["train_run"]
+    assert run_id in list_runs(ds.name)["run_id"].tolist()
+    status = _wait_finished(at, run_id, ds.name)
+    assert status == "finished", RunStore(ds.name, run_id).progress()
+    assert not at.exception, at.exception
+    past = at.dataframe[-1].value
+    assert past.set_index("run_id").loc[run_id, "status"] == "finished"
+    assert past.set_index("run_id").loc[run_id, "progress"] == "8/8"
+    # the live chart shows the finished parts
+    assert any("pixels:kmeans" in c.proto.spec for c in at.get("plotly_chart"))
+
+    # Compare: the table is the report's table, the chart has error bars per method
+    res = RunStore(ds.name, run_id).results()
+    cp = _app("3_Compare.py").run()
+    assert not cp.exception, cp.exception
+    for metric in ("auprc", "f1", "auroc"):
+        want = [x for x in report_table(res, metric, "markdown").splitlines() if x.startswith("|")]
+        tables = [m.value for m in cp.markdown if m.value.startswith("| method")]
+        assert "\n".join(want) in tables, (metric, tables)
+    spec = cp.get("plotly_chart")[0].proto.spec
+    assert '"error_y"' in spec and "random (reference)" in spec and "pixels:kmeans" in spec
+    # paired comparison against random is shown
+    assert any("95% CI" in df.value.columns for df in cp.dataframe)
