@@ -60,12 +60,14 @@ def main() -> None:
         mb = sum(f.stat().st_size for f in (tmp / "src").rglob("*.png")) / 1e6
         print(f"made {args.n} PNGs ({args.min_size}-{args.max_size} px, {px / args.n / 1e6:.2f} Mpx avg, "
               f"{mb:.0f} MB) in {time.time() - t0:.1f} s")
-        t0 = time.time()
+        t0, c0 = time.time(), time.process_time()
         ds = import_folder(src, "bench", masks=masks, root=tmp / "data", seed=args.seed)
-        dt = time.time() - t0
+        dt, cpu = time.time() - t0, time.process_time() - c0
         assert len(ds) == args.n, (len(ds), ds.report())
         print(f"imported {len(ds)} images ({int(ds.manifest['mask'].notna().sum())} masks) in {dt:.2f} s: "
-              f"{len(ds) / dt:.1f} images/s, {px / dt / 1e6:.1f} Mpx/s  (cpu count {os.cpu_count()})")
+              f"{len(ds) / dt:.1f} images/s, {px / dt / 1e6:.1f} Mpx/s; CPU time {cpu:.2f} s = "
+              f"{len(ds) / cpu:.1f} images per CPU-second (single process; cpu count {os.cpu_count()}, "
+              f"load average {os.getloadavg()[0]:.1f})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -23,7 +23,7 @@ def validate_name(name: str, what: str = "dataset name") -> str:
     Names come from the CLI and the browser, so they must never reach outside
     the data root (no ``/``, ``..``, leading dots or odd characters).
     """
-    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or ".." in name:
         raise ColdstartError(
             f"{what} {name!r} is not allowed: use 1-64 letters, digits, '_', '-' or '.', "
             "starting with a letter or digit (e.g. 'phantom' or 'chestx_det')."

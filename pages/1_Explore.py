@@ -117,6 +117,9 @@ with c_map:
             ui.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is None:
         st.caption("UMAP shows clusters more clearly: choose it to compute it once (about 40 s), "
                    f"or run `coldstart map {ds.name} --embedder {map_emb}`.")
+    if "explore_pool" not in st.session_state:  # deep link: /Explore?pool=all
+        qp = st.query_params.get("pool", "train")
+        st.session_state["explore_pool"] = qp if qp in ex.POOLS else "train"
     pool_name = st.radio("Pool", list(ex.POOLS), key="explore_pool", horizontal=True,
                          format_func=lambda p: {"train": "train split", "all": "all images"}[p],
                          help="\n\n".join(f"**{k}**: {v}" for k, v in ex.POOLS.items()))
@@ -178,7 +181,8 @@ if xy_all is None:
         ui.show_error(e)
         st.stop()
 xy = np.asarray(xy_all)[pool]
-space = np.asarray(map_feats)[pool]
+# diagnostics (coverage, near-duplicates, distances) are measured in the map embedding's PCA-50 space
+space = ui.reduced_features(ds, map_emb, pool_name)
 
 
 def run(selector, embedder, params, needs):
@@ -210,7 +214,7 @@ label_b = method_label(sel_b, emb_b, "B") if compare and sel_b else ""
 # colours
 clusters = pick_dist = scores = None
 if color_by == "cluster" and pick_a is not None:
-    sel_space = np.asarray(ui.cached_features(ds, emb_a))[pool] if (needs_a and emb_a) else space
+    sel_space = ui.reduced_features(ds, emb_a, pool_name) if (needs_a and emb_a) else space
     clusters, _ = ex.nearest_pick(sel_space, pick_a.indices)
 if color_by == "distance to nearest pick" and pick_a is not None:
     _, pick_dist = ex.nearest_pick(space, pick_a.indices)
@@ -238,7 +242,7 @@ title = f"Map: {proj} of <b>{map_emb}</b> embeddings ({n_pool:,} images)"
 if layers:
     title += "  ·  Picks " + "  ·  ".join(f"<b>{lay.name}</b>" for lay in layers) + f"  ·  seed {seed}"
 fig = figures.map_figure(xy, ds.ids[pool], cvals, ctitle, continuous=continuous,
-                         pool_hover=ex.pool_hover(ds, pool, ctitle, cvals if continuous else None),
+                         pool_info=ex.pool_info(ds, pool, split=pool_name == "all"),
                          layers=layers, title=title, axis_name=proj, highlight=hl, height=620)
 event = st.plotly_chart(fig, key="explore_map", on_select="rerun", selection_mode=("box", "lasso"),
                         config={"displaylogo": False, "scrollZoom": True}, width="stretch")
@@ -260,9 +264,9 @@ if picks:
                       help="Classes with at least one pick (labels known only in benchmark data).")
             m2.metric("Coverage distance", f"{d['coverage_mean']:.3g}",
                       help=f"Mean distance from every pool image to its nearest pick in the map's "
-                           f"{map_emb} space; lower = the picks cover the pool better.")
+                           f"{map_emb} space (PCA to 50 dims); lower = the picks cover the pool better.")
             m3, m4 = st.columns(2)
-            m3.metric("Out-of-distribution picked", d["ood_picked"],
+            m3.metric("OOD picked", d["ood_picked"],
                       help="Picks flagged as not belonging to the task (wasted labels).")
             m4.metric("Near-duplicate pairs", len(d["duplicates"]),
                       help="Pairs of picks much closer than typical pool images (< 10% of the "

@@ -7,6 +7,7 @@ all live there; this page only shows them and passes clicks on.
 from __future__ import annotations
 
 import re
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,14 @@ def _features(embedder: str):
     return np.asarray(f)
 
 
+def _default_embedder(embs: list[str]) -> str:
+    """A chest X-ray foundation model when its weights are present, else raw pixels."""
+    for e in ("txrv-densenet121", "txrv-resnet50", "ssl-pool", "imagenet-densenet121", "pixels"):
+        if e in embs:
+            return e
+    return embs[0]
+
+
 def _safe_name(text: str) -> str:
     base = re.sub(r"[^A-Za-z0-9_.-]+", "-", text.strip()).strip("-._")[:40] or "session"
     taken = set(list_sessions(ds)["name"])
@@ -81,7 +90,7 @@ def start_panel() -> None:
                                   help="After these, the model asks for the images it is least sure about.")
         with st.expander("Advanced settings"):
             embs = _embedder_choices()
-            emb = st.selectbox("Image features", embs, index=embs.index("pixels") if "pixels" in embs else 0,
+            emb = st.selectbox("Image features", embs, index=embs.index(_default_embedder(embs)),
                                key="label_embedder",
                                help="What the clustering and the small model see. 'pixels' needs no model.")
             strategy = st.selectbox("Which image next (after the first ones)", list(STRATEGIES),
@@ -142,6 +151,8 @@ def _on_label(s: LabelSession, label: int) -> None:
     idx = st.session_state.get("label_current")
     if idx is None:
         return
+    if int(idx) in set(s.refresh().labeled_rows().tolist()):
+        return  # a double click on an image already saved: nothing to do
     ok = st.session_state.get("label_mask_ok", "not checked")
     mask_ok = None if ok == "not checked" else ok == "yes"
     try:
@@ -210,7 +221,7 @@ def label_panel(s: LabelSession) -> None:
                     help="Area under the precision-recall curve on the test images: 1 is perfect.")
         rnow = rnd["auprc"].to_numpy(float)[-1] if len(rnd) else float("nan")
         mine = curve["auprc"].to_numpy(float)[-1] if len(curve) else float("nan")
-        m[2].metric("Random picks, same number", f"{rnow:.3f}" if np.isfinite(rnow) else "—",
+        m[2].metric("Random picks", f"{rnow:.3f}" if np.isfinite(rnow) else "—",
                     delta=f"{mine - rnow:+.3f} for you" if np.isfinite(rnow) and np.isfinite(mine) else None,
                     help="The same model trained on as many randomly picked images with their true labels. "
                          "'—' while those random picks hold only one class.")
@@ -244,8 +255,12 @@ def compare_panel(active) -> None:
     emb = active.config.embedder if active is not None else str(sessions["embedder"].iat[0])
     same = sessions[sessions["embedder"] == emb]
     st.markdown(f"Sessions on **{ds.name}** that use the feature set **{emb}** (curves are comparable).")
-    pick = st.multiselect("Sessions to compare", same["name"].tolist(), default=same["name"].tolist()[:8],
-                          key="label_compare_pick")
+    names = same["name"].tolist()
+    default = ([active.name] if active is not None and active.name in names else []) + \
+        [n for n in names if active is None or n != active.name]
+    # the key follows the options, so a session that gets its first label joins the comparison
+    pick = st.multiselect("Sessions to compare", names, default=default[:8],
+                          key=f"label_compare_pick_{zlib.crc32('|'.join(names).encode())}")
     if not pick:
         return
     feats = _features(emb)
@@ -255,7 +270,8 @@ def compare_panel(active) -> None:
         st.plotly_chart(lv.curve_figure(curves, prev), width="stretch", key="label_compare_chart")
         show = summ.rename(columns={"session": "session", "student": "student", "labels": "labels",
                                     "agreement": "agrees with truth", "last_auprc": "AUPRC now",
-                                    "best_auprc": "best AUPRC", "median_seconds": "sec / image"})
+                                    "best_auprc": "best AUPRC", "median_seconds": "sec / image",
+                                    "positives_found": "positives found", "coldstart": "first images by"})
         st.dataframe(show.drop(columns=["embedder"]), hide_index=True, width="stretch",
                      column_config={"agrees with truth": st.column_config.NumberColumn(format="percent")})
         ui.download_csv(curves, f"{ds.name}-sessions-curves.csv", "Download the curves (CSV)",

@@ -234,9 +234,9 @@ def set_slider(page, label: str, value: float, timeout_ms: int = 30_000) -> None
         raise AssertionError(f"slider {label!r} is at {got}, wanted {value}")
 
 
-def choose_option(page, label: str, option: str, timeout_ms: int = 30_000) -> None:
-    """Pick ``option`` in a Streamlit ``st.selectbox`` labelled ``label``."""
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
+def choose_option(page, label: str, option: str, nth: int = 0, timeout_ms: int = 30_000) -> None:
+    """Pick ``option`` in the ``nth`` Streamlit ``st.selectbox`` labelled ``label`` (a combobox)."""
+    box = page.get_by_role("combobox", name=label, exact=True).nth(nth)
     box.wait_for(timeout=timeout_ms)
-    box.locator('[data-baseweb="select"]').click()
-    page.get_by_role("option", name=option, exact=True).first.click()
+    box.click()
+    page.get_by_role("option", name=option, exact=True).first.click(timeout=timeout_ms)

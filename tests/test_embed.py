@@ -264,3 +264,30 @@ def test_file_errors_are_clear(blob_dataset, tmp_path, case, match):
 def test_plain_file_row_explains_usage():
     ok, reason = get_embedder("file").available()
     assert not ok and "file:PATH" in reason and "id" in reason
+
+
+# ---- the contract every runnable embedder meets ---------------------------------
+
+@pytest.fixture
+def runnable(blob_dataset, tmp_path):
+    """Names of embedders that can run here without external weights."""
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "own.npy", rng.normal(size=(len(blob_dataset), 7)).astype(np.float32))
+    from coldstart.embed import pretrain_ssl
+
+    mid = pretrain_ssl(blob_dataset, epochs=1, arch="tiny", input_size=32, batch_size=16)
+    return ["pixels", f"file:{tmp_path / 'own.npy'}", "ssl-pool", f"ssl-pool:{mid}"]
+
+
+def test_every_runnable_embedder_meets_the_contract(blob_dataset, runnable):
+    for name in runnable:
+        e = get_embedder(name, blob_dataset)
+        assert e.available()[0], name
+        x = load_embeddings(blob_dataset, name, device="cpu", chunk_size=25)
+        assert x.dtype == np.float32 and x.shape[0] == len(blob_dataset) and np.isfinite(x).all(), name
+        if e.dim is not None:
+            assert x.shape[1] == e.dim, name
+        # deterministic, and a subset of rows equals those rows of the whole
+        again = get_embedder(name, blob_dataset).embed(blob_dataset, device="cpu", indices=[9, 2, 40])
+        np.testing.assert_allclose(again, x[[9, 2, 40]], rtol=1e-5, atol=1e-6, err_msg=name)
+        np.testing.assert_array_equal(cached_embeddings(blob_dataset, name), x)

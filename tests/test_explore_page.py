@@ -26,6 +26,11 @@ def _map_spec(at):
     return json.loads(charts[0].proto.spec)
 
 
+def _ids(trace):
+    """Image ids of a trace: customdata is the id, or a row whose first entry is the id."""
+    return [c[0] if isinstance(c, list) else c for c in trace["customdata"]]
+
+
 def _trace(spec, prefix):
     tr = [t for t in spec["data"] if str(t.get("name", "")).startswith(prefix)]
     return tr[0] if tr else None
@@ -66,7 +71,8 @@ def test_map_shows_pool_and_exact_picks(explore_ds):
     pool_tr = _trace(spec, "pool")
     assert pool_tr["type"] == "scattergl"
     assert len(_arr(pool_tr["x"])) == len(pool)
-    assert list(pool_tr["customdata"]) == list(ds.ids[pool])
+    assert _ids(pool_tr) == list(ds.ids[pool])
+    assert [c[1] for c in pool_tr["customdata"][:5]] == [ds.label_name(v) for v in ds.labels[pool[:5]]]
     # the picks are exactly coldstart.select's picks (kmeans on pixels, seed 0), in order
     expect = select("kmeans", cached_embeddings(ds, "pixels")[pool], 20, 0).indices
     picks = _trace(spec, "A: kmeans on pixels")
@@ -110,7 +116,7 @@ def test_compare_two_methods_and_diagnostics(explore_ds):
     overlap = len(set(a["customdata"]) & set(b["customdata"]))
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Picked by both"] == f"{overlap} of 20"
-    assert "Out-of-distribution picked" in metrics and "Coverage distance" in metrics
+    assert "OOD picked" in metrics and "Coverage distance" in metrics
     balance = [c for c in at.get("plotly_chart") if "Class balance" in c.proto.spec]
     assert balance, "class balance chart missing"
     assert "B: random" in spec["layout"]["title"]["text"]
@@ -120,9 +126,10 @@ def test_lasso_selection_gallery_and_find(explore_ds):
     ds = explore_ds
     at = _app().run()
     spec = _map_spec(at)
-    ids = list(_trace(spec, "pool")["customdata"])[:5]
+    rows = _trace(spec, "pool")["customdata"][:5]
+    ids = [r[0] for r in rows]
     at.session_state["explore_map"] = {"selection": {
-        "points": [{"curve_number": 0, "point_index": k, "customdata": i} for k, i in enumerate(ids)],
+        "points": [{"curve_number": 0, "point_index": k, "customdata": r} for k, r in enumerate(rows)],
         "point_indices": list(range(5)), "box": [], "lasso": []}}
     at.run()
     assert not at.exception, at.exception

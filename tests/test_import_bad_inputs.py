@@ -318,3 +318,41 @@ def test_failed_reimport_keeps_existing_dataset(tmp_path, data_root):
     assert again.manifest_hash == before and len(again) == 8
     assert all((again.dir / p).exists() for p in again.manifest["image"])
     assert not [p for p in data_root.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+# ---------------------------------------------------------------- fuzz
+def test_random_corruptions_only_raise_image_read_error(tmp_path):
+    """Flip, cut and splice bytes of valid PNG/JPEG/TIFF/BMP/DICOM files: read_image returns or raises
+    ImageReadError, nothing else."""
+    import io as _io
+
+    rng = np.random.default_rng(0)
+    seeds = []
+    for fmt in ("PNG", "JPEG", "TIFF", "BMP"):
+        buf = _io.BytesIO()
+        Image.fromarray(c.gradient()).save(buf, fmt)
+        seeds.append((fmt.lower(), buf.getvalue()))
+    seeds.append(("dcm", c.make_dicom_mono1(tmp_path, "seed.dcm").read_bytes()))
+    outcomes = {"ok": 0, "reason": 0}
+    for k in range(150):
+        ext, data = seeds[k % len(seeds)]
+        b = bytearray(data)
+        op = k % 3
+        if op == 0:                                       # flip random bytes
+            for i in rng.integers(0, len(b), 8):
+                b[i] = int(rng.integers(0, 256))
+        elif op == 1:                                     # truncate anywhere
+            b = b[: int(rng.integers(1, len(b)))]
+        else:                                             # splice random junk into the middle
+            i = int(rng.integers(0, len(b)))
+            b = b[:i] + bytearray(rng.integers(0, 256, 64, dtype=np.uint8).tobytes()) + b[i:]
+        p = tmp_path / f"f{k}.{ext}"
+        p.write_bytes(bytes(b))
+        try:
+            arr, _ = read_image(p)
+            assert arr.ndim == 2 and arr.dtype in (np.uint8, np.uint16)
+            outcomes["ok"] += 1
+        except ImageReadError as e:
+            assert str(e) and "Traceback" not in str(e)
+            outcomes["reason"] += 1
+    assert outcomes["reason"] > 20 and outcomes["ok"] > 5, outcomes

@@ -125,6 +125,19 @@ def test_map_figure_one_pool_trace_with_ids_and_numbered_picks():
     pool = [t for t in fig.data if t.name == figures.POOL_TRACE_NAME]
     assert len(pool) == 1 and pool[0].type == "scattergl"
     assert list(pool[0].customdata) == ids and len(pool[0].x) == 50
+    # categorical colours as codes on a step scale: point k gets its category's colour
+    cmap = figures.category_colors(sorted(set(lab.astype(str))))
+    codes = np.asarray(pool[0].marker.color)
+    scale = pool[0].marker.colorscale
+    K = len(cmap)
+    for k in range(5):
+        pos = (codes[k] + 0.5) / K
+        col = [c for (a, c), (b, _) in zip(scale[::2], scale[1::2]) if a <= pos <= b][0]
+        assert col == cmap[str(lab[k])]
+    # hover fields travel with the id
+    fig2 = figures.map_figure(X[:, :2], ids, lab.astype(str), "label", pool_info={"label": lab})
+    assert fig2.data[0].customdata[3][0] == "im3" and fig2.data[0].customdata[3][1] == str(lab[3])
+    assert "customdata[1]" in fig2.data[0].hovertemplate
     picks = [t for t in fig.data if t.name and t.name.startswith("A:")][0]
     assert list(picks.customdata) == ["im4", "im9", "im2"] and list(picks.text) == ["1", "2", "3"]
     assert [t for t in fig.data if t.name and t.name.startswith("B:")][0].marker.symbol == "diamond"
@@ -221,3 +234,21 @@ def test_color_values_options(blob_dataset):
         ex.color_values("cluster", ds, pool)
     c, dist = ex.nearest_pick(np.eye(len(pool), dtype=np.float32), [0, 1])
     assert c[0] == 0 and c[1] == 1 and dist[0] == 0
+
+
+def test_selection_disk_cache_roundtrip(blob_dataset):
+    from coldstart.select import select
+    from coldstart.ui import selcache
+
+    X = np.random.default_rng(0).normal(size=(40, 6)).astype(np.float32)
+    sel = select("kmeans", X, 8, 3)
+    key = selcache.selection_key(blob_dataset.manifest_hash, "emb-v1", "kmeans", {}, 3, "train", 8)
+    assert key != selcache.selection_key(blob_dataset.manifest_hash, "emb-v1", "kmeans", {}, 4, "train", 8)
+    assert key != selcache.selection_key(blob_dataset.manifest_hash, "emb-v2", "kmeans", {}, 3, "train", 8)
+    assert selcache.load(blob_dataset, key) is None
+    selcache.save(blob_dataset, key, sel)
+    back = selcache.load(blob_dataset, key)
+    np.testing.assert_array_equal(back.indices, sel.indices)
+    pd.testing.assert_frame_equal(back.per_pick, sel.per_pick, check_dtype=False)
+    assert back.info["selector"] == "kmeans" and back.info["seed"] == 3
+    np.testing.assert_array_equal(back.prefix(3).indices, sel.indices[:3])

@@ -70,6 +70,10 @@ def test_probe_run_results_report_and_predictions(blob_dataset):
     assert "random" in txt and "pixels:kmeans" in txt and "*" in txt
     assert "\\textbf" in report_table(r, "auroc", "latex")
     assert report_table(r, "f1", "markdown").count("**") >= 4  # one best cell per budget column
+    from coldstart.runs import paired_comparison
+
+    pc = paired_comparison(st, "pixels:kmeans", "random", 16, 0, "auroc", n=50)
+    assert pc["lo"] <= pc["diff"] <= pc["hi"] and pc["n_test"] == len(p)
     pr = st.progress()
     assert pr["units_done"] == pr["units_total"] == 8 and pr["status"] == "finished"
     ev = [e["event"] for e in st.events()]
@@ -185,3 +189,21 @@ def test_background_run_cancel_and_cli(blob_dataset, capsys):
                  "--set", "C=0.5"]) == 0
     assert "run id:" in capsys.readouterr().out
     assert main(["run", "--dataset", "blobs", "--budgets", "8", "--set", "lr=1"]) == 2
+
+
+def test_cli_runs_a_yaml_config(blob_dataset, tmp_path, capsys):
+    from coldstart.cli import main
+
+    y = tmp_path / "run.yaml"
+    y.write_text("dataset: blobs\ntask: probe\nmethods: [random]\nbudgets: [16]\nseeds: [0]\n"
+                 "oracle: {noise: 0.1}\nn_bootstrap: 10\n")
+    assert RunConfig.from_yaml(y).oracle == {"noise": 0.1}
+    assert main(["run", str(y), "--seeds", "0,1"]) == 0  # flags override the file
+    rid = capsys.readouterr().out.split("run id: ")[1].split()[0]
+    st = RunStore("blobs", rid)
+    assert st.config.seeds == [0, 1] and st.results()["unit"].nunique() == 2
+    assert main(["report", rid, "--format", "markdown"]) == 0
+    assert "| random |" in capsys.readouterr().out
+    y.write_text("dataset: blobs\nbudgetz: [16]\n")
+    assert main(["run", str(y)]) == 2
+    assert "budgetz" in capsys.readouterr().err

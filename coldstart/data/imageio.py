@@ -95,13 +95,17 @@ def read_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> tuple[n
     size = p.stat().st_size
     if size == 0:
         raise ImageReadError("empty file (0 bytes): re-export or copy the file again")
-    if is_dicom(p):
-        try:
-            return _read_dicom(p, max_pixels)
-        except _NotDicom:  # named .dcm but not DICOM: maybe a PNG/JPEG, else a clear reason
-            arr, notes = _read_pil(p, max_pixels)
-            return arr, [f"file named {p.suffix} is not DICOM but an image: read as such"] + notes
-    return _read_pil(p, max_pixels)
+    if not os.access(p, os.R_OK):
+        raise ImageReadError("permission denied: make the file readable (chmod) and import again")
+    with warnings.catch_warnings():  # library warnings about broken files: the outcome is the report
+        warnings.simplefilter("ignore")
+        if is_dicom(p):
+            try:
+                return _read_dicom(p, max_pixels)
+            except _NotDicom:  # named .dcm but not DICOM: maybe a PNG/JPEG, else a clear reason
+                arr, notes = _read_pil(p, max_pixels)
+                return arr, [f"file named {p.suffix} is not DICOM but an image: read as such"] + notes
+        return _read_pil(p, max_pixels)
 
 
 class _NotDicom(Exception):
@@ -155,8 +159,9 @@ def _read_pil(p: Path, max_pixels: int) -> tuple[np.ndarray, list[str]]:
         except UnidentifiedImageError:
             raise ImageReadError(
                 f"not an image: the file is {_sniff(p)} despite its {p.suffix or 'missing'} extension") from None
-        except (OSError, SyntaxError, ValueError) as e:
-            raise ImageReadError(f"corrupt image header ({type(e).__name__}: {e})") from None
+        except Exception as e:  # OSError, SyntaxError, ValueError, struct.error... from broken headers
+            raise ImageReadError(f"corrupt image header ({type(e).__name__}: {str(e)[:200]}): "
+                                 "re-export or copy the file again") from None
         with im:
             w, h = im.size
             if w * h > max_pixels:
@@ -169,7 +174,9 @@ def _read_pil(p: Path, max_pixels: int) -> tuple[np.ndarray, list[str]]:
                 im.load()
             except Image.DecompressionBombError as e:
                 raise ImageReadError(_too_large_msg(p, str(e), max_pixels)) from None
-            except (OSError, SyntaxError, ValueError, EOFError) as e:
+            except MemoryError:
+                raise ImageReadError("not enough memory to decode this image: downscale it") from None
+            except Exception as e:  # OSError, SyntaxError, EOFError, struct.error... from broken files
                 msg = str(e) or type(e).__name__
                 raise ImageReadError(
                     f"truncated or corrupt image data ({msg}): re-export or copy the file again") from None

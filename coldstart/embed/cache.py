@@ -117,6 +117,13 @@ def load_embeddings(dataset, name: str, device=None, batch_size=None, progress=N
     chunk_size = check_batch_size(chunk_size)
     from filelock import FileLock
 
+    from .torchrun import TorchEmbedder
+
+    if isinstance(e, TorchEmbedder):
+        from .base import resolve_device
+
+        device = resolve_device(device)
+
     npy, js, parts, lock = _paths(ds, key)
     with FileLock(str(lock)):
         x = _read(ds, key)  # another process may have finished while we waited

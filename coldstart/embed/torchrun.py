@@ -102,11 +102,33 @@ class TorchEmbedder:
         if device not in self._models:
             import torch
 
-            m = self.build_model().eval().to(device)
+            m = self._build_checked().eval().to(device)
             if device.startswith("cuda"):
                 m = m.to(memory_format=torch.channels_last)
             self._models[device] = m
         return self._models[device]
+
+    def _build_checked(self):
+        """:meth:`build_model`, turning an unreadable or unsafe weights file into a ColdstartError."""
+        import pickle
+
+        try:
+            return self.build_model()
+        except (pickle.UnpicklingError, EOFError, RuntimeError) as e:
+            if self.weights_id is None:
+                raise
+            from ..errors import ColdstartError
+            from .weights import get_weights
+
+            w = get_weights(self.weights_id)
+            if isinstance(e, pickle.UnpicklingError):
+                why = "it names Python objects outside the allowed weight types"
+            else:
+                why = (str(e).strip().splitlines() or [""])[0][:160]
+            raise ColdstartError(
+                f"the weights file {w.find()} of {self.name!r} cannot be loaded safely ({type(e).__name__}: "
+                f"{why}): it is torn, belongs to another model, or would need unsafe unpickling. Replace it "
+                f"with the official {w.filename} from {w.url}") from None
 
     def embed(self, dataset, device=None, batch_size=None, progress=None, indices=None,
               num_workers=None) -> np.ndarray:

@@ -67,7 +67,13 @@ def config_from_args(args) -> dict:
         p = Path(args.config)
         if not p.is_file():
             raise ColdstartError(f"config file {p} not found: give a YAML run config or use --dataset ... flags")
-        d = yaml.safe_load(p.read_text()) or {}
+        try:
+            d = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ColdstartError(f"{p} is not valid YAML: {e}") from None
+        if not isinstance(d, dict):
+            raise ColdstartError(f"{p}: a run config must be a mapping of settings (key: value lines), "
+                                 f"got {type(d).__name__}")
     for k in ("dataset", "task", "methods", "budgets", "seeds", "preset", "rounds", "query_size", "strategy",
               "val_mode", "probe_embedder"):
         v = getattr(args, k)

@@ -129,3 +129,40 @@ def learning_curves(results: pd.DataFrame, metric: str = "auprc") -> pd.DataFram
     r = results[results["metric"] == metric]
     return r[["phase", "method", "strategy", "seed", "round", "budget", "value", "se", "status",
               "n_wasted"]].reset_index(drop=True)
+
+
+def paired_comparison(store, method_a: str, method_b: str, budget: int, seed: int, metric: str = "auprc",
+                      n: int = 1000, phase: str = "cold", boot_seed: int = 0) -> dict:
+    """Paired bootstrap of ``metric(method_a) - metric(method_b)`` on the shared test set of one run.
+
+    Uses the per-test-sample predictions of the two units (same budget, seed and phase). For
+    segmentation metrics ("dice", "hausdorff95") the per-image values are averaged.
+
+    Returns
+    -------
+    dict
+        diff, lo, hi (95% CI), excludes_zero, n_test, unit_a, unit_b.
+    """
+    from .. import metrics as M
+    from .runner import Unit
+
+    def key(m):
+        if phase == "cold":
+            return Unit("cold", m, int(seed), int(budget)).key
+        cfg = store.config
+        if int(budget) not in cfg.al_budgets:
+            raise ColdstartError(f"budget {budget} is not an AL round of this run: choose one of {cfg.al_budgets}")
+        return Unit("al", m, int(seed), int(budget), cfg.al_budgets.index(int(budget))).key
+
+    ua, ub = key(method_a), key(method_b)
+    a, b = store.predictions(ua), store.predictions(ub)
+    if not (a["index"].to_numpy() == b["index"].to_numpy()).all():
+        raise ColdstartError(f"units {ua} and {ub} were scored on different test sets: compare units of one run")
+    y = a["y"].to_numpy()
+    fns = {"auprc": (M.auprc, "score"), "auroc": (M.auroc, "score"), "f1": (M.f1, "pred"),
+           "dice": (M.mean_of, "dice"), "hausdorff95": (M.mean_of, "hausdorff95")}
+    if metric not in fns:
+        raise ColdstartError(f"metric {metric!r} cannot be compared per sample: choose one of {', '.join(fns)}")
+    fn, col = fns[metric]
+    diff, lo, hi, sig = M.paired_bootstrap(y, a[col].to_numpy(), b[col].to_numpy(), fn, n=n, seed=boot_seed)
+    return dict(diff=diff, lo=lo, hi=hi, excludes_zero=sig, n_test=len(y), unit_a=ua, unit_b=ub)

@@ -176,6 +176,8 @@ def execute(run_dir, progress=None) -> pd.DataFrame:
         os.close(lock_fd)
         raise ColdstartError(f"run {run_dir.name} is already running: wait for it or cancel it first") from None
     (run_dir / "runner.pid").write_text(str(os.getpid()))
+    for tmp in run_dir.rglob(".*.tmp"):  # temp files of a killed runner (we hold the lock: none is live)
+        tmp.unlink(missing_ok=True)
     events = run_dir / "events.jsonl"
     old = None
 

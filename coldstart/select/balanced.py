@@ -56,6 +56,8 @@ def prior_order(Z: np.ndarray, n_clusters: int, seed: int, min_cluster_size: int
     medoid[lab[o[starts[sizes > 0]]]] = o[starts[sizes > 0]]
     live = np.flatnonzero(sizes >= max(1, min_cluster_size))
     small = np.flatnonzero((sizes > 0) & (sizes < max(1, min_cluster_size)))
+    if not len(live):  # a tiny pool: every cluster is small, so order them all farthest-first
+        live, small = small, small[:0]
     # farthest-first over medoids of the live clusters, from the labeled images or the largest cluster
     P = Z[medoid[live]]
     d2 = np.full(len(live), np.inf)

@@ -6,7 +6,10 @@ the z-scored (PCA-projected) embedding: images unlike the rest of the pool
 everything. ``k`` should exceed the size of a typical group of similar
 outliers (20 by default), so a handful of near-identical OOD images cannot
 vouch for each other. The selector drops the top-scored ``exclude`` fraction
-of the pool and runs a base selector (fast nested KMeans by default) on the rest.
+of the pool and runs a base selector on the rest: TypiClust by default, whose
+picks are the most *typical* images of each cluster, so outliers that slip
+past the score threshold (e.g. mildly corrupted films near the data) are not
+picked as cluster representatives either.
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ def ood_scores(features, k: int = 20, dim: int | None = 64, seed: int = 0) -> np
     X = check_features(features)
     seed = check_seed(seed)
     if len(X) < 2:
-        raise ColdstartError(f"ood_scores needs at least 2 images; got {len(X)}")
+        raise ColdstartError(f"ood_scores needs at least 2 images; got {len(X)}: OOD scores compare "
+                             "images with each other, so use a larger pool (or the 'random' selector)")
     if int(k) < 1:
         raise ColdstartError(f"k={k} must be >= 1 (neighbours averaged, e.g. 20)")
     Z = reduce_dim(standardize(X), dim, seed)
@@ -59,9 +63,9 @@ def ood_scores(features, k: int = 20, dim: int | None = 64, seed: int = 0) -> np
 
 
 @register("ood-aware", "Skips the most unusual images (kNN-distance OOD score, top `exclude` fraction), "
-                       "then runs nested KMeans on the rest.")
+                       "then picks typical images of each cluster (TypiClust) from the rest.")
 def select_ood_aware(features, budget: int, seed: int = 0, exclude: float = 0.15, k: int = 20,
-                     base: str = "kmeans", labeled=None, **base_params):
+                     base: str = "typiclust", labeled=None, **base_params):
     """OOD-aware selection.
 
     Parameters
@@ -74,8 +78,9 @@ def select_ood_aware(features, budget: int, seed: int = 0, exclude: float = 0.15
         (set it a little above the share of unusable images you expect).
     k : int, default=20
         Neighbours for :func:`ood_scores`.
-    base : str, default="kmeans"
-        Registered selector run on the kept images.
+    base : str, default="typiclust"
+        Registered selector run on the kept images (e.g. "kmeans" for the paper's
+        nested KMeans on the filtered pool).
     labeled : int array, optional
         Already-labeled images, never picked.
     **base_params
@@ -92,7 +97,7 @@ def select_ood_aware(features, budget: int, seed: int = 0, exclude: float = 0.15
     if not 0 <= float(exclude) < 1:
         raise ColdstartError(f"exclude={exclude} must be a fraction in [0, 1), e.g. 0.15")
     if base == "ood-aware":
-        raise ColdstartError("base='ood-aware' would recurse: choose e.g. base='kmeans'")
+        raise ColdstartError("base='ood-aware' would recurse: choose e.g. base='typiclust'")
     from . import get_selector
 
     spec = get_selector(base)
@@ -115,6 +120,6 @@ def select_ood_aware(features, budget: int, seed: int = 0, exclude: float = 0.15
     cols["ood_score"] = scores[picks]
     info = {"base": base, "n_excluded": n_ex,
             "ood_threshold": float(scores[ex].min()) if n_ex else float("inf"),
-            **{k_: v for k_, v in sub.info.items() if k_ in ("k_max", "cluster_sizes", "space")}}
+            **{k_: v for k_, v in sub.info.items() if k_ in ("k_max", "n_clusters", "cluster_sizes", "space")}}
     params = {"exclude": float(exclude), "k": int(k), "base": base, **base_params}
     return make_selection("ood-aware", X, picks, seed, params, cols, info, t0, lab)

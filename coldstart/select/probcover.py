@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from ._space import l2_normalize, reduce_dim, sq_dist
+from ._space import kmeans, l2_normalize, reduce_dim, sq_dist
 from .base import register
 from .diagnostics import make_selection
 from .validation import check_inputs
@@ -34,12 +34,9 @@ def auto_delta(Z: np.ndarray, n_clusters: int, purity: float, seed: int,
     d_i above delta, and the answer is the (1 - purity) quantile of d_i (computed
     exactly up to ``sample`` images, estimated on a seeded sample of centres above).
     """
-    from sklearn.cluster import KMeans
-
     n = len(Z)
     kmc = min(int(n_clusters), n)
-    y = KMeans(n_clusters=kmc, n_init=3, random_state=seed).fit_predict(Z) if kmc > 1 \
-        else np.zeros(n, int)
+    y = kmeans(Z, kmc, seed)[1] if kmc > 1 else np.zeros(n, int)
     rng = np.random.default_rng(seed)
     centres = np.arange(n) if n <= sample else np.sort(rng.choice(n, sample, replace=False))
     zz = np.einsum("ij,ij->i", Z, Z)

@@ -31,7 +31,7 @@ import streamlit as st
 from ..data.dataset import MANIFEST, Dataset, list_datasets
 from ..errors import ColdstartError
 from ..paths import data_root
-from . import images
+from . import images, selcache
 
 DATASET_KEY = "dataset"          # active dataset name, shared by all pages
 _PICKER_KEY = "_dataset_picker"  # the sidebar widget's own key
@@ -266,8 +266,11 @@ def compute_features(ds: Dataset, embedder: str) -> np.ndarray:
     """Compute (or load) embeddings with a progress bar; caches on disk and refreshes the loaders."""
     from ..embed import load_embeddings
 
-    cb = progress_callback(f"embedding {len(ds):,} images with {embedder}")
+    ph = st.empty()
+    cb = progress_callback(f"embedding {len(ds):,} images with {embedder} (saved for later visits)",
+                           container=ph)
     load_embeddings(ds, embedder, progress=cb)
+    ph.empty()
     _features.clear()
     list_embedders_table.clear()
     return cached_features(ds, embedder)
@@ -307,7 +310,27 @@ def compute_map(ds: Dataset, embedder: str, method: str, seed: int = 0) -> np.nd
     return cached_map(ds, embedder, method, seed)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _reduced(name: str, root: str, stamp: int, embedder: str, key: str, pool: str, dims: int):
+    from ..maps import _pca
+    from .explore import pool_indices
+
+    ds = _open_dataset(name, root, stamp)
+    x = _features(name, root, stamp, embedder, key)
+    if x is None:
+        return None
+    z = _pca(np.asarray(x, dtype=np.float32)[pool_indices(ds, pool)], dims, 0)
+    z.setflags(write=False)
+    return z
+
+
+def reduced_features(ds: Dataset, embedder: str, pool: str = "train", dims: int = 50) -> np.ndarray | None:
+    """The pool's cached embeddings reduced by PCA to ``dims`` (seed 0), for fast diagnostics."""
+    root = str(ds.dir.parent)
+    return _reduced(ds.name, root, _stamp(ds.name, root), embedder, embedding_key(ds, embedder), pool, int(dims))
+
+
+@st.cache_data(max_entries=32, show_spinner="Selecting images (saved for later visits)…")
 def _selection(name: str, root: str, stamp: int, embedder: str | None, key: str | None,
                selector: str, params: tuple, seed: int, pool: str, budget: int):
     from ..select import get_selector, select
@@ -325,7 +348,12 @@ def _selection(name: str, root: str, stamp: int, embedder: str | None, key: str 
         feats = np.asarray(x)[rows]
     if spec.needs_features and embedder is None:
         raise ColdstartError(f"selector {selector!r} needs features: choose an embedding for it")
-    return select(selector, feats, budget, seed, **dict(params))
+    skey = selcache.selection_key(ds.manifest_hash, key, selector, dict(params), seed, pool, budget)
+    sel = selcache.load(ds, skey)
+    if sel is None:
+        sel = select(selector, feats, budget, seed, **dict(params))
+        selcache.save(ds, skey, sel)
+    return sel
 
 
 def run_selection(ds: Dataset, selector: str, embedder: str | None, budget: int, seed: int,
@@ -343,7 +371,7 @@ def run_selection(ds: Dataset, selector: str, embedder: str | None, budget: int,
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _ood(name: str, root: str, stamp: int, embedder: str, key: str, pool: str):
-    from ..select import ood_scores
+    from ..select.ood import ood_scores
     from .explore import pool_indices
 
     ds = _open_dataset(name, root, stamp)
@@ -354,7 +382,7 @@ def _ood(name: str, root: str, stamp: int, embedder: str, key: str, pool: str):
 def ood_scores(ds: Dataset, embedder: str, pool: str = "train") -> np.ndarray | None:
     """OOD scores of the pool in an embedding (``coldstart.select.ood_scores``), or None if unavailable."""
     try:
-        from ..select import ood_scores as _f  # noqa: F401
+        from ..select.ood import ood_scores as _f  # noqa: F401
     except ImportError:
         return None
     root = str(ds.dir.parent)

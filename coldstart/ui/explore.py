@@ -104,18 +104,13 @@ def pick_hover(dataset, pool: np.ndarray, selection, method: str) -> list[str]:
     return out
 
 
-def pool_hover(dataset, pool: np.ndarray, color_name: str | None = None,
-               color_values: np.ndarray | None = None) -> list[str]:
-    """Hover text per pool point: id, label, split (and the colour value when it is a score)."""
-    ids = dataset.ids[pool]
-    labs = [dataset.label_name(int(v)) for v in dataset.labels[pool]]
-    splits = dataset.splits[pool]
-    if color_values is not None and color_name:
-        vals = np.asarray(color_values)
-        if vals.dtype.kind == "f":
-            return [f"<b>{i}</b><br>label: {l}<br>split: {s}<br>{color_name}: {v:.3g}"
-                    for i, l, s, v in zip(ids, labs, splits, vals)]
-    return [f"<b>{i}</b><br>label: {l}<br>split: {s}" for i, l, s in zip(ids, labs, splits)]
+def pool_info(dataset, pool: np.ndarray, split: bool = True) -> dict[str, np.ndarray]:
+    """Hover fields per pool point (sent with the id in ``customdata``): label (and split)."""
+    names = np.array([dataset.label_name(k) for k in range(-1, len(dataset.classes))], dtype=object)
+    out = {"label": names[dataset.labels[pool] + 1]}
+    if split:
+        out["split"] = dataset.splits[pool].astype(object)
+    return out
 
 
 def color_values(option: str, dataset, pool: np.ndarray, *, clusters: np.ndarray | None = None,
