@@ -99,7 +99,7 @@ if ds is not None:
     with right:
         st.subheader("A few images")
         idx = _thumb_sample(ds)
-        ui.image_grid(ds, idx, cols=6, size=128)
+        ui.image_grid(ds, idx, cols=4, size=160)
         if ds.has_masks:
             st.caption("Red outline: the annotated region (mask) where one exists.")
 

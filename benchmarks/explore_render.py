@@ -20,13 +20,17 @@ Writes ``<out>/explore_render.json`` and prints a summary.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import statistics
 import sys
-import time
 from pathlib import Path
+
+# benchmarks/ holds select.py etc., which would shadow stdlib modules of the same name
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_NPZ = REPO.parent / "shared" / "data" / "pneumoniamnist" / "pneumoniamnist.npz"

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# benchmarks/ holds scripts named like stdlib modules (select.py): keep it off the import path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 
 def main(argv=None) -> int:

@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# benchmarks/ holds scripts named like stdlib modules (select.py): keep it off the import path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 ROOT = HERE.parent
 NPZ = ROOT.parent / "shared" / "data" / "pneumoniamnist" / "pneumoniamnist.npz"
 
@@ -46,6 +48,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cls-methods", default="random,pixels:kmeans,ssl-pool:kmeans")
     ap.add_argument("--cls-preset", default="quick")
     ap.add_argument("--cls-size", type=int, default=32, help="image size of the VGG-11 quick grid (images are 28 px)")
+    ap.add_argument("--cls-budgets", default=None, help="budgets of the VGG-11 grid (default: --budgets)")
+    ap.add_argument("--skip-probe", action="store_true", help="only the VGG-11 grid")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
@@ -107,12 +111,18 @@ def main(argv=None) -> int:
         print(report_table(r, metrics[0], "text"), flush=True)
 
     # 1. probe grid (cold start)
+    if a.skip_probe:
+        a.rounds = 0
     t = time.time()
-    rid = start_run(RunConfig(dataset="pneumoniamnist", task="probe", methods=methods, budgets=budgets, seeds=seeds,
-                              probe_embedder=probe_emb, name="bench-probe"), background=False, progress=True)
-    timings["probe_grid_s"] = time.time() - t
-    timings["probe_grid_units"] = len(methods) * len(budgets) * len(seeds)
-    record("probe", rid, ["auprc", "auroc", "f1"])
+    if a.skip_probe:
+        pass
+    else:
+        rid = start_run(RunConfig(dataset="pneumoniamnist", task="probe", methods=methods, budgets=budgets,
+                                  seeds=seeds, probe_embedder=probe_emb, name="bench-probe"),
+                        background=False, progress=True)
+        timings["probe_grid_s"] = time.time() - t
+        timings["probe_grid_units"] = len(methods) * len(budgets) * len(seeds)
+        record("probe", rid, ["auprc", "auroc", "f1"])
 
     # 2. uncertainty rounds 20 -> 100 from each initial method (probe)
     if a.rounds:
@@ -133,11 +143,12 @@ def main(argv=None) -> int:
         if a.cls_preset == "quick":
             train["size"] = a.cls_size
         t = time.time()
-        rid = start_run(RunConfig(dataset="pneumoniamnist", task="classification", methods=cm, budgets=budgets,
+        cb = [int(b) for b in a.cls_budgets.split(",")] if a.cls_budgets else budgets
+        rid = start_run(RunConfig(dataset="pneumoniamnist", task="classification", methods=cm, budgets=cb,
                                   seeds=[int(s) for s in a.cls_seeds.split(",")], preset=a.cls_preset,
                                   train=train, name="bench-vgg11"), background=False, progress=True)
         timings["vgg11_grid_s"] = time.time() - t
-        timings["vgg11_units"] = len(cm) * len(budgets) * len(a.cls_seeds.split(","))
+        timings["vgg11_units"] = len(cm) * len(cb) * len(a.cls_seeds.split(","))
         timings["vgg11_device"] = "cuda" if torch.cuda.is_available() and a.device != "cpu" else "cpu"
         record("vgg11", rid, ["auprc", "auroc", "f1"])
 

@@ -245,7 +245,8 @@ def label_studio_tasks(dataset, indices, labels=None, scores: Sequence[float] | 
         if extra is not None:
             for c in extra.columns:
                 v = extra[c].iat[k]
-                data[c] = v.item() if hasattr(v, "item") else v
+                v = v.item() if hasattr(v, "item") else v
+                data[c] = None if v is pd.NA or (isinstance(v, float) and not np.isfinite(v)) else v
         result = []
         if names[k] != "unlabeled":
             result.append({"id": f"c{k}", "from_name": LS_FROM_NAME, "to_name": LS_TO_NAME, "type": "choices",
@@ -254,7 +255,9 @@ def label_studio_tasks(dataset, indices, labels=None, scores: Sequence[float] | 
             mask = dataset.load_mask(i)
             box = _box_from_mask(mask) if mask is not None else None
             if box is not None:
-                cls = names[k] if names[k] != "unlabeled" else (dataset.classes[-1] if dataset.classes else "finding")
+                # a box always names a finding class (the labeling config lists classes[1:])
+                finding = dataset.classes[1:] or dataset.classes or ["finding"]
+                cls = names[k] if names[k] in finding else finding[-1]
                 result.append({"id": f"b{k}", "from_name": LS_BOX_NAME, "to_name": LS_TO_NAME,
                                "type": "rectanglelabels", "original_width": int(mask.shape[1]),
                                "original_height": int(mask.shape[0]), "image_rotation": 0,
@@ -290,7 +293,7 @@ def label_studio_json(dataset, indices, **kw) -> str:
     """The task list of :func:`label_studio_tasks` as JSON text (for a download button)."""
     import json
 
-    return json.dumps(label_studio_tasks(dataset, indices, **kw), indent=2)
+    return json.dumps(label_studio_tasks(dataset, indices, **kw), indent=2, allow_nan=False)
 
 
 # ---- folders --------------------------------------------------------------

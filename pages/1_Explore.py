@@ -190,9 +190,13 @@ def run(selector, embedder, params, needs):
         return None
     if needs and features_for(embedder, auto=embedder == "pixels") is None:
         return None
+    emb = embedder if needs else None
+    try:  # once at the largest budget: the slider then only takes prefixes (selections are nested)
+        return ui.run_selection(ds, selector, emb, max_budget, seed, pool_name, params)
+    except ColdstartError:
+        pass  # e.g. a selector that excludes outliers cannot pick the whole pool: try this budget
     try:
-        return ui.run_selection(ds, selector, embedder if needs else None, max_budget, seed,
-                                pool_name, params)
+        return ui.run_selection(ds, selector, emb, budget, seed, pool_name, params)
     except ColdstartError as e:
         ui.show_error(e, f"{selector}")
         return None
@@ -293,23 +297,25 @@ if st.session_state.get("explore_find") not in find_options:
 st.selectbox("Find an image on the map (ringed in black)", find_options, key="explore_find",
              format_func=lambda v: v or "(none)")
 
-tab_sel, tab_a, tab_b = st.tabs([f"Lasso selection ({len(lasso_rows)})",
-                                 f"Picks of {label_a}", f"Picks of {label_b}" if label_b else "Picks of B"])
-with tab_sel:
-    if not len(lasso_rows):
-        st.caption("Draw a box or lasso on the map (toolbar, top right of the chart) to see those images here.")
-    else:
-        show = lasso_rows[:48]
-        rank_a = {int(pool[i]): k + 1 for k, i in enumerate(pick_a.indices)} if pick_a is not None else {}
-        caps = [ui.caption(ds, r, f"pick #{rank_a[r]}" if r in rank_a else "") for r in show]
-        ui.image_grid(ds, show, caps, cols=8, size=112,
-                      highlight=[r for r in show if find_id and ds.ids[r] == find_id])
-        if len(lasso_rows) > len(show):
-            st.caption(f"Showing 48 of {len(lasso_rows)} selected images; the CSV has all of them.")
-        lasso_df = ds.manifest.iloc[lasso_rows][["id", "image", "label", "split"]].assign(
-            label=[ds.label_name(int(v)) for v in ds.labels[lasso_rows]])
-        ui.download_csv(lasso_df, f"{ds.name}-lasso-selection.csv", "Download these images as CSV",
-                        key="explore_dl_lasso")
+st.subheader(f"Selected on the map ({len(lasso_rows)})")
+if not len(lasso_rows):
+    st.caption("Draw a lasso (or pick the box tool in the chart's toolbar) around dots on the map to "
+               "see those images here, with their masks outlined in red.")
+else:
+    show = lasso_rows[:48]
+    rank_a = {int(pool[i]): k + 1 for k, i in enumerate(pick_a.indices)} if pick_a is not None else {}
+    caps = [ui.caption(ds, r, f"pick #{rank_a[r]}" if r in rank_a else "") for r in show]
+    ui.image_grid(ds, show, caps, cols=8, size=112,
+                  highlight=[r for r in show if find_id and ds.ids[r] == find_id])
+    if len(lasso_rows) > len(show):
+        st.caption(f"Showing 48 of {len(lasso_rows)} selected images; the CSV has all of them.")
+    lasso_df = ds.manifest.iloc[lasso_rows][["id", "image", "label", "split"]].assign(
+        label=[ds.label_name(int(v)) for v in ds.labels[lasso_rows]])
+    ui.download_csv(lasso_df, f"{ds.name}-lasso-selection.csv", "Download these images as CSV",
+                    key="explore_dl_lasso")
+
+st.subheader("The picks")
+tab_a, tab_b = st.tabs([f"Picks of {label_a}", f"Picks of {label_b}" if label_b else "Picks of B"])
 
 
 def picks_tab(pick, label, emb, key):

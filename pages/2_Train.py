@@ -185,9 +185,13 @@ if b[0].button("Cancel run", key="train_cancel", disabled=not live, icon=":mater
 if b[1].button("Resume run", key="train_resume", icon=":material/replay:",
                disabled=live or first["status"] == "finished"):
     with ui.guarded("resume"):
+        before = first["status"]
         resume_run(ds.name, store.run_id, background=True)
+        with st.spinner("resuming…"):
+            t0 = time.time()  # wait until the runner has taken over, so the page polls it
+            while store.status() == before and time.time() - t0 < 20:
+                time.sleep(0.2)
         st.toast(f"Run {store.run_id} resumed in the background")
-        time.sleep(0.5)
         st.rerun()
 if first["status"] == "finished":
     rv.page_link("pages/3_Compare.py", "Compare results", ":material/bar_chart:", b[2])

@@ -25,7 +25,7 @@ if ds is None:
     st.stop()
 
 SESSION_KEY = "label_session"     # active session name
-METHODS = {"Clustering on image features (the paper's method, recommended)": "kmeans",
+METHODS = {"Clustering (the paper's method, recommended)": "kmeans",
            "Random picks (for comparison)": "random"}
 
 st.title("Label images yourself")

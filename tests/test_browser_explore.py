@@ -75,7 +75,7 @@ def test_home_and_explore_in_browser(served_root):
         for fx, fy in [(0.95, 0.05), (0.95, 0.95), (0.05, 0.95), (0.05, 0.06)]:
             page.mouse.move(x0 + fx * w, y0 + fy * h, steps=8)
         page.mouse.up()
-        page.get_by_role("tab", name="Lasso selection (").filter(has_not_text="(0)").first.wait_for(
+        page.get_by_text("Selected on the map (").filter(has_not_text="(0)").first.wait_for(
             timeout=30_000)
         wait_idle(page)
         assert_no_exception(page)

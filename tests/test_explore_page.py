@@ -133,9 +133,10 @@ def test_lasso_selection_gallery_and_find(explore_ds):
         "point_indices": list(range(5)), "box": [], "lasso": []}}
     at.run()
     assert not at.exception, at.exception
-    assert any(t.label == "Lasso selection (5)" for t in at.tabs)
-    lasso_tab = [t for t in at.tabs if t.label.startswith("Lasso")][0]
-    assert len(lasso_tab.get("image")) == 5
+    assert any(h.value == "Selected on the map (5)" for h in at.subheader)
+    picks_tab = [t for t in at.tabs if t.label.startswith("Picks of A")][0]
+    assert len(at.get("image")) - len(picks_tab.get("image")) == 5  # the lasso gallery
+    assert any(b.label == "Download these images as CSV" for b in at.get("download_button"))
     # find one of them on the map: a ring trace with that id
     at.selectbox(key="explore_find").set_value(ids[2]).run()
     assert not at.exception
@@ -168,3 +169,21 @@ def test_embeddings_computed_on_request(data_root):
     at = _app().run()
     assert not at.exception, at.exception
     assert _trace(_map_spec(at), "pool") is not None
+
+
+def test_every_cold_start_selector_draws_picks(data_root):
+    from coldstart.embed import load_embeddings
+    from coldstart.ui.common import selectors_table
+
+    ds = make_blob_dataset("small", data_root, n=70, seed=4)
+    load_embeddings(ds, "pixels")
+    names = list(selectors_table())
+    assert {"random", "kmeans", "typiclust", "probcover", "coreset"} <= set(names)
+    assert "entropy" not in names  # needs a trained model, not a cold-start pick
+    at = _app(explore_budget=12).run()
+    for name in names:
+        at.selectbox(key="explore_sel_a").set_value(name).run()
+        assert not at.exception, (name, at.exception)
+        assert not at.error, (name, [e.value for e in at.error])
+        tr = _trace(_map_spec(at), f"A: {name}")
+        assert tr is not None and len(tr["customdata"]) == 12, name

@@ -108,3 +108,39 @@ def test_zip_export(blob_dataset):
             f"normal/{blob_dataset.ids[4]}.png"} <= names
     sel = pd.read_csv(z.open("selection.csv"))
     assert sel["label"].tolist() == ["pneumothorax", "normal"]
+
+
+def test_export_buttons_widget(blob_dataset):
+    """The shared download widget renders three buttons on any page."""
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        import pandas as pd
+
+        from coldstart.data import Dataset
+        from coldstart.ui.export_view import export_buttons
+
+        ds = Dataset("blobs")
+        export_buttons(ds, [3, 1, 2], per_pick=pd.DataFrame({"rank": [1, 2, 3], "index": [3, 1, 2],
+                                                               "cluster": [0, 1, 2]}), key="t")
+
+    at = AppTest.from_function(page, default_timeout=60).run()
+    assert not at.exception, at.exception
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert labels == ["Selection (CSV)", "Label Studio tasks (JSON)", "Images in class folders (ZIP)"]
+
+
+def test_label_studio_json_is_strict_json_with_missing_diagnostics(blob_dataset):
+    extra = pd.DataFrame({"distance": [np.nan, 1.5], "cluster": pd.array([pd.NA, 2], dtype="Int64")})
+    text = export.label_studio_json(blob_dataset, [1, 2], extra=extra)
+    tasks = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    assert tasks[0]["data"]["distance"] is None and tasks[1]["data"]["cluster"] == 2
+
+
+def test_label_studio_box_labels_are_in_the_config(blob_dataset):
+    ds = blob_dataset
+    pos = int(np.flatnonzero(ds.labels == 1)[0])
+    tasks = export.label_studio_tasks(ds, [pos], labels=["normal"])  # user disagrees with the mask
+    box = [r for r in tasks[0]["predictions"][0]["result"] if r["type"] == "rectanglelabels"][0]
+    assert box["value"]["rectanglelabels"] == ["pneumothorax"]
+    assert 'value="pneumothorax"' in export.label_config_xml(ds.classes, with_boxes=True).split("RectangleLabels")[1]

@@ -109,6 +109,22 @@ def test_train_page_launches_tiny_probe_run_and_compare_matches_report(blobs_wit
     assert not at.error, [e.value for e in at.error]
     run_id = at.session_state["train_run"]
     assert run_id in list_runs(ds.name)["run_id"].tolist()
+    # cancel while it runs, then resume: finished parts are kept, the run completes
+    import time
+
+    t0 = time.time()
+    while RunStore(ds.name, run_id).status() == "starting" and time.time() - t0 < 60:
+        time.sleep(0.2)
+    if RunStore(ds.name, run_id).status() == "running":
+        at.run()
+        at.button(key="train_cancel").click()
+        at.run()
+        assert not at.exception, at.exception
+        assert RunStore(ds.name, run_id).status() == "cancelled"
+        assert not at.button(key="train_resume").disabled
+        at.button(key="train_resume").click()
+        at.run()
+        assert not at.exception, at.exception
     status = _wait_finished(at, run_id, ds.name)
     assert status == "finished", RunStore(ds.name, run_id).progress()
     assert not at.exception, at.exception
@@ -130,3 +146,44 @@ def test_train_page_launches_tiny_probe_run_and_compare_matches_report(blobs_wit
     assert '"error_y"' in spec and "random (reference)" in spec and "pixels:kmeans" in spec
     # paired comparison against random is shown
     assert any("95% CI" in df.value.columns for df in cp.dataframe)
+
+
+def test_train_page_failed_run_shows_error_and_what_to_do(blobs_with_pixels):
+    from coldstart.io import append_jsonl
+    from coldstart.runs import RunConfig
+    from coldstart.runs.runner import create_run
+
+    ds = blobs_with_pixels
+    d = create_run(RunConfig.from_dict({"dataset": ds.name, "methods": ["random"], "budgets": [10], "seeds": [0]}))
+    append_jsonl(d / "events.jsonl", {"event": "started", "n_units": 1, "time": 0})
+    append_jsonl(d / "events.jsonl", {"event": "error", "fatal": True, "time": 1,
+                                      "message": "embedder 'txrv-densenet121' is not available: weights not found"})
+    at = _app("2_Train.py").run()
+    assert not at.exception, at.exception
+    assert at.session_state["train_run"] == d.name
+    assert any("weights not found" in e.value for e in at.error)
+    assert any("weights file" in i.value for i in at.info)  # what to do
+    assert not at.button(key="train_resume").disabled and at.button(key="train_cancel").disabled
+
+
+@pytest.mark.slow
+def test_compare_page_al_rounds_gains_and_two_runs(blobs_with_pixels):
+    from coldstart.runs import start_run
+
+    ds = blobs_with_pixels
+    common = {"dataset": ds.name, "task": "probe", "budgets": [10], "seeds": [0, 1]}
+    r1 = start_run(dict(common, methods=["random", "pixels:kmeans"], rounds=2, query_size=5), background=False)
+    r2 = start_run(dict(common, methods=["random", "pixels:coreset"]), background=False)
+    cp = _app("3_Compare.py")
+    cp.session_state["compare_runs"] = [r1, r2]
+    cp.run()
+    assert not cp.exception, cp.exception
+    specs = [c.proto.spec for c in cp.get("plotly_chart")]
+    # AL curve with one line per method -> strategy, and its gain table
+    assert any("pixels:kmeans" in s and "least-confidence" in s for s in specs)
+    gains = [d.value for d in cp.dataframe if "gain" in d.value.columns][0]
+    assert sorted(gains["round"].unique().tolist()) == [0, 1, 2]
+    assert gains.groupby("method")["gain"].apply(lambda g: g.isna().sum()).eq(1).all()
+    # methods of two runs stay apart, and the table lists all of them
+    table = [m.value for m in cp.markdown if m.value.startswith("| method")][0]
+    assert f"random [{r1[:15]}]" in table and f"pixels:coreset [{r2[:15]}]" in table

@@ -48,7 +48,7 @@ def blobs_with_cache(blob_dataset, capsys):
 
 
 # ---------------------------------------------------------------------------
-# bring-your-own embeddings (cases R1-R6)
+# bring-your-own embeddings and bad features (cases R1-R10)
 # ---------------------------------------------------------------------------
 def test_byo_embeddings_wrong_ids_nan_rows(blobs_with_cache, tmp_path, capsys):
     ds, cache, before = blobs_with_cache
@@ -118,7 +118,7 @@ def test_selectors_refuse_nan_and_degenerate_features():
 
 
 # ---------------------------------------------------------------------------
-# pools of 0 and 1 image, budget larger than the pool (cases R7-R11)
+# pools of 0 and 1 image, budget larger than the pool (cases R11-R17)
 # ---------------------------------------------------------------------------
 def test_pool_of_zero_images(data_root, capsys):
     from coldstart.data import DatasetBuilder
@@ -191,7 +191,7 @@ def test_budget_larger_than_pool(blobs_with_cache, capsys):
 
 
 # ---------------------------------------------------------------------------
-# a labeled set with one class (cases R12-R13)
+# a labeled set with one class (case R18; R19, a one-class unit in a run, is in test_runs.py)
 # ---------------------------------------------------------------------------
 def test_one_class_labeled_set(blobs_with_cache):
     from coldstart.train.tasks import train_selection
@@ -209,25 +209,8 @@ def test_one_class_labeled_set(blobs_with_cache):
     assert 0.0 <= out.metrics["auroc"][0] <= 1.0
 
 
-def test_one_class_unit_is_recorded_not_fatal(data_root):
-    """In a run, a one-class pick is a recorded 'untrainable' row; the other units still train."""
-    from conftest import make_blob_dataset
-    from coldstart.runs import RunStore, start_run
-
-    make_blob_dataset("allneg", data_root, n=50, pos_rate=0.06, seed=3)
-    rid = start_run(dict(dataset="allneg", methods=["random"], budgets=[2, 30], seeds=[0, 1],
-                         n_bootstrap=5), background=False)
-    st = RunStore("allneg", rid)
-    r = st.results()
-    assert st.status() == "finished"
-    bad = r[r.status == "untrainable"]
-    assert len(bad) and bad["reason"].str.startswith("no ").all() and bad["value"].isna().all()
-    assert (r[r.budget == 30].status == "ok").any()
-    assert [e for e in st.events() if e["event"] == "unit-untrainable"]
-
-
 # ---------------------------------------------------------------------------
-# run configs: unknown keys, missing / unavailable embedder (cases R14-R18)
+# run configs: unknown keys, missing / unavailable embedder (cases R20-R25)
 # ---------------------------------------------------------------------------
 def test_run_config_errors(blobs_with_cache, tmp_path, capsys):
     from coldstart.runs import RunConfig, start_run

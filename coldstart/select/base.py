@@ -10,10 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from ..errors import ColdstartError
+
+if TYPE_CHECKING:  # pandas is imported lazily: `import coldstart` / `coldstart --help` stay fast
+    import pandas as pd
+
+
+def _empty_frame():
+    import pandas as pd
+
+    return pd.DataFrame()
 
 
 @dataclass
@@ -36,7 +46,7 @@ class Selection:
     """
 
     indices: np.ndarray
-    per_pick: pd.DataFrame = field(default_factory=pd.DataFrame)
+    per_pick: "pd.DataFrame" = field(default_factory=_empty_frame)
     info: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:

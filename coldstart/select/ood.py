@@ -98,9 +98,9 @@ def select_ood_aware(features, budget: int, seed: int = 0, exclude: float = 0.15
         raise ColdstartError(f"exclude={exclude} must be a fraction in [0, 1), e.g. 0.15")
     if base == "ood-aware":
         raise ColdstartError("base='ood-aware' would recurse: choose e.g. base='typiclust'")
-    from . import get_selector
+    from . import get_selector, select
 
-    spec = get_selector(base)
+    get_selector(base)  # unknown names raise with the list of valid ones
     n = len(X)
     scores = ood_scores(X, k=k, seed=seed)
     n_ex = int(np.floor(float(exclude) * n))
@@ -114,7 +114,7 @@ def select_ood_aware(features, budget: int, seed: int = 0, exclude: float = 0.15
         raise ColdstartError(f"budget={budget} is larger than the {available} unlabeled images left after "
                              f"excluding the {n_ex} most unusual (exclude={exclude}): choose a budget <= "
                              f"{available} or a smaller exclude")
-    sub = spec.func(X[keep_idx], budget, seed, labeled=lab_keep if len(lab_keep) else None, **base_params)
+    sub = select(base, X[keep_idx], budget, seed, labeled=lab_keep if len(lab_keep) else None, **base_params)
     picks = keep_idx[sub.indices]
     cols = {c: sub.per_pick[c].to_numpy() for c in sub.per_pick.columns if c not in ("rank", "index")}
     cols["ood_score"] = scores[picks]

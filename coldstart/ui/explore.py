@@ -7,6 +7,7 @@ positions into that pool. :func:`selection_table` maps them back to dataset rows
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -16,6 +17,20 @@ COLOR_OPTIONS = ("label", "cluster", "split", "OOD flag", "OOD score", "distance
 CONTINUOUS = {"OOD score", "distance to nearest pick"}
 POOLS = {"train": "train split (the unlabelled pool a project starts from)",
          "all": "every image (train, val and test)"}
+
+
+def _single_thread(func):
+    """Run with one BLAS thread: these are small matrix products, and on a shared server
+    (or several sessions at once) BLAS threads cost more CPU than they save (measured 7x)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def pool_indices(dataset, pool: str = "train") -> np.ndarray:
@@ -30,6 +45,7 @@ def pool_indices(dataset, pool: str = "train") -> np.ndarray:
     return idx if len(idx) else np.arange(len(dataset))
 
 
+@_single_thread
 def nearest_pick(features: np.ndarray, positions: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """For every pool row: the pick (as 0-based position in ``positions``) nearest to it, and the distance."""
     from ..select._space import nearest
@@ -42,6 +58,7 @@ def nearest_pick(features: np.ndarray, positions: Sequence[int]) -> tuple[np.nda
     return nearest(X, X[pos])
 
 
+@_single_thread
 def near_duplicates(features: np.ndarray, positions: Sequence[int], ids: Sequence[str],
                     rel_threshold: float = 0.1, seed: int = 0) -> pd.DataFrame:
     """Pairs of picks closer than ``rel_threshold`` x the typical distance between pool images.
@@ -159,6 +176,7 @@ def selection_table(dataset, pool: np.ndarray, selection, method: str = "",
     return df
 
 
+@_single_thread
 def diagnostics(dataset, pool: np.ndarray, positions: Sequence[int], space: np.ndarray,
                 ood_scores: np.ndarray | None = None, dup_threshold: float = 0.1) -> dict:
     """Side-by-side numbers for one method's picks.

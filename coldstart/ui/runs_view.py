@@ -142,7 +142,7 @@ def paired_figure(paired: pd.DataFrame, baseline: str, metric: str, height: int 
     fig.update_layout(height=height or max(260, 28 * len(p) + 120), template="plotly_white",
                       margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=-0.2),
                       xaxis_title=f"{metric_name(metric)}: method minus {baseline} (95% CI)",
-                      yaxis=dict(autorange="reversed"))
+                      yaxis=dict(autorange="reversed", categoryorder="array", categoryarray=p["row"].tolist()))
     return fig
 
 
