@@ -6,7 +6,6 @@ Run with ``streamlit run app.py`` (or ``make app``). The other pages live in ``p
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from coldstart.ui import common as ui

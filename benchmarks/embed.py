@@ -136,6 +136,12 @@ def main(argv=None):
         if cuda:
             torch.cuda.synchronize()
 
+    # decode + preprocess alone (CPU time): the pipeline's extra work per image, independent of load
+    c = time.process_time()
+    for i in range(len(mem)):
+        e.preprocess(mem.load_image(i, e.load_size))
+    prep_cpu = (time.process_time() - c) / len(mem)
+
     bare()  # warm-up (allocator, oneDNN/cuDNN kernels)
     t_bare, t_pipe, c_bare, c_pipe = [], [], [], []
     for _ in range(a.repeats):  # interleaved, so load from other processes hits both alike
@@ -160,8 +166,11 @@ def main(argv=None):
     workers = a.workers if a.workers is not None else 0 if len(mem) <= 64 else None
     print(f"  CPU seconds per image: bare {min(c_bare) / n:.3f}, pipeline {min(c_pipe) / n:.3f} -> "
           f"CPU-time ratio {cpu_ratio:.1%}" + ("" if workers == 0 else " (loader workers not counted)"))
+    fwd_cpu = min(c_bare) / n
+    print(f"  decode + preprocess alone: {prep_cpu * 1000:.1f} ms CPU per image vs forward {fwd_cpu * 1000:.0f} ms "
+          f"-> serial upper bound on the overhead: pipeline >= {fwd_cpu / (fwd_cpu + prep_cpu):.1%} of bare")
     return dict(embedder=e.name, device=device, bare_ips=bare_ips, pipeline_ips=pipe_ips, ratio=ratio,
-                cpu_ratio=cpu_ratio)
+                cpu_ratio=cpu_ratio, prep_cpu_s=prep_cpu, fwd_cpu_s=fwd_cpu)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from __future__ import annotations
 import inspect
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from coldstart import maps
@@ -147,6 +146,10 @@ with c_b:
 
 pool = ex.pool_indices(ds, pool_name)
 n_pool = len(pool)
+if n_pool < 3:
+    st.info(f"The pool has {n_pool} image(s): a map and a selection need at least 3. "
+            "Import more images (home page) or choose **all images** as the pool.")
+    st.stop()
 max_budget = int(min(n_pool, max(100, min(200, n_pool // 10))))
 default_budget = int(min(20, max_budget))
 if st.session_state.get("explore_budget", default_budget) > max_budget:

@@ -54,7 +54,7 @@ def test_two_runs_on_one_dataset_at_once(blob_dataset):
             for m in (["random", "pixels:kmeans"], ["pixels:kmeans", "pixels:typiclust"])]
     assert cache_info(blob_dataset, "pixels") is None  # both runners need it: they race for the lock
     dirs = [create_run(c) for c in cfgs]
-    procs = [_runner(d, delay="0.2") for d in dirs]
+    procs = [_runner(d, delay="0.5") for d in dirs]
     # while they run, a second runner on the same run is refused, and nothing is disturbed
     t0 = time.time()
     while RunStore.from_dir(dirs[0]).status() != "running" and time.time() - t0 < 60:
@@ -117,10 +117,11 @@ def test_embedding_lock_holder_killed_the_waiter_takes_over(data_root, tmp_path)
     a.wait()
     out, err = b.communicate(timeout=120)
     assert b.returncode == 0, err[-2000:]
-    done_by_a = a_log.read_text().count("chunk") - 1  # the chunk it was inside is lost
-    assert done_by_a >= 2
-    assert f"resumed_chunks {done_by_a}" in out  # B reused A's finished chunks
-    assert b_log.read_text().count("chunk") == 6 - done_by_a
+    started_by_a = a_log.read_text().count("chunk")
+    resumed = int(out.split("resumed_chunks")[1].split()[0])  # chunks B reused from A
+    # A was almost surely killed inside a chunk (lost), at worst just after saving it
+    assert resumed >= 2 and resumed in (started_by_a - 1, started_by_a), (resumed, started_by_a)
+    assert b_log.read_text().count("chunk") == 6 - resumed  # B computed only the rest
     np.testing.assert_array_equal(cached_embeddings(ds, "pixels"), PixelsEmbedder().embed(ds))
     assert not list(ds.cache_dir("emb").glob("*.parts")) and not list(ds.dir.rglob(".*.tmp"))
 

@@ -123,7 +123,6 @@ def test_compare_two_methods_and_diagnostics(explore_ds):
 
 
 def test_lasso_selection_gallery_and_find(explore_ds):
-    ds = explore_ds
     at = _app().run()
     spec = _map_spec(at)
     rows = _trace(spec, "pool")["customdata"][:5]

@@ -171,7 +171,7 @@ def test_compare_page_al_rounds_gains_and_two_runs(blobs_with_pixels):
     from coldstart.runs import start_run
 
     ds = blobs_with_pixels
-    common = {"dataset": ds.name, "task": "probe", "budgets": [10], "seeds": [0, 1]}
+    common = {"dataset": ds.name, "task": "probe", "budgets": [10], "seeds": [0]}
     r1 = start_run(dict(common, methods=["random", "pixels:kmeans"], rounds=2, query_size=5), background=False)
     r2 = start_run(dict(common, methods=["random", "pixels:coreset"]), background=False)
     cp = _app("3_Compare.py")

@@ -99,8 +99,9 @@ def report_table(results: pd.DataFrame, metric: str = "auprc", fmt: str = "text"
                 txt = {"text": f"*{txt}", "markdown": f"**{txt}**", "latex": f"\\textbf{{{txt}}}"}[fmt]
         cells[(x["row"], x["budget"])] = txt
         if x["n_untrainable"]:
+            rest = "mean over the other seeds" if x["n_trainable"] else "no trainable seed"
             notes.append(f"{x['row']} @ {x['budget']}: {x['n_untrainable']}/{x['n_seeds']} seeds "
-                         f"untrainable ({x['untrainable_reasons']}); mean over the other seeds")
+                         f"untrainable ({x['untrainable_reasons']}); {rest}")
     table = pd.DataFrame([[cells.get((r, b), "") for b in budgets] for r in row_order],
                          index=row_order, columns=[str(b) for b in budgets])
     table.index.name = "method"

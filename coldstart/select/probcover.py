@@ -6,8 +6,8 @@ radius ``delta``; the selector repeatedly takes the image whose ball covers the
 most not-yet-covered images. ``delta`` is chosen automatically as the largest
 value whose balls stay >= ``purity`` pure with respect to KMeans pseudo-labels
 (a ball is pure when all images in it share its centre's pseudo-label), or set
-by hand. The graph is built with sklearn's radius search in chunks over
-*every* image (no dropped remainder, no N x N matrix); once everything is
+by hand. The graph is built by a chunked radius search over *every* image
+(no dropped remainder, no N x N matrix; edges stored as int32); once everything is
 covered, the rest of the order is a seeded random permutation (as in the
 original), so selections stay nested.
 """
@@ -59,23 +59,30 @@ def auto_delta(Z: np.ndarray, n_clusters: int, purity: float, seed: int,
                              "pseudo_label_clusters": kmc}
 
 
-def delta_graph(Z: np.ndarray, delta: float, chunk: int = 2048):
-    """Symmetric delta-ball graph as CSR (every image, chunked radius search)."""
-    import scipy.sparse as sp
-    from sklearn.neighbors import NearestNeighbors
+def delta_graph(Z: np.ndarray, delta: float, chunk: int | None = None):
+    """Symmetric delta-ball graph as CSR (row i = the images within ``delta`` of image i).
 
-    nn = NearestNeighbors(radius=delta, algorithm="brute").fit(Z)
-    indptr = [0]
-    ind = []
-    for s in range(0, len(Z), chunk):
-        nb = nn.radius_neighbors(Z[s:s + chunk], return_distance=False)
-        for row in nb:
-            ind.append(row.astype(np.int32))
-            indptr.append(indptr[-1] + len(row))
-    indices = np.concatenate(ind) if ind else np.zeros(0, np.int32)
-    g = sp.csr_matrix((np.ones(len(indices), np.bool_), indices, np.asarray(indptr, np.int64)),
-                      shape=(len(Z), len(Z)))
-    return g
+    Every image is processed (blocks of ``chunk`` rows, the last block being
+    whatever remains); memory is one block of distances plus the edges (int32).
+    """
+    import scipy.sparse as sp
+
+    Z = np.asarray(Z, dtype=np.float32)
+    n = len(Z)
+    zz = np.einsum("ij,ij->i", Z, Z)
+    if chunk is None:
+        chunk = max(1, min(4096, (64 * 2**20) // (4 * n)))
+    r2 = np.float32(float(delta) ** 2)
+    counts = np.zeros(n + 1, np.int64)
+    pieces = []
+    for s in range(0, n, chunk):
+        d = sq_dist(Z[s:s + chunk], Z, zz)
+        r, c = np.nonzero(d <= r2)
+        pieces.append(c.astype(np.int32))
+        counts[s + 1:s + len(d) + 1] = np.bincount(r, minlength=len(d))
+    indices = np.concatenate(pieces) if pieces else np.zeros(0, np.int32)
+    del pieces
+    return sp.csr_matrix((np.ones(len(indices), np.bool_), indices, np.cumsum(counts)), shape=(n, n))
 
 
 def greedy_cover(g, budget: int, seed: int, labeled: np.ndarray) -> tuple[list[int], list[int]]:
@@ -85,10 +92,13 @@ def greedy_cover(g, budget: int, seed: int, labeled: np.ndarray) -> tuple[list[i
     covered = np.zeros(n, bool)
     for i in labeled:
         covered[indices[indptr[i]:indptr[i + 1]]] = True
-    # gain[i] = number of uncovered images in ball i; ball_of[q] lists the balls containing q
-    rows = np.repeat(np.arange(n), np.diff(indptr))
-    gain = np.bincount(rows, weights=(~covered[indices]).astype(np.float64), minlength=n).astype(np.int64)
-    gt = g.T.tocsr()
+    # gain[i] = number of uncovered images in ball i (the graph is symmetric: the balls
+    # containing q are the images in q's ball)
+    gain = np.diff(indptr).astype(np.int64)
+    if covered.any():
+        rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(indptr))
+        gain = np.bincount(rows, weights=(~covered[indices]).astype(np.float64), minlength=n).astype(np.int64)
+        del rows
     taken = np.zeros(n, bool)
     taken[labeled] = True
     picks, gains = [], []
@@ -105,7 +115,7 @@ def greedy_cover(g, budget: int, seed: int, labeled: np.ndarray) -> tuple[list[i
         newly = ball[~covered[ball]]
         covered[newly] = True
         if len(newly):  # every ball containing a newly covered image loses one
-            nbrs = gt[newly].indices
+            nbrs = g[newly].indices
             gain -= np.bincount(nbrs, minlength=n)
     if len(picks) < budget:  # everything covered: the original continues at random
         rest = perm[~taken[perm]][: budget - len(picks)]
@@ -117,7 +127,7 @@ def greedy_cover(g, budget: int, seed: int, labeled: np.ndarray) -> tuple[list[i
 @register("probcover", "ProbCover: greedy maximum coverage of delta-balls (delta from a purity "
                        "rule); covers dense regions first at tiny budgets.")
 def select_probcover(features, budget: int, seed: int = 0, delta: float | None = None,
-                     purity: float = 0.95, n_clusters: int = 10, dim: int | None = 128,
+                     purity: float = 0.95, n_clusters: int = 10, dim: int | None = 64,
                      labeled=None):
     """ProbCover selection.
 
@@ -133,7 +143,7 @@ def select_probcover(features, budget: int, seed: int = 0, delta: float | None =
         Minimum fraction of pure balls for the automatic delta.
     n_clusters : int, default=10
         KMeans pseudo-classes for the purity rule (the paper uses the number of classes).
-    dim : int or None, default=128
+    dim : int or None, default=64
         PCA components before the radius search when the features are wider.
     labeled : int array, optional
         Already-labeled images: never picked; their balls count as covered.

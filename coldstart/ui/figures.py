@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 
 # Okabe-Ito: distinguishable for colour-blind readers, calm on a white background.
