@@ -76,6 +76,16 @@ def test_missing_weights_error_through_load_and_cli(blob_dataset, capsys, monkey
         assert n in out
 
 
+def test_cli_embed_and_force(blob_dataset, capsys, monkeypatch):
+    from coldstart.cli import main
+
+    assert main(["embed", "blobs", "--embedder", "pixels"]) == 0
+    assert "60 x 1024" in capsys.readouterr().out
+    calls = _count_calls(monkeypatch)
+    assert main(["embed", "blobs", "--embedder", "pixels"]) == 0 and not calls  # cache hit
+    assert main(["embed", "blobs", "--embedder", "pixels", "--force"]) == 0 and calls  # recomputed
+
+
 # ---- pixels -------------------------------------------------------------------
 
 def test_pixels_are_resized_flattened_images(blob_dataset):

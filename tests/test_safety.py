@@ -152,8 +152,6 @@ def test_pickled_payload_in_a_weights_file_is_refused_not_run(blob_dataset, tmp_
             load_embeddings(blob_dataset, name)
     assert not marker.exists(), "a pickled payload was executed"
     assert not list(blob_dataset.cache_dir("emb").glob("*.npy"))
-    # the AL warm-start state files are loaded weights_only too
-    from coldstart.runs.runner import _Work  # noqa: F401  (the audit above covers its torch.load)
 
 
 def test_npy_with_objects_is_refused(blob_dataset, tmp_path):
@@ -243,7 +241,9 @@ def test_server_config_is_locked_down():
                  f"maxUploadSize = {cfg['server']['maxUploadSize']}"):
         assert re.search(rf"^{re.escape(line)}$", out, re.M), line
     # `coldstart app` keeps the config's address unless asked, and the README says how to share safely
-    from coldstart.app_commands import register  # noqa: F401
+    from coldstart.cli import build_parser
+
+    assert build_parser().parse_args(["app"]).address is None  # no --server.address: the config's localhost
 
     readme = " ".join((ROOT / "README.md").read_text().split()).lower()  # line breaks are not words
     assert "no authentication" in readme and "reverse proxy" in readme

@@ -14,6 +14,8 @@ def register(sub) -> None:
                    help="see `coldstart embedders`; file:PATH for your own, ssl-pool[:MODEL-ID]")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda when present)")
     p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--force", action="store_true",
+                   help="discard this embedder's cached result (and partial chunks) and compute again")
     p.add_argument("--download", action="store_true",
                    help="download missing weights into $COLDSTART_WEIGHTS first (needs internet)")
     p.set_defaults(func=cmd_embed)
@@ -46,6 +48,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
         wid = getattr(e, "weights_id", None)
         if wid:
             print(f"weights: {download(wid, progress=True)}")
+    if args.force:
+        from . import clear_cache
+
+        clear_cache(ds, args.embedder)
     x = load_embeddings(ds, args.embedder, device=args.device, batch_size=args.batch_size, progress=True)
     from . import cache_info
 

@@ -101,6 +101,11 @@ WEIGHTS: dict[str, WeightsFile] = {w.id: w for w in [
                 "densenet121-a639ec97.pth",
                 "https://download.pytorch.org/models/densenet121-a639ec97.pth",
                 "state-dict", "torch-hub", "torchvision DenseNet-121 ImageNet-1k (IMAGENET1K_V1)"),
+    # not an embedder: the ImageNet VGG-11 the training tasks can start from (found via this table)
+    WeightsFile("torchvision-vgg11-imagenet",
+                "vgg11-8a719046.pth",
+                "https://download.pytorch.org/models/vgg11-8a719046.pth",
+                "state-dict", "torch-hub", "torchvision VGG-11 ImageNet-1k (IMAGENET1K_V1)"),
 ]}
 
 
