@@ -78,6 +78,6 @@ def test_cli_pretrain_then_embed(pool, capsys):
     out = capsys.readouterr().out
     mid = out.split("ssl-pool:")[1].split()[0]
     assert main(["embed", "pool", "--embedder", f"ssl-pool:{mid}", "--device", "cpu"]) == 0
-    assert "44 x 256" in capsys.readouterr().out
+    assert "44 x 1024" in capsys.readouterr().out
     assert main(["embedders", "pool"]) == 0
     assert f"ssl-pool:{mid}" in capsys.readouterr().out
