@@ -14,7 +14,7 @@ ProgressFn = Callable[[int, int, str], None]
 class Progress:
     """A tiny adapter: ``with Progress(progress, total, "embedding") as p: p.update(n)``."""
 
-    def __init__(self, progress: bool | ProgressFn | None, total: int, desc: str = ""):
+    def __init__(self, progress: bool | ProgressFn | None, total: int, desc: str = "", unit: str = "img"):
         self.total = int(total)
         self.desc = desc
         self.done = 0
@@ -23,7 +23,7 @@ class Progress:
         if progress is True:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=self.total, desc=desc, unit="img", leave=False)
+            self._bar = tqdm(total=self.total, desc=desc, unit=unit, leave=False)
         elif callable(progress):
             self._cb = progress
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 SPLITS = ("train", "val", "test")
 
@@ -16,6 +15,8 @@ def stratified_split(labels, fractions=(0.7, 0.1, 0.2), seed: int = 0, groups=No
     random. When ``groups`` (e.g. patient ids) is given, all items of a group
     land in the same split, so test scores cannot leak across patients.
     """
+    from sklearn.model_selection import train_test_split  # lazy: keeps `coldstart --help` fast
+
     labels = pd.Series(labels).reset_index(drop=True)
     n = len(labels)
     if n == 0:

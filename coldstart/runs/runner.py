@@ -278,7 +278,7 @@ class _Work:
 
         todo = [u for u in units if u.key not in done]
         events = self.dir / "events.jsonl"
-        with Progress(self.progress, len(units), f"run {self.dir.name}") as bar:
+        with Progress(self.progress, len(units), f"run {self.dir.name}", unit="unit") as bar:
             bar.update(len(units) - len(todo), "resumed")
             for u in todo:
                 if (self.dir / CANCEL_FLAG).exists():
