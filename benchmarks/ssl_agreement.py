@@ -8,7 +8,10 @@ split; labels are used for evaluation only):
 * 5-NN leave-one-out accuracy and balanced accuracy (cosine distance);
 * linear-probe AUPRC of the rare class (5-fold stratified CV, logistic
   regression on standardised features), with the rare-class prevalence as
-  the chance level.
+  the chance level;
+* a paired bootstrap over images (1000 resamples, predictions held fixed)
+  of the ssl-pool - pixels differences: SEs and the share of resamples
+  where ssl-pool is better.
 
 Usage::
 
@@ -33,17 +36,66 @@ sys.path.insert(0, str(ROOT))
 NPZ = ROOT.parent / "shared" / "data" / "pneumoniamnist" / "pneumoniamnist.npz"
 
 
-def knn_loo(x, y, k=5):
-    """5-NN leave-one-out (cosine): accuracy and balanced accuracy."""
-    from sklearn.metrics import balanced_accuracy_score
+def knn_predict(x, y, k=5):
+    """5-NN leave-one-out (cosine) predictions."""
     from sklearn.neighbors import NearestNeighbors
 
     nn = NearestNeighbors(n_neighbors=k + 1, metric="cosine").fit(x)
     idx = nn.kneighbors(x, return_distance=False)
     idx = np.array([row[row != i][:k] for i, row in enumerate(idx)])
     votes = y[idx]
-    pred = np.array([np.bincount(v, minlength=y.max() + 1).argmax() for v in votes])
+    return np.array([np.bincount(v, minlength=y.max() + 1).argmax() for v in votes])
+
+
+def knn_loo(x, y, k=5):
+    """5-NN leave-one-out (cosine): accuracy and balanced accuracy."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    pred = knn_predict(x, y, k)
     return float((pred == y).mean()), float(balanced_accuracy_score(y, pred))
+
+
+def probe_scores(x, y, seed=0):
+    """Cross-validated (5-fold stratified) linear-probe probability of the rare class, and that class."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rare = int(np.argmin(np.bincount(y)))
+    t = (y == rare).astype(int)
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
+    p = cross_val_predict(clf, x, t, cv=StratifiedKFold(5, shuffle=True, random_state=seed),
+                          method="predict_proba")[:, 1]
+    return p, rare
+
+
+def paired_bootstrap(y, pred_a, prob_a, pred_b, prob_b, rare, n_boot=1000, seed=0):
+    """Bootstrap (over images) of the differences b - a in 5-NN balanced accuracy and probe AUPRC.
+
+    The predictions are held fixed (leave-one-out / cross-validated); both
+    embeddings are scored on the same resamples. Returns, per metric, the
+    standard error of each score, the SE of the difference, and the share of
+    resamples where b beats a.
+    """
+    from sklearn.metrics import average_precision_score, balanced_accuracy_score
+
+    rng = np.random.default_rng(seed)
+    t = (y == rare).astype(int)
+    out = {"bal": [], "auprc": []}
+    for _ in range(n_boot):
+        i = rng.integers(0, len(y), len(y))
+        if len(np.unique(y[i])) < 2:
+            continue
+        out["bal"].append((balanced_accuracy_score(y[i], pred_a[i]), balanced_accuracy_score(y[i], pred_b[i])))
+        out["auprc"].append((average_precision_score(t[i], prob_a[i]), average_precision_score(t[i], prob_b[i])))
+    res = {}
+    for k, v in out.items():
+        v = np.asarray(v)
+        d = v[:, 1] - v[:, 0]
+        res[k] = dict(se_a=float(v[:, 0].std()), se_b=float(v[:, 1].std()), se_diff=float(d.std()),
+                      p_b_better=float((d > 0).mean()))
+    return res
 
 
 def probe_auprc(x, y, seed=0):
@@ -89,6 +141,7 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     ap.add_argument("--input-size", type=int, default=None, help="override the preset's input size")
     ap.add_argument("--arch", default=None)
+    ap.add_argument("--features", default=None, help="override the preset's features (e.g. final)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reuse", action="store_true", help="reuse the newest existing ssl-pool model")
@@ -102,6 +155,7 @@ def main(argv=None):
     from coldstart.embed import load_embeddings, pretrain_ssl
     from coldstart.embed.ssl_pool import newest_model
     from coldstart.io import read_json
+    from sklearn.metrics import average_precision_score, balanced_accuracy_score
 
     results = []
     for name in a.datasets:
@@ -111,7 +165,7 @@ def main(argv=None):
             continue
         pool = ds.split_indices("train")
         y = ds.labels[pool]
-        over = {k: v for k, v in dict(input_size=a.input_size, arch=a.arch).items() if v is not None}
+        over = {k: v for k, v in dict(input_size=a.input_size, arch=a.arch, features=a.features).items() if v is not None}
         mid = newest_model(ds) if a.reuse else None
         if mid is None:
             mid = pretrain_ssl(ds, preset="cpu", epochs=a.epochs, seed=a.seed, device="cpu", progress=True, **over)
@@ -121,17 +175,30 @@ def main(argv=None):
               f"pretrain {card['seconds']:.0f} s, loss {card['loss_curve'][0]:.3f} -> {card['loss_curve'][-1]:.3f}")
         print(f"  {'embedding':<10} {'dim':>5} {'5NN acc':>8} {'5NN bal':>8} {'AUPRC':>7} (rare class "
               f"'{ds.classes[int(np.argmin(np.bincount(y)))]}', chance {np.bincount(y).min() / len(y):.3f})")
+        preds = []
         for emb in ("pixels", f"ssl-pool:{mid}"):
             t0 = time.time()
             x = load_embeddings(ds, emb, device="cpu")[pool]
-            acc, bal = knn_loo(x, y)
-            ap_, prev, rare = probe_auprc(x, y, seed=a.seed)
+            pred = knn_predict(x, y)
+            acc, bal = float((pred == y).mean()), float(balanced_accuracy_score(y, pred))
+            prob, rare = probe_scores(x, y, seed=a.seed)
+            ap_ = float(average_precision_score(y == rare, prob))
+            preds.append((pred, prob))
             short = emb.split(":")[0]
             print(f"  {short:<10} {x.shape[1]:>5} {acc:>8.3f} {bal:>8.3f} {ap_:>7.3f}   ({time.time() - t0:.0f} s)")
             results.append(dict(dataset=name, embedding=short, model_id=mid if short != "pixels" else None,
                                 dim=int(x.shape[1]), knn5_acc=acc, knn5_bal_acc=bal, probe_auprc=ap_,
-                                rare_class=ds.classes[rare], prevalence=prev, n=int(len(pool)),
-                                pretrain_seconds=card["seconds"], epochs=card["epochs"]))
+                                rare_class=ds.classes[rare], prevalence=float((y == rare).mean()),
+                                n=int(len(pool)), pretrain_seconds=card["seconds"],
+                                pretrain_cpu_seconds=card.get("cpu_seconds"), epochs=card["epochs"],
+                                features=card.get("features", "final") if short != "pixels" else None))
+        bs = paired_bootstrap(y, preds[0][0], preds[0][1], preds[1][0], preds[1][1], rare, seed=a.seed)
+        for k, label in (("bal", "5NN bal"), ("auprc", "AUPRC")):
+            b = bs[k]
+            print(f"  ssl-pool - pixels, {label}: bootstrap SE pixels {b['se_a']:.3f}, ssl-pool {b['se_b']:.3f}, "
+                  f"difference {b['se_diff']:.3f}; ssl-pool better in {100 * b['p_b_better']:.1f}% of "
+                  f"1000 resamples")
+        results[-1]["bootstrap_vs_pixels"] = bs
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=2))
     return results

@@ -81,3 +81,29 @@ def test_cli_pretrain_then_embed(pool, capsys):
     assert "44 x 1024" in capsys.readouterr().out
     assert main(["embedders", "pool"]) == 0
     assert f"ssl-pool:{mid}" in capsys.readouterr().out
+
+
+def test_mid_level_features_are_the_pooled_stage_map(pool):
+    from coldstart.embed.ssl_pool import build_backbone, extract_features
+
+    mid = pretrain_ssl(pool, epochs=1, seed=0, arch="small", input_size=32, batch_size=16,
+                       features="stage3-grid2")
+    card = json.loads((pool.dir / "models" / f"{mid}.json").read_text())
+    assert card["features"] == "stage3-grid2" and card["dim"] == 128 * 4
+    x = load_embeddings(pool, f"ssl-pool:{mid}", device="cpu")
+    assert x.shape == (len(pool), 512) and np.isfinite(x).all()
+    # the same numbers by hand: stage 3 of the saved backbone, 2x2 average pooling
+    m = build_backbone("small")
+    m.load_state_dict(torch.load(pool.dir / "models" / f"{mid}.pt", weights_only=True))
+    m.eval()
+    img = (pool.load_image(0, 32) - card["norm_mean"]) / card["norm_std"]
+    with torch.inference_mode():
+        h = m[:21](torch.from_numpy(img.astype(np.float32))[None, None])
+        ref = torch.nn.functional.adaptive_avg_pool2d(h, 2).flatten(1)[0].numpy()
+        assert extract_features(m, torch.from_numpy(img.astype(np.float32))[None, None], "stage3-grid2",
+                                "small").shape == (1, 512)
+    np.testing.assert_allclose(x[0], ref, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ColdstartError, match="features='stage9-grid1'"):
+        pretrain_ssl(pool, epochs=1, features="stage9-grid1")
+    with pytest.raises(ColdstartError, match="needs arch"):
+        pretrain_ssl(pool, epochs=1, arch="tiny", features="stage2-grid4")
