@@ -11,6 +11,13 @@ Two measurements:
 2. in a real browser (streamlit run + headless Chromium): from navigation to the map canvas and
    its legend being drawn, and from a budget key press to the legend showing the new count.
 
+Where a budget change's browser time goes (profiled with Chrome's CPU profiler): the page
+reruns only its budget fragment (``@st.fragment``: slider, map, diagnostics, galleries),
+but Streamlit gives a Plotly chart a new element id whenever its spec changes, so the map
+is unmounted and drawn anew (``Plotly.newPlot``: two new WebGL contexts, ~0.25 s of
+``getContext`` alone in software WebGL, plus rasterising 5,000 points), about 0.8-1 s of
+the total on a loaded 2-core machine with SwiftShader; a GPU browser is much faster there.
+
 Usage::
 
     .venv/bin/python benchmarks/explore_render.py [--npz PATH] [--out benchmarks/out] [--no-browser]

@@ -2,6 +2,9 @@
 
 A thin view: embeddings, maps and selections come from ``coldstart`` (the same functions the CLI
 runs: ``coldstart embed``, ``coldstart map``, ``coldstart select``), cached on disk and per session.
+Everything below the controls (budget slider, map, diagnostics, galleries, exports) is one
+``st.fragment``: a budget change or a lasso reruns only that part; selections are computed once at
+the largest budget and sliced.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from coldstart.errors import ColdstartError
 from coldstart.ui import common as ui
 from coldstart.ui import explore as ex
 from coldstart.ui import figures
+from coldstart.ui.export_view import export_buttons
 
 ui.page_config("Explore")
 ds = ui.dataset_sidebar()
@@ -154,9 +158,6 @@ max_budget = int(min(n_pool, max(100, min(200, n_pool // 10))))
 default_budget = int(min(20, max_budget))
 if st.session_state.get("explore_budget", default_budget) > max_budget:
     st.session_state["explore_budget"] = default_budget
-budget = st.slider("Budget: how many images to label first", min_value=1, max_value=max_budget,
-                   value=default_budget, key="explore_budget",
-                   help="Picks are nested: the first 20 of a budget of 40 are the picks for 20.")
 
 unavailable = emb_table[~emb_table["available"]]
 with st.sidebar.expander(f"Embedders not available here ({len(unavailable)})", icon=":material/info:"):
@@ -183,83 +184,112 @@ if xy_all is None:
     except ColdstartError as e:
         ui.show_error(e)
         st.stop()
-xy = np.asarray(xy_all)[pool]
+xy = np.asarray(xy_all, dtype=np.float32)[pool]
 # diagnostics (coverage, near-duplicates, distances) are measured in the map embedding's PCA-50 space
 space = ui.reduced_features(ds, map_emb, pool_name)
 
 
-def run(selector, embedder, params, needs):
-    if needs and embedder is None:
+def method(selector, embedder, params, needs, tag):
+    """A method's picks at the largest budget (the slider then only takes prefixes: selections
+    are nested), or a note to select at the slider's budget when that fails; None if unavailable."""
+    if selector is None or (needs and embedder is None):
         return None
     if needs and features_for(embedder, auto=embedder == "pixels") is None:
         return None
     emb = embedder if needs else None
-    try:  # once at the largest budget: the slider then only takes prefixes (selections are nested)
-        return ui.run_selection(ds, selector, emb, max_budget, seed, pool_name, params)
-    except ColdstartError:
-        pass  # e.g. a selector that excludes outliers cannot pick the whole pool: try this budget
+    label = f"{tag}: {selector}" + (f" on {emb}" if emb else "")
+    m = {"selector": selector, "emb": emb, "params": params, "label": label, "full": None}
     try:
-        return ui.run_selection(ds, selector, emb, budget, seed, pool_name, params)
+        m["full"] = ui.run_selection(ds, selector, emb, max_budget, seed, pool_name, params)
+    except ColdstartError:
+        pass  # e.g. a selector that excludes outliers cannot pick the whole pool: try each budget
+    return m
+
+
+def picks_at(m, budget):
+    """The first ``budget`` picks of method ``m`` (None when it cannot pick)."""
+    if m is None:
+        return None
+    if m["full"] is not None:
+        return m["full"].prefix(min(budget, len(m["full"])))
+    try:
+        return ui.run_selection(ds, m["selector"], m["emb"], budget, seed, pool_name, m["params"])
     except ColdstartError as e:
-        ui.show_error(e, f"{selector}")
+        ui.show_error(e, m["selector"])
         return None
 
 
-full_a = run(sel_a, emb_a, params_a, needs_a)
-full_b = run(sel_b, emb_b, params_b, SELECTORS[sel_b].needs_features) if compare and sel_b else None
-pick_a = full_a.prefix(min(budget, len(full_a))) if full_a is not None else None
-pick_b = full_b.prefix(min(budget, len(full_b))) if full_b is not None else None
-
-
-def method_label(sel, emb, tag):
-    return f"{tag}: {sel}" + (f" on {emb}" if emb and SELECTORS[sel].needs_features else "")
-
-
-label_a = method_label(sel_a, emb_a, "A")
-label_b = method_label(sel_b, emb_b, "B") if compare and sel_b else ""
-
-# colours
-clusters = pick_dist = scores = None
-if color_by == "cluster" and pick_a is not None:
-    sel_space = ui.reduced_features(ds, emb_a, pool_name) if (needs_a and emb_a) else space
-    clusters, _ = ex.nearest_pick(sel_space, pick_a.indices)
-if color_by == "distance to nearest pick" and pick_a is not None:
-    _, pick_dist = ex.nearest_pick(space, pick_a.indices)
-if color_by == "OOD score":
-    scores = ui.ood_scores(ds, map_emb, pool_name)
-try:
-    cvals, continuous, ctitle = ex.color_values(color_by, ds, pool, clusters=clusters,
-                                                ood_scores=scores, pick_distance=pick_dist)
-except ValueError:
-    st.caption(f"Colour by {color_by!r} needs picks (or OOD scores); showing labels instead.")
-    cvals, continuous, ctitle = ex.color_values("label", ds, pool)
-
-# highlight (find an image on the map)
-find_id = st.session_state.get("explore_find") or ""
-row_of = {r: k for k, r in enumerate(pool)}
-hl = [row_of[r] for r in ex.ids_to_rows(ds, [find_id]) if r in row_of] if find_id else []
-
-layers = []
-if pick_a is not None:
-    layers.append(figures.PickLayer(label_a, pick_a.indices, ex.pick_hover(ds, pool, pick_a, label_a), 0))
-if pick_b is not None:
-    layers.append(figures.PickLayer(label_b, pick_b.indices, ex.pick_hover(ds, pool, pick_b, label_b), 1))
+meth_a = method(sel_a, emb_a, params_a, needs_a, "A")
+meth_b = method(sel_b, emb_b, params_b, SELECTORS[sel_b].needs_features, "B") if compare and sel_b else None
+label_a = meth_a["label"] if meth_a else f"A: {sel_a}"
+label_b = (meth_b["label"] if meth_b else f"B: {sel_b}") if compare and sel_b else ""
 proj = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}[map_method]
-title = f"Map: {proj} of <b>{map_emb}</b> embeddings ({n_pool:,} images)"
-if layers:
-    title += "  ·  Picks " + "  ·  ".join(f"<b>{lay.name}</b>" for lay in layers) + f"  ·  seed {seed}"
-fig = figures.map_figure(xy, ds.ids[pool], cvals, ctitle, continuous=continuous,
-                         pool_info=ex.pool_info(ds, pool, split=pool_name == "all"),
-                         layers=layers, title=title, axis_name=proj, highlight=hl, height=620)
-event = st.plotly_chart(fig, key="explore_map", on_select="rerun", selection_mode=("box", "lasso"),
-                        config={"displaylogo": False, "scrollZoom": True}, width="stretch")
-lasso_rows = ex.ids_to_rows(ds, ex.selected_ids(event))
+scores = ui.ood_scores(ds, map_emb, pool_name) if color_by == "OOD score" else None
+sel_space = ui.reduced_features(ds, emb_a, pool_name) if (color_by == "cluster" and needs_a and emb_a) \
+    else space
+# the pool trace's per-point data (ids, hover fields, colours) is the same for every budget
+pool_ids = ds.ids[pool]
+mhash = ds.manifest_hash
+pool_hover = ui.session_memo(("explore_pool_info", mhash, pool_name),
+                             lambda: ex.pool_info(ds, pool, split=pool_name == "all"))
+row_of = {int(r): k for k, r in enumerate(pool)}
 
-# ------------------------------------------------------------------ diagnostics
-st.subheader("Why these picks? Side by side")
-picks = [(label_a, pick_a, 0)] + ([(label_b, pick_b, 1)] if compare else [])
-picks = [(name, p, s) for name, p, s in picks if p is not None]
-if picks:
+
+@st.fragment
+def budget_view():
+    """Budget slider, map, diagnostics, galleries and exports: a budget change (or a lasso on the map)
+    reruns only this part of the page, not the controls above."""
+    budget = st.slider("Budget: how many images to label first", min_value=1, max_value=max_budget,
+                       value=default_budget, key="explore_budget",
+                       help="Picks are nested: the first 20 of a budget of 40 are the picks for 20.")
+    pick_a, pick_b = picks_at(meth_a, budget), picks_at(meth_b, budget)
+
+    # colours
+    clusters = pick_dist = None
+    if color_by == "cluster" and pick_a is not None:
+        clusters, _ = ex.nearest_pick(sel_space, pick_a.indices)
+    if color_by == "distance to nearest pick" and pick_a is not None:
+        _, pick_dist = ex.nearest_pick(space, pick_a.indices)
+    try:
+        if color_by in ("cluster", "distance to nearest pick"):
+            cvals, continuous, ctitle = ex.color_values(color_by, ds, pool, clusters=clusters,
+                                                        ood_scores=scores, pick_distance=pick_dist)
+        else:  # the same for every budget
+            cvals, continuous, ctitle = ui.session_memo(
+                ("explore_colors", mhash, pool_name, color_by, map_emb),
+                lambda: ex.color_values(color_by, ds, pool, ood_scores=scores))
+    except ValueError:
+        st.caption(f"Colour by {color_by!r} needs picks (or OOD scores); showing labels instead.")
+        cvals, continuous, ctitle = ex.color_values("label", ds, pool)
+
+    # highlight (find an image on the map)
+    find_id = st.session_state.get("explore_find") or ""
+    hl = [row_of[int(r)] for r in ex.ids_to_rows(ds, [find_id]) if int(r) in row_of] if find_id else []
+
+    layers = []
+    if pick_a is not None:
+        layers.append(figures.PickLayer(label_a, pick_a.indices, ex.pick_hover(ds, pool, pick_a, label_a), 0))
+    if pick_b is not None:
+        layers.append(figures.PickLayer(label_b, pick_b.indices, ex.pick_hover(ds, pool, pick_b, label_b), 1))
+    title = f"Map: {proj} of <b>{map_emb}</b> embeddings ({n_pool:,} images)"
+    if layers:
+        title += "  ·  Picks " + "  ·  ".join(f"<b>{lay.name}</b>" for lay in layers) + f"  ·  seed {seed}"
+    fig = figures.map_figure(xy, pool_ids, cvals, ctitle, continuous=continuous, pool_info=pool_hover,
+                             layers=layers, title=title, axis_name=proj, highlight=hl, height=620)
+    event = st.plotly_chart(fig, key="explore_map", on_select="rerun", selection_mode=("box", "lasso"),
+                            config={"displaylogo": False, "scrollZoom": True, "plotGlPixelRatio": 1}, width="stretch")
+    lasso_rows = ex.ids_to_rows(ds, ex.selected_ids(event))
+
+    diagnostics_view(pick_a, pick_b, budget)
+    galleries_view(pick_a, pick_b, lasso_rows, find_id)
+
+
+def diagnostics_view(pick_a, pick_b, budget):
+    st.subheader("Why these picks? Side by side")
+    picks = [(label_a, pick_a, 0)] + ([(label_b, pick_b, 1)] if compare else [])
+    picks = [(name, p, s) for name, p, s in picks if p is not None]
+    if not picks:
+        return
     diag = {name: ex.diagnostics(ds, pool, p.indices, space, scores) for name, p, _ in picks}
     cols = st.columns(len(picks) + 1)
     for col, (name, p, _) in zip(cols, picks):
@@ -291,37 +321,45 @@ if picks:
             st.plotly_chart(figures.balance_figure(ds.classes, {n: diag[n]["class_counts"] for n, _, _ in picks},
                                                    ref, height=260), width="stretch", key="explore_balance")
 
-# ------------------------------------------------------------------ galleries and tables
-find_options = [""] + [str(i) for i in ds.ids[lasso_rows]] + \
-    ([str(i) for i in ds.ids[pool[pick_a.indices]]] if pick_a is not None else [])
-find_options = list(dict.fromkeys(find_options))
-if st.session_state.get("explore_find") not in find_options:
-    st.session_state["explore_find"] = ""
-st.selectbox("Find an image on the map (ringed in black)", find_options, key="explore_find",
-             format_func=lambda v: v or "(none)")
 
-st.subheader(f"Selected on the map ({len(lasso_rows)})")
-if not len(lasso_rows):
-    st.caption("Draw a lasso (or pick the box tool in the chart's toolbar) around dots on the map to "
-               "see those images here, with their masks outlined in red.")
-else:
-    show = lasso_rows[:48]
-    rank_a = {int(pool[i]): k + 1 for k, i in enumerate(pick_a.indices)} if pick_a is not None else {}
-    caps = [ui.caption(ds, r, f"pick #{rank_a[r]}" if r in rank_a else "") for r in show]
-    ui.image_grid(ds, show, caps, cols=8, size=112,
-                  highlight=[r for r in show if find_id and ds.ids[r] == find_id])
-    if len(lasso_rows) > len(show):
-        st.caption(f"Showing 48 of {len(lasso_rows)} selected images; the CSV has all of them.")
-    lasso_df = ds.manifest.iloc[lasso_rows][["id", "image", "label", "split"]].assign(
-        label=[ds.label_name(int(v)) for v in ds.labels[lasso_rows]])
-    ui.download_csv(lasso_df, f"{ds.name}-lasso-selection.csv", "Download these images as CSV",
-                    key="explore_dl_lasso")
+def galleries_view(pick_a, pick_b, lasso_rows, find_id):
+    find_options = [""] + [str(i) for i in ds.ids[lasso_rows]] + \
+        ([str(i) for i in ds.ids[pool[pick_a.indices]]] if pick_a is not None else [])
+    find_options = list(dict.fromkeys(find_options))
+    if st.session_state.get("explore_find") not in find_options:
+        st.session_state["explore_find"] = ""
+    st.selectbox("Find an image on the map (ringed in black)", find_options, key="explore_find",
+                 format_func=lambda v: v or "(none)")
 
-st.subheader("The picks")
-tab_a, tab_b = st.tabs([f"Picks of {label_a}", f"Picks of {label_b}" if label_b else "Picks of B"])
+    st.subheader(f"Selected on the map ({len(lasso_rows)})")
+    if not len(lasso_rows):
+        st.caption("Draw a lasso (or pick the box tool in the chart's toolbar) around dots on the map to "
+                   "see those images here, with their masks outlined in red.")
+    else:
+        show = lasso_rows[:48]
+        rank_a = {int(pool[i]): k + 1 for k, i in enumerate(pick_a.indices)} if pick_a is not None else {}
+        caps = [ui.caption(ds, r, f"pick #{rank_a[r]}" if r in rank_a else "") for r in show]
+        ui.image_grid(ds, show, caps, cols=8, size=112,
+                      highlight=[r for r in show if find_id and ds.ids[r] == find_id])
+        if len(lasso_rows) > len(show):
+            st.caption(f"Showing 48 of {len(lasso_rows)} selected images; the CSV has all of them.")
+        lasso_df = ds.manifest.iloc[lasso_rows][["id", "image", "label", "split"]].assign(
+            label=[ds.label_name(int(v)) for v in ds.labels[lasso_rows]])
+        ui.download_csv(lasso_df, f"{ds.name}-lasso-selection.csv", "Download these images as CSV",
+                        key="explore_dl_lasso")
+
+    st.subheader("The picks")
+    tab_a, tab_b = st.tabs([f"Picks of {label_a}", f"Picks of {label_b}" if label_b else "Picks of B"])
+    with tab_a:
+        picks_tab(pick_a, label_a, meth_a, "explore_dl_a", find_id)
+    with tab_b:
+        if compare:
+            picks_tab(pick_b, label_b, meth_b, "explore_dl_b", find_id)
+        else:
+            st.caption("Turn on **Compare with** to pick with a second method.")
 
 
-def picks_tab(pick, label, emb, key):
+def picks_tab(pick, label, meth, key, find_id):
     if pick is None:
         st.caption("No picks yet (choose an available embedding).")
         return
@@ -329,16 +367,11 @@ def picks_tab(pick, label, emb, key):
     show = rows[:40]
     ui.image_grid(ds, show, [ui.caption(ds, r, f"#{k + 1}") for k, r in enumerate(show)], cols=8, size=112,
                   highlight=[r for r in show if find_id and ds.ids[r] == find_id])
-    table = ex.selection_table(ds, pool, pick, label, emb or "")
+    table = ex.selection_table(ds, pool, pick, label, meth["emb"] or "")
     st.dataframe(table, width="stretch", hide_index=True, height=240)
-    ui.download_csv(table, f"{ds.name}-{label.split(':')[1].strip().replace(' ', '_')}-b{len(rows)}.csv",
-                    "Download the selection as CSV", key=key)
+    name = f"{label.split(':')[1].strip().replace(' ', '_')}-b{len(rows)}"
+    ui.download_csv(table, f"{ds.name}-{name}.csv", "Download this table as CSV", key=key)
+    export_buttons(ds, rows, per_pick=pick.per_pick, key=f"{key}_export", name=name)
 
 
-with tab_a:
-    picks_tab(pick_a, label_a, emb_a, "explore_dl_a")
-with tab_b:
-    if compare:
-        picks_tab(pick_b, label_b, emb_b, "explore_dl_b")
-    else:
-        st.caption("Turn on **Compare with** to pick with a second method.")
+budget_view()

@@ -120,6 +120,10 @@ def test_compare_two_methods_and_diagnostics(explore_ds):
     balance = [c for c in at.get("plotly_chart") if "Class balance" in c.proto.spec]
     assert balance, "class balance chart missing"
     assert "B: random" in spec["layout"]["title"]["text"]
+    # each method's picks can be exported (CSV, Label Studio, class folders), named by method and budget
+    labels = [b.proto.label for b in at.get("download_button")]
+    for label in ("Selection (CSV)", "Label Studio tasks (JSON)", "Images in class folders (ZIP)"):
+        assert labels.count(label) == 2, label  # one set per method tab
 
 
 def test_lasso_selection_gallery_and_find(explore_ds):

@@ -81,6 +81,20 @@ def progress_callback(text: str = "", container=None) -> Callable[[int, int, str
     return update
 
 
+def session_memo(key: tuple, compute: Callable):
+    """``compute()``, remembered in this session under ``key`` (the last 16 keys are kept).
+
+    For cheap-but-not-free values a page needs on every rerun (e.g. the map's per-point hover
+    fields): same key, same object, so reruns neither recompute nor copy it.
+    """
+    memo = st.session_state.setdefault("_memo", {})
+    if key not in memo:
+        if len(memo) >= 16:
+            memo.pop(next(iter(memo)))
+        memo[key] = compute()
+    return memo[key]
+
+
 # ---------------------------------------------------------------- datasets
 def _stamp(name: str, root: str) -> int:
     """Manifest modification time: part of every cache key so a re-import is picked up."""

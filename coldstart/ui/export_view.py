@@ -40,17 +40,20 @@ def export_buttons(ds, indices, per_pick=None, labels=None, key: str = "export",
     if per_pick is not None and len(per_pick):
         extra = per_pick.drop(columns=[c for c in ("index",) if c in per_pick.columns])
     c = st.columns(3)
-    c[0].download_button("Selection (CSV)", export.selection_csv(ds, idx, per_pick=per_pick, labels=labels),
+    # the files are built when a button is clicked (callables), not on every rerun of the page
+    c[0].download_button("Selection (CSV)", lambda: export.selection_csv(ds, idx, per_pick=per_pick, labels=labels),
                          f"{base}.csv", mime="text/csv", key=f"{key}_csv", icon=":material/download:",
+                         on_click="ignore",
                          help="One row per image: rank, id, file path, class, split, and why it was picked.")
     c[1].download_button("Label Studio tasks (JSON)",
-                         export.label_studio_json(ds, idx, labels=labels, extra=extra, model_version=model_version),
+                         lambda: export.label_studio_json(ds, idx, labels=labels, extra=extra,
+                                                          model_version=model_version),
                          f"{base}-labelstudio.json", mime="application/json", key=f"{key}_ls",
-                         icon=":material/download:",
+                         icon=":material/download:", on_click="ignore",
                          help="Import into Label Studio; known classes and mask boxes come as pre-annotations.")
     c[2].download_button("Images in class folders (ZIP)",
-                         export.export_zip(ds, idx, labels=labels, per_pick=per_pick), f"{base}-images.zip",
-                         mime="application/zip", key=f"{key}_zip", icon=":material/download:",
+                         lambda: export.export_zip(ds, idx, labels=labels, per_pick=per_pick), f"{base}-images.zip",
+                         mime="application/zip", key=f"{key}_zip", icon=":material/download:", on_click="ignore",
                          help="One folder per class plus labels.csv; readable by ImageFolder-style tools.")
     with st.expander("How to open the Label Studio file"):
         st.code(export.SERVE_NOTE.format(root=ds.dir.parent, model_version=model_version), language="text")

@@ -154,17 +154,19 @@ def map_figure(xy: np.ndarray, ids: Sequence[str], color: np.ndarray, color_titl
                                                opacity=0.75, line=dict(width=0)),
                                    showlegend=False))
         for c in order:  # legend-only entries: the pool stays ONE trace
-            traces.append(dict(type="scattergl", x=[None], y=[None], mode="markers", name=f"{c} ({counts[c]:,})",
+            traces.append(dict(type="scatter", x=[None], y=[None], mode="markers", name=f"{c} ({counts[c]:,})",
                                        marker=dict(color=cmap[c], size=10), legendgroup="colour",
                                        legendgrouptitle=dict(text=color_title) if c == order[0] else None,
                                        hoverinfo="skip", showlegend=True))
+    # Picks and the highlight ring stay WebGL: Plotly draws WebGL above SVG, so SVG picks would sit
+    # under the pool's dots. (The legend-only entries above are SVG: nothing to draw, no GL set-up.)
     for layer in layers:
         st_ = PICK_STYLES[layer.style % len(PICK_STYLES)]
         pos = np.asarray(layer.positions, dtype=int)
         ranks = np.asarray(layer.ranks) if layer.ranks is not None else np.arange(1, len(pos) + 1)
         text = [str(r) if (layer.numbers and k < label_limit) else "" for k, r in enumerate(ranks)]
         htext = list(layer.hover) if len(layer.hover) == len(pos) else [str(i) for i in ids[pos]]
-        traces.append(dict(type="scattergl", 
+        traces.append(dict(type="scattergl",
             x=xy[pos, 0], y=xy[pos, 1], mode="markers+text", name=f"{layer.name} ({len(pos)})",
             customdata=ids[pos], text=text, textposition="top center",
             textfont=dict(size=11, color=st_["color"]), hovertext=htext,
@@ -175,7 +177,7 @@ def map_figure(xy: np.ndarray, ids: Sequence[str], color: np.ndarray, color_titl
             if layer is layers[0] else None))
     hl = np.asarray(list(highlight), dtype=int)
     if len(hl):
-        traces.append(dict(type="scattergl", 
+        traces.append(dict(type="scattergl",
             x=xy[hl, 0], y=xy[hl, 1], mode="markers", name="found", customdata=ids[hl],
             hovertext=[f"found: {i}" for i in ids[hl]], hovertemplate="%{hovertext}<extra></extra>",
             marker=dict(color=HIGHLIGHT["color"], symbol=HIGHLIGHT["symbol"], size=HIGHLIGHT["size"],
