@@ -111,16 +111,16 @@ def score_auprc(probs: np.ndarray, y_test: np.ndarray) -> float:
 
 
 def uncertainty(probs: np.ndarray, strategy: str) -> np.ndarray:
-    """Per-row uncertainty (higher = less sure) for a query strategy in :data:`STRATEGIES`."""
-    if strategy == "least-confidence":
-        return 1.0 - probs.max(1)
-    if strategy == "margin":
-        s = np.sort(probs, 1)
-        return 1.0 - (s[:, -1] - s[:, -2])
-    if strategy == "entropy":
-        p = np.clip(probs, 1e-12, 1)
-        return -(p * np.log(p)).sum(1)
-    raise ColdstartError(f"strategy={strategy!r} is not known: choose one of {', '.join(STRATEGIES)}")
+    """Per-row uncertainty (higher = less sure) for a query strategy in :data:`STRATEGIES`.
+
+    The scores are those of :func:`coldstart.select.uncertainty.uncertainty_scores`, restricted to the
+    strategies a teaching session offers.
+    """
+    if strategy not in STRATEGIES:
+        raise ColdstartError(f"strategy={strategy!r} is not known: choose one of {', '.join(STRATEGIES)}")
+    from .select.uncertainty import uncertainty_scores
+
+    return uncertainty_scores(strategy, probs)
 
 
 def learning_curve(features: np.ndarray, rows: np.ndarray, labels: np.ndarray, test: np.ndarray,
