@@ -51,12 +51,6 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_report)
 
 
-def _value(s: str):
-    import yaml
-
-    return yaml.safe_load(s)
-
-
 def config_from_args(args) -> dict:
     import yaml
 
@@ -85,11 +79,10 @@ def config_from_args(args) -> dict:
         d["warm_start"] = True
     if args.noise is not None:
         d.setdefault("oracle", {})["noise"] = args.noise
-    for kv in args.set:
-        if "=" not in kv:
-            raise ColdstartError(f"--set {kv!r}: write KEY=VALUE, e.g. --set epochs=3")
-        k, v = kv.split("=", 1)
-        d.setdefault("train", {})[k] = _value(v)
+    if args.set:
+        from ..params import parse_key_values
+
+        d.setdefault("train", {}).update(parse_key_values(args.set, "--set"))
     if "dataset" not in d:
         raise ColdstartError("which dataset? give --dataset NAME or a config file with 'dataset:'")
     return d

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ColdstartError
+from ..params import check_known_keys
 from ..train.oracle import OracleSettings
 from ..train.presets import PRESETS, TASKS, resolve_params
 
@@ -112,10 +113,7 @@ class RunConfig:
         """Build and check a config; unknown keys raise ColdstartError naming the valid ones."""
         if not isinstance(d, dict):
             raise ColdstartError(f"a run config must be a mapping of settings, got {type(d).__name__}")
-        valid = [f.name for f in fields(cls)]
-        bad = sorted(set(d) - set(valid))
-        if bad:
-            raise ColdstartError(f"unknown run config key(s) {bad}: valid keys are {', '.join(valid)}")
+        check_known_keys("run config key", d, [f.name for f in fields(cls)])
         if "dataset" not in d:
             raise ColdstartError("the run config needs 'dataset' (the imported dataset's name)")
         cfg = cls(**d)
