@@ -13,7 +13,7 @@ import time
 import streamlit as st
 
 from coldstart.errors import ColdstartError
-from coldstart.runs import RunConfig, RunStore, cancel_run, list_runs, resume_run, start_run
+from coldstart.runs import RunConfig, RunStore, cancel_run, list_runs, resume_run, run_metrics, start_run
 from coldstart.ui import common as ui
 from coldstart.ui import runs_view as rv
 
@@ -163,9 +163,7 @@ def live_panel(store: RunStore, was_live: bool) -> None:
                    "Press Resume: finished parts are kept.")
     res = store.results()
     if len(res):
-        metrics = [m for m in rv.TASK_METRICS.get(store.raw_config.get("task", "probe"), ["auprc"])
-                   if m in set(res["metric"])]
-        m = metrics[0] if metrics else res["metric"].iat[0]
+        m = run_metrics(store.raw_config.get("task", "probe"), res)[0]
         st.plotly_chart(rv.live_figure(res, m), key=f"train_live_{store.run_id}", width="stretch")
         st.caption(f"{rv.metric_name(m)} on the test images for each finished part (dots: seeds; line: mean). "
                    "The curves grow as parts finish.")

@@ -46,7 +46,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("report", help="paper-layout table of a run (rows methods, columns budgets)")
     p.add_argument("run")
-    p.add_argument("--metric", default=None, help="default: auprc (classification) or dice (segmentation)")
+    p.add_argument("--metric", default=None, help="default: ap (AUPRC as average precision; auprc_trapz is the paper's trapezoid) or dice (segmentation)")
     p.add_argument("--format", default="text", choices=["text", "csv", "markdown", "latex"])
     p.set_defaults(func=cmd_report)
 
@@ -140,6 +140,6 @@ def cmd_report(args) -> int:
 
     ds, d = find_run(args.run)
     st = RunStore.from_dir(d)
-    metric = args.metric or ("dice" if st.raw_config.get("task") == "segmentation" else "auprc")
+    metric = args.metric or ("dice" if st.raw_config.get("task") == "segmentation" else "ap")
     sys.stdout.write(report_table(st.results(), metric, args.format))
     return 0

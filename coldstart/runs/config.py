@@ -236,12 +236,6 @@ class RunConfig:
 
         for m in self.methods:
             get_selector(parse_method(m)[1])
-        if self.rounds and self.strategy != "random":
-            try:
-                import coldstart.select.uncertainty  # noqa: F401
-            except ModuleNotFoundError:
-                raise ColdstartError(f"strategy={self.strategy!r} needs coldstart.select.uncertainty, which is "
-                                     "not installed: use strategy 'random' or update coldstart") from None
         for e in self.embedders():
             ok, reason = _embedder_available(e, ds)
             if not ok:
