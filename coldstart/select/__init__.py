@@ -10,7 +10,8 @@ from .base import (REGISTRY, Param, Selection, SelectorSpec, get_selector, list_
 
 _load_all = load_all  # old private name, still called by pages/2_Train.py and ui/common.py: use load_all
 
-_LAZY = {"ood_scores": "ood", "query_uncertain": "uncertainty", "select_dataset": "cache",
+_LAZY = {"ood_scores": "ood", "query_uncertain": "uncertainty", "select_dataset": "dataset",
+         "pool_indices": "dataset", "cached_select": "cache",
          "coverage": "diagnostics"}
 
 
@@ -23,6 +24,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["REGISTRY", "Param", "Selection", "SelectorSpec", "coverage", "get_selector", "list_selectors",
-           "load_all", "ood_scores", "query_uncertain", "register", "select", "select_dataset",
+__all__ = ["REGISTRY", "Param", "cached_select", "Selection", "SelectorSpec", "coverage", "get_selector", "list_selectors",
+           "load_all", "ood_scores", "pool_indices", "query_uncertain", "register", "select", "select_dataset",
            "selector_specs"]
