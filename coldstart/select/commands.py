@@ -42,7 +42,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     from ..data import Dataset
     from ..errors import ColdstartError
     from ..io import atomic_path, write_json
-    from . import get_selector, select
+    from .base import get_selector, select
 
     ds = Dataset(args.dataset)
     spec = get_selector(args.selector)
@@ -103,7 +103,7 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 
 def cmd_selectors(args: argparse.Namespace) -> int:
-    from . import REGISTRY, list_selectors
+    from .base import REGISTRY, list_selectors
 
     names = list_selectors(None)
     w = max(len(n) for n in names)
