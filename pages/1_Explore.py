@@ -17,6 +17,7 @@ import streamlit as st
 from coldstart import maps
 from coldstart.errors import ColdstartError
 from coldstart.ui import common as ui
+from coldstart.ui import loaders
 from coldstart.ui import explore as ex
 from coldstart.ui import figures
 from coldstart.ui.export_view import export_buttons
@@ -31,10 +32,10 @@ st.caption("Each dot is an image; similar-looking images sit close together. The
            "are the images a method proposes to label first, in order. Hover a dot to see why it "
            "was picked; draw a lasso around dots to see those images below.")
 
-emb_table = ui.embedders_table(ds)
+emb_table = loaders.embedders_table(ds)
 EMB_NAMES = emb_table["name"].tolist()
 EMB_ROW = {r["name"]: r for r in emb_table.to_dict("records")}
-SELECTORS = ui.selectors_table()
+SELECTORS = loaders.selectors_table()
 NO_EMB = "(none needed)"
 
 
@@ -90,13 +91,13 @@ def features_for(name: str | None, auto: bool) -> np.ndarray | None:
     """Cached features, or compute them (automatically for cheap pixels, else on a click)."""
     if name is None:
         return None
-    x = ui.cached_features(ds, name)
+    x = loaders.cached_features(ds, name)
     if x is not None:
         return x
     if auto or st.button(f"Compute {name} embeddings for {len(ds):,} images", key=f"explore_embed_{name}",
                          icon=":material/play_arrow:"):
         with ui.guarded(f"embedding with {name}"):
-            return ui.compute_features(ds, name)
+            return loaders.compute_features(ds, name)
     else:
         st.info(f"{name} embeddings are not computed yet for this dataset "
                 f"(or run `coldstart embed {ds.name} --embedder {name}`).")
@@ -110,14 +111,14 @@ with c_map:
     map_emb = embedder_box("Map embedding", "explore_map_emb")
     if "explore_map_method" not in st.session_state and map_emb is not None:
         # UMAP when it is cached, else PCA (instant) so the first paint is fast
-        has_umap = ui.cached_features(ds, map_emb) is not None and \
-            ui.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is not None
+        has_umap = loaders.cached_features(ds, map_emb) is not None and \
+            loaders.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is not None
         st.session_state["explore_map_method"] = "umap" if has_umap else "pca"
     map_method = st.selectbox("Projection", list(maps.METHODS), key="explore_map_method",
                               format_func=lambda m: m.upper() if m != "tsne" else "t-SNE",
                               help="\n\n".join(maps.METHODS.values()))
     if map_method == "pca" and map_emb is not None and \
-            ui.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is None:
+            loaders.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is None:
         st.caption("UMAP shows clusters more clearly: choose it to compute it once (about 40 s), "
                    f"or run `coldstart map {ds.name} --embedder {map_emb}`.")
     if "explore_pool" not in st.session_state:  # deep link: /Explore?pool=all
@@ -169,7 +170,7 @@ with st.sidebar.expander("Pre-train an encoder on this pool (ssl-pool)", icon=":
     epochs = st.number_input("Epochs", min_value=1, max_value=500, value=20, key="explore_ssl_epochs")
     if st.button("Pre-train ssl-pool", key="explore_ssl_go", icon=":material/play_arrow:"):
         with ui.guarded("pre-training ssl-pool"):
-            mid = ui.pretrain_ssl(ds, epochs=int(epochs), seed=seed)
+            mid = loaders.pretrain_ssl(ds, epochs=int(epochs), seed=seed)
             st.success(f"Trained {mid}: choose **ssl-pool** as an embedding.")
 
 # ------------------------------------------------------------------ data for the map
@@ -177,16 +178,16 @@ map_feats = features_for(map_emb, auto=map_emb == "pixels")
 if map_feats is None:
     st.info("Choose an available map embedding (and compute it) to draw the map.")
     st.stop()
-xy_all = ui.cached_map(ds, map_emb, map_method, seed)
+xy_all = loaders.cached_map(ds, map_emb, map_method, seed)
 if xy_all is None:
     try:
-        xy_all = ui.compute_map(ds, map_emb, map_method, seed)
+        xy_all = loaders.compute_map(ds, map_emb, map_method, seed)
     except ColdstartError as e:
         ui.show_error(e)
         st.stop()
 xy = np.asarray(xy_all, dtype=np.float32)[pool]
 # diagnostics (coverage, near-duplicates, distances) are measured in the map embedding's PCA-50 space
-space = ui.reduced_features(ds, map_emb, pool_name)
+space = loaders.reduced_features(ds, map_emb, pool_name)
 
 
 def method(selector, embedder, params, needs, tag):
@@ -200,7 +201,7 @@ def method(selector, embedder, params, needs, tag):
     label = f"{tag}: {selector}" + (f" on {emb}" if emb else "")
     m = {"selector": selector, "emb": emb, "params": params, "label": label, "full": None}
     try:
-        m["full"] = ui.run_selection(ds, selector, emb, max_budget, seed, pool_name, params)
+        m["full"] = loaders.run_selection(ds, selector, emb, max_budget, seed, pool_name, params)
     except ColdstartError:
         pass  # e.g. a selector that excludes outliers cannot pick the whole pool: try each budget
     return m
@@ -213,7 +214,7 @@ def picks_at(m, budget):
     if m["full"] is not None:
         return m["full"].prefix(min(budget, len(m["full"])))
     try:
-        return ui.run_selection(ds, m["selector"], m["emb"], budget, seed, pool_name, m["params"])
+        return loaders.run_selection(ds, m["selector"], m["emb"], budget, seed, pool_name, m["params"])
     except ColdstartError as e:
         ui.show_error(e, m["selector"])
         return None
@@ -224,8 +225,8 @@ meth_b = method(sel_b, emb_b, params_b, SELECTORS[sel_b].needs_features, "B") if
 label_a = meth_a["label"] if meth_a else f"A: {sel_a}"
 label_b = (meth_b["label"] if meth_b else f"B: {sel_b}") if compare and sel_b else ""
 proj = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}[map_method]
-scores = ui.ood_scores(ds, map_emb, pool_name) if color_by == "OOD score" else None
-sel_space = ui.reduced_features(ds, emb_a, pool_name) if (color_by == "cluster" and needs_a and emb_a) \
+scores = loaders.ood_scores(ds, map_emb, pool_name) if color_by == "OOD score" else None
+sel_space = loaders.reduced_features(ds, emb_a, pool_name) if (color_by == "cluster" and needs_a and emb_a) \
     else space
 # the pool trace's per-point data (ids, hover fields, colours) is the same for every budget
 pool_ids = ds.ids[pool]

@@ -15,6 +15,7 @@ import streamlit as st
 from coldstart.errors import ColdstartError
 from coldstart.runs import RunConfig, RunStore, cancel_run, list_runs, resume_run, start_run
 from coldstart.ui import common as ui
+from coldstart.ui import loaders
 from coldstart.ui import runs_view as rv
 
 ui.page_config("Train")
@@ -46,7 +47,7 @@ def _options(stamp: str) -> tuple[list[str], list[str], dict]:
 
     _load_all()
     try:
-        t = ui.embedders_table(ds)
+        t = loaders.embedders_table(ds)
         embs = [str(n) for n, ok in zip(t["name"], t["available"]) if ok and str(n) != "file"]
     except (ImportError, ColdstartError):
         embs = ["pixels"]

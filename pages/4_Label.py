@@ -17,6 +17,7 @@ from coldstart import export
 from coldstart.errors import ColdstartError
 from coldstart.label import STRATEGIES, LabelSession, compare_sessions, list_sessions
 from coldstart.ui import common as ui
+from coldstart.ui import loaders
 from coldstart.ui import label_view as lv
 
 ui.page_config("Label")
@@ -38,7 +39,7 @@ st.markdown(
 # ------------------------------------------------------------------ features
 def _embedder_choices() -> list[str]:
     try:
-        t = ui.embedders_table(ds)
+        t = loaders.embedders_table(ds)
     except (ImportError, ColdstartError):
         return ["pixels"]
     ok = t[t["available"]] if "available" in t else t
@@ -49,10 +50,10 @@ def _embedder_choices() -> list[str]:
 def _features(embedder: str):
     """The cached embedding; computed once (with a progress bar) when missing."""
     try:
-        f = ui.cached_features(ds, embedder)
+        f = loaders.cached_features(ds, embedder)
         if f is None:
             st.caption(f"Preparing the images once for the feature set **{embedder}**…")
-            f = ui.compute_features(ds, embedder)
+            f = loaders.compute_features(ds, embedder)
     except ColdstartError as e:
         ui.show_error(e, f"feature set {embedder!r}")
         st.stop()
