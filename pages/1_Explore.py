@@ -171,7 +171,7 @@ with st.sidebar.expander("Pre-train an encoder on this pool (ssl-pool)", icon=":
     if st.button("Pre-train ssl-pool", key="explore_ssl_go", icon=":material/play_arrow:"):
         with ui.guarded("pre-training ssl-pool"):
             mid = loaders.pretrain_ssl(ds, epochs=int(epochs), seed=seed)
-            st.success(f"Trained {mid}: choose **ssl-pool** as an embedding.")
+            st.success(f"Trained {mid}: choose **ssl-pool:{mid}** as an embedding.")
 
 # ------------------------------------------------------------------ data for the map
 map_feats = features_for(map_emb, auto=map_emb == "pixels")

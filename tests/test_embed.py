@@ -286,7 +286,7 @@ def runnable(blob_dataset, tmp_path):
     from coldstart.embed import pretrain_ssl
 
     mid = pretrain_ssl(blob_dataset, epochs=1, arch="tiny", input_size=32, batch_size=16)
-    return ["pixels", f"file:{tmp_path / 'own.npy'}", "ssl-pool", f"ssl-pool:{mid}"]
+    return ["pixels", f"file:{tmp_path / 'own.npy'}", f"ssl-pool:{mid}"]
 
 
 def test_every_runnable_embedder_meets_the_contract(blob_dataset, runnable):

@@ -17,8 +17,8 @@ from .registry import get_embedder, list_embedders, names
 
 
 def pretrain_ssl(dataset, preset="cpu", epochs=None, seed=0, device=None, progress=None, **overrides):
-    """See :func:`coldstart.embed.ssl_pool.pretrain_ssl`."""
-    from .ssl_pool import pretrain_ssl as _pretrain
+    """See :func:`coldstart.embed.ssl_train.pretrain_ssl`."""
+    from .ssl_train import pretrain_ssl as _pretrain
 
     return _pretrain(dataset, preset=preset, epochs=epochs, seed=seed, device=device, progress=progress,
                      **overrides)

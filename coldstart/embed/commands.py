@@ -11,7 +11,7 @@ def register(sub) -> None:
                                    "<data>/<DATASET>/cache/emb/<key>.npy and an interrupted run resumes.")
     p.add_argument("dataset")
     p.add_argument("--embedder", "-e", required=True, metavar="NAME",
-                   help="see `coldstart embedders`; file:PATH for your own, ssl-pool[:MODEL-ID]")
+                   help="see `coldstart embedders`; file:PATH for your own, ssl-pool:MODEL-ID")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda when present)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--force", action="store_true",
@@ -26,7 +26,7 @@ def register(sub) -> None:
 
     p = sub.add_parser("pretrain", help="self-supervised (SimCLR) pre-training on a dataset's own pool",
                        description="Train the ssl-pool encoder on the unlabeled pool of DATASET; "
-                                   "then use --embedder ssl-pool (newest) or ssl-pool:MODEL-ID.")
+                                   "then use --embedder ssl-pool:MODEL-ID (`coldstart embedders DATASET` lists them).")
     p.add_argument("dataset")
     p.add_argument("--preset", choices=["cpu", "gpu"], default=None,
                    help="training settings (default: gpu when CUDA is present, else cpu)")

@@ -47,7 +47,8 @@ def get_embedder(name: str, dataset=None):
         One of :func:`names`, or ``file:<path>``, or ``ssl-pool:<model-id>``.
     dataset : Dataset or str, optional
         Needed to resolve ``ssl-pool`` models (they live in the dataset's
-        ``models/`` folder); plain ``ssl-pool`` means the newest one.
+        ``models/`` folder); plain ``ssl-pool`` names no model and is
+        unavailable, its reason listing the trained ids.
 
     Raises
     ------
@@ -76,7 +77,7 @@ def list_embedders(dataset=None) -> pd.DataFrame:
     """Table of embedders: name, available, reason, dim, summary.
 
     With a ``dataset``, its ssl-pool models are listed one per row (after the
-    plain ``ssl-pool`` row, which stands for the newest).
+    plain ``ssl-pool`` row, which is unavailable and lists them).
     """
     ds = _as_dataset(dataset)
     entries = [(n, get_embedder(n, ds)) for n in names()]
@@ -87,8 +88,6 @@ def list_embedders(dataset=None) -> pd.DataFrame:
     rows = []
     for listed, e in entries:
         ok, reason = e.available()
-        if listed == "ssl-pool" and ok:
-            reason = f"newest model: {e.name} ({reason})"
         rows.append(dict(name=listed or e.name, available=bool(ok), reason=reason, dim=e.dim,
                          summary=e.summary))
     df = pd.DataFrame(rows, columns=["name", "available", "reason", "dim", "summary"])

@@ -32,7 +32,7 @@ def embedders_table(ds: Dataset):
 
 
 def embedding_key(ds: Dataset, embedder: str) -> str:
-    """The embedder's cache key for this dataset (``ssl-pool`` resolves to the newest model)."""
+    """The embedder's cache key for this dataset."""
     from ..embed import get_embedder
 
     return get_embedder(embedder, ds).key
