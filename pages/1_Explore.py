@@ -17,7 +17,7 @@ import streamlit as st
 from coldstart import maps
 from coldstart.errors import ColdstartError
 from coldstart.ui import common as ui
-from coldstart.ui import loaders
+from coldstart.ui import loaders, weights_view
 from coldstart.ui import explore as ex
 from coldstart.ui import figures
 from coldstart.ui.export_view import export_buttons
@@ -39,7 +39,7 @@ SELECTORS = loaders.selectors_table()
 NO_EMB = "(none needed)"
 
 
-def embedder_box(label: str, key: str, default: str = "pixels", disabled: bool = False):
+def embedder_box(label: str, key: str, default: str, disabled: bool = False):
     """Embedder picker; unavailable ones stay listed, and choosing one shows the reason."""
     if key not in st.session_state or st.session_state[key] not in EMB_NAMES:
         st.session_state[key] = default if default in EMB_NAMES else EMB_NAMES[0]
@@ -51,6 +51,7 @@ def embedder_box(label: str, key: str, default: str = "pixels", disabled: bool =
     row = EMB_ROW[name]
     if not row["available"]:
         st.warning(f"**{name}** is not available: {row['reason']}", icon=":material/block:")
+        weights_view.offer_download(ds, name, key)
         return None
     st.caption(str(row["summary"]))
     return name
@@ -108,7 +109,7 @@ def features_for(name: str | None, auto: bool) -> np.ndarray | None:
 c_map, c_a, c_b = st.columns(3, gap="large")
 with c_map:
     st.subheader("Map", divider="gray")
-    map_emb = embedder_box("Map embedding", "explore_map_emb")
+    map_emb = embedder_box("Map embedding", "explore_map_emb", weights_view.default_note(ds))
     if "explore_map_method" not in st.session_state and map_emb is not None:
         # UMAP when it is cached, else PCA (instant) so the first paint is fast
         has_umap = loaders.cached_features(ds, map_emb) is not None and \
@@ -133,7 +134,8 @@ with c_a:
     st.subheader("Method A", divider="red")
     sel_a = selector_box("Selector", "explore_sel_a", "kmeans")
     needs_a = SELECTORS[sel_a].needs_features
-    emb_a = embedder_box("Selection embedding", "explore_emb_a", disabled=not needs_a)
+    emb_a = embedder_box("Selection embedding", "explore_emb_a", loaders.default_embedder(ds)[0],
+                         disabled=not needs_a)
     params_a = selector_params(sel_a, "explore_pa")
     seed = int(st.number_input("Seed", min_value=0, value=0, step=1, key="explore_seed",
                                help="Same seed, same picks. Used by every random step."))
@@ -146,7 +148,8 @@ with c_b:
     if compare:
         sel_b = selector_box("Selector", "explore_sel_b", "random")
         needs_b = SELECTORS[sel_b].needs_features
-        emb_b = embedder_box("Selection embedding", "explore_emb_b", disabled=not needs_b)
+        emb_b = embedder_box("Selection embedding", "explore_emb_b", loaders.default_embedder(ds)[0],
+                             disabled=not needs_b)
         params_b = selector_params(sel_b, "explore_pb")
 
 pool = ex.pool_indices(ds, pool_name)
@@ -160,10 +163,7 @@ default_budget = int(min(20, max_budget))
 if st.session_state.get("explore_budget", default_budget) > max_budget:
     st.session_state["explore_budget"] = default_budget
 
-unavailable = emb_table[~emb_table["available"]]
-with st.sidebar.expander(f"Embedders not available here ({len(unavailable)})", icon=":material/info:"):
-    for r in unavailable.itertuples():
-        st.markdown(f"**{r.name}**: {r.reason}")
+weights_view.unavailable_panel(ds, "explore")
 with st.sidebar.expander("Pre-train an encoder on this pool (ssl-pool)", icon=":material/model_training:"):
     st.caption("Self-supervised (SimCLR) training on the pool's own images, no labels needed. "
                "About 9 s per epoch for 800 images on a laptop CPU.")

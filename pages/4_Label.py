@@ -61,11 +61,9 @@ def _features(embedder: str):
 
 
 def _default_embedder(embs: list[str]) -> str:
-    """A chest X-ray foundation model when its weights are present, else raw pixels."""
-    for e in ("txrv-densenet121", "txrv-resnet50", "ssl-pool", "imagenet-densenet121", "pixels"):
-        if e in embs:
-            return e
-    return embs[0]
+    """The package's default embedder (a foundation model when its weights are present)."""
+    name = loaders.default_embedder(ds)[0]
+    return name if name in embs else embs[0]
 
 
 def _safe_name(text: str) -> str:

@@ -28,7 +28,8 @@ ALL = ["pixels", "txrv-densenet121", "txrv-resnet50", "txrv-autoencoder", "image
 def test_registry_lists_every_named_embedder(data_root):
     assert names() == ALL
     df = list_embedders()
-    assert list(df.columns) == ["name", "available", "reason", "dim", "summary"]
+    assert list(df.columns) == ["name", "available", "reason", "dim", "summary", "weights", "default"]
+    assert df.loc[df["default"], "name"].tolist() == ["pixels"]  # no weights here: raw pixels
     assert list(df["name"]) == ALL
     assert bool(df.set_index("name").loc["pixels", "available"])
     assert df.set_index("name").loc["pixels", "dim"] == 1024

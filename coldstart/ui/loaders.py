@@ -19,16 +19,32 @@ from .common import cached_dataset, manifest_stamp, progress_callback
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def list_embedders_table(name: str, root: str, stamp: int):
-    """``coldstart.embed.list_embedders`` for a dataset (name, available, reason, dim, summary, cached)."""
+def list_embedders_table(name: str, root: str, stamp: int, weights: tuple):
+    """``coldstart.embed.list_embedders`` for a dataset (name, available, reason, dim, summary, ...)."""
     from ..embed import list_embedders
 
     return list_embedders(cached_dataset(name, root, stamp))
 
 
+def weights_present() -> tuple:
+    """Which weight files are present: part of the embedder caches' keys, so a file that was just
+    downloaded or copied in makes its embedder available without a restart."""
+    from ..embed.weights import WEIGHTS
+
+    return tuple(w.find() is not None for w in WEIGHTS.values())
+
+
 def embedders_table(ds: Dataset):
+    """The embedder table of ``ds`` (see :func:`coldstart.embed.list_embedders`), cached."""
     root = str(ds.dir.parent)
-    return list_embedders_table(ds.name, root, manifest_stamp(ds.name, root))
+    return list_embedders_table(ds.name, root, manifest_stamp(ds.name, root), weights_present())
+
+
+def default_embedder(ds: Dataset) -> tuple[str, str]:
+    """``(name, reason)``: :func:`coldstart.embed.default_embedder` on the cached table."""
+    from ..embed import default_embedder as _default
+
+    return _default(ds, embedders_table(ds))
 
 
 def embedding_key(ds: Dataset, embedder: str) -> str:
@@ -39,7 +55,7 @@ def embedding_key(ds: Dataset, embedder: str) -> str:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _features(name: str, root: str, stamp: int, embedder: str, key: str):
+def _features(name: str, root: str, stamp: int, embedder: str, key: str, weights: tuple):
     from ..embed import cached_embeddings
 
     x = cached_embeddings(cached_dataset(name, root, stamp), embedder)
@@ -54,7 +70,8 @@ def cached_features(ds: Dataset, embedder: str) -> np.ndarray | None:
     Never computes; the array is shared between reruns and sessions (no copy).
     """
     root = str(ds.dir.parent)
-    return _features(ds.name, root, manifest_stamp(ds.name, root), embedder, embedding_key(ds, embedder))
+    return _features(ds.name, root, manifest_stamp(ds.name, root), embedder, embedding_key(ds, embedder),
+                     weights_present())
 
 
 def compute_features(ds: Dataset, embedder: str) -> np.ndarray:
@@ -111,7 +128,7 @@ def _reduced(name: str, root: str, stamp: int, embedder: str, key: str, pool: st
     from .explore import pool_indices
 
     ds = cached_dataset(name, root, stamp)
-    x = _features(name, root, stamp, embedder, key)
+    x = _features(name, root, stamp, embedder, key, weights_present())
     if x is None:
         return None
     X = np.asarray(x, dtype=np.float32)[pool_indices(ds, pool)]
@@ -139,7 +156,7 @@ def _selection(name: str, root: str, stamp: int, embedder: str | None, key: str 
     if embedder is None:
         feats = len(rows)
     else:
-        x = _features(name, root, stamp, embedder, key)
+        x = _features(name, root, stamp, embedder, key, weights_present())
         if x is None:
             raise ColdstartError(f"no cached {embedder} embeddings: compute them first")
         feats = np.asarray(x)[rows]
@@ -172,7 +189,7 @@ def _ood(name: str, root: str, stamp: int, embedder: str, key: str, pool: str):
     from .explore import pool_indices
 
     ds = cached_dataset(name, root, stamp)
-    x = _features(name, root, stamp, embedder, key)
+    x = _features(name, root, stamp, embedder, key, weights_present())
     return None if x is None else np.asarray(ood_scores(np.asarray(x)[pool_indices(ds, pool)]), np.float32)
 
 
