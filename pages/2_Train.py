@@ -15,6 +15,7 @@ import streamlit as st
 from coldstart.errors import ColdstartError
 from coldstart.runs import RunConfig, RunStore, cancel_run, list_runs, resume_run, run_metrics, start_run
 from coldstart.ui import common as ui
+from coldstart.ui import loaders, weights_view
 from coldstart.ui import runs_view as rv
 
 ui.page_config("Train")
@@ -29,7 +30,9 @@ TASK_HELP = {
     "classification": "The paper's setting: a VGG-11 network trained from the labelled images. Slow without a GPU.",
     "segmentation": "The paper's setting for outlining findings: a U-Net. Needs masks; slow without a GPU.",
 }
-FOUNDATION = ("txrv-densenet121", "txrv-resnet50", "ssl-pool", "imagenet-densenet121")
+DEFAULT_EMB = weights_view.default_note(ds, st.sidebar)  # the default embedder of new runs, and why
+FOUNDATION = (DEFAULT_EMB,) if DEFAULT_EMB != "pixels" else ()
+weights_view.unavailable_panel(ds, "train")
 
 st.title("Train models on each selection")
 st.markdown(
@@ -46,7 +49,7 @@ def _options(stamp: str) -> tuple[list[str], list[str], dict]:
 
     _load_all()
     try:
-        t = ui.embedders_table(ds)
+        t = loaders.embedders_table(ds)
         embs = [str(n) for n, ok in zip(t["name"], t["available"]) if ok and str(n) != "file"]
     except (ImportError, ColdstartError):
         embs = ["pixels"]

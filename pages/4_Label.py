@@ -17,6 +17,7 @@ import streamlit as st
 from coldstart.errors import ColdstartError
 from coldstart.label import STRATEGIES, LabelSession, compare_sessions, list_sessions
 from coldstart.ui import common as ui
+from coldstart.ui import loaders
 from coldstart.ui import label_view as lv
 from coldstart.ui.export_view import export_buttons
 
@@ -39,7 +40,7 @@ st.markdown(
 # ------------------------------------------------------------------ features
 def _embedder_choices() -> list[str]:
     try:
-        t = ui.embedders_table(ds)
+        t = loaders.embedders_table(ds)
     except (ImportError, ColdstartError):
         return ["pixels"]
     ok = t[t["available"]] if "available" in t else t
@@ -50,10 +51,10 @@ def _embedder_choices() -> list[str]:
 def _features(embedder: str):
     """The cached embedding; computed once (with a progress bar) when missing."""
     try:
-        f = ui.cached_features(ds, embedder)
+        f = loaders.cached_features(ds, embedder)
         if f is None:
             st.caption(f"Preparing the images once for the feature set **{embedder}**…")
-            f = ui.compute_features(ds, embedder)
+            f = loaders.compute_features(ds, embedder)
     except ColdstartError as e:
         ui.show_error(e, f"feature set {embedder!r}")
         st.stop()
@@ -61,11 +62,9 @@ def _features(embedder: str):
 
 
 def _default_embedder(embs: list[str]) -> str:
-    """A chest X-ray foundation model when its weights are present, else raw pixels."""
-    for e in ("txrv-densenet121", "txrv-resnet50", "ssl-pool", "imagenet-densenet121", "pixels"):
-        if e in embs:
-            return e
-    return embs[0]
+    """The package's default embedder (a foundation model when its weights are present)."""
+    name = loaders.default_embedder(ds)[0]
+    return name if name in embs else embs[0]
 
 
 def _safe_name(text: str) -> str:
@@ -106,7 +105,7 @@ def start_panel() -> None:
             with ui.guarded("starting the session"):
                 s = LabelSession.create(ds, _safe_name(who), feats, embedder=emb, coldstart=METHODS[method],
                                         n_coldstart=int(n_first), strategy=strategy, seed=int(seed),
-                                        student=who.strip(), embedding_key=ui.embedding_key(ds, emb))
+                                        student=who.strip(), embedding_key=loaders.embedding_key(ds, emb))
                 st.session_state[SESSION_KEY] = s.name
                 st.rerun()
     with right:

@@ -176,7 +176,7 @@ def test_embeddings_computed_on_request(data_root):
 
 def test_every_cold_start_selector_draws_picks(data_root):
     from coldstart.embed import load_embeddings
-    from coldstart.ui.common import selectors_table
+    from coldstart.ui.loaders import selectors_table
 
     ds = make_blob_dataset("small", data_root, n=70, seed=4)
     load_embeddings(ds, "pixels")
