@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from coldstart import export
 from coldstart.errors import ColdstartError
 from coldstart.label import STRATEGIES, LabelSession, compare_sessions, list_sessions
 from coldstart.ui import common as ui
+from coldstart.ui import export_view
 from coldstart.ui import label_view as lv
 
 ui.page_config("Label")
@@ -284,21 +284,9 @@ def export_panel(s: LabelSession | None) -> None:
         return
     t = s.export_table()
     st.markdown(f"Export the **{len(s)} labels** of session `{s.name}`.")
-    c = st.columns(3)
-    c[0].download_button("Labels (CSV)", t.to_csv(index=False).encode(), f"{ds.name}-{s.name}-labels.csv",
-                         mime="text/csv", key="label_dl_csv", icon=":material/download:")
-    labels = s.labels["label"].to_numpy(int)
-    c[1].download_button("Label Studio tasks (JSON)",
-                         export.label_studio_json(ds, s.labeled_rows(), labels=labels,
-                                                  model_version=f"coldstart-session-{s.name}"),
-                         f"{ds.name}-{s.name}-labelstudio.json", mime="application/json",
-                         key="label_dl_ls", icon=":material/download:")
-    c[2].download_button("Images in class folders (ZIP)", export.export_zip(ds, s.labeled_rows(), labels=labels),
-                         f"{ds.name}-{s.name}-images.zip", mime="application/zip", key="label_dl_zip",
-                         icon=":material/download:")
-    with st.expander("How to open the Label Studio file"):
-        st.code(export.SERVE_NOTE.format(root=ds.dir.parent, model_version=f"coldstart-session-{s.name}"),
-                language="text")
+    export_view.export_panel(ds, s.labeled_rows(), key="label_export", labels=s.labels["label"].to_numpy(int),
+                             per_pick=t[["source", "auprc_after", "session"]], name=f"{s.name}-labels",
+                             model_version=f"coldstart-session-{s.name}")
     st.dataframe(t, hide_index=True, width="stretch")
 
 
