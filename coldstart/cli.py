@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "coldstart.embed.commands",
     "coldstart.select.commands",
     "coldstart.runs.commands",
+    "coldstart.export.commands",
     "coldstart.app_commands",
 )
 

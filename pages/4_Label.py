@@ -17,9 +17,8 @@ import streamlit as st
 from coldstart.errors import ColdstartError
 from coldstart.label import STRATEGIES, LabelSession, compare_sessions, list_sessions
 from coldstart.ui import common as ui
-from coldstart.ui import loaders
+from coldstart.ui import export_view, loaders
 from coldstart.ui import label_view as lv
-from coldstart.ui.export_view import export_buttons
 
 ui.page_config("Label")
 ds = ui.dataset_sidebar()
@@ -279,8 +278,9 @@ def export_panel(s: LabelSession | None) -> None:
         return
     st.markdown(f"Export the **{len(s)} labels** of session `{s.name}`.")
     # the files are built only when a button is clicked (coldstart.ui.export_view)
-    export_buttons(ds, s.labeled_rows(), per_pick=s.export_columns(), labels=s.labels["label"].to_numpy(int),
-                   key="label_dl", name=f"{s.name}-labels", model_version=f"coldstart-session-{s.name}")
+    export_view.export_panel(ds, s.labeled_rows(), key="label_export", labels=s.labels["label"].to_numpy(int),
+                             per_pick=s.export_columns(), name=f"{s.name}-labels",
+                             model_version=f"coldstart-session-{s.name}")
     st.dataframe(s.export_table(), hide_index=True, width="stretch")
 
 

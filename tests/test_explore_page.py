@@ -122,7 +122,7 @@ def test_compare_two_methods_and_diagnostics(explore_ds):
     assert "B: random" in spec["layout"]["title"]["text"]
     # each method's picks can be exported (CSV, Label Studio, class folders), named by method and budget
     labels = [b.proto.label for b in at.get("download_button")]
-    for label in ("Selection (CSV)", "Label Studio tasks (JSON)", "Images in class folders (ZIP)"):
+    for label in ("Selection (CSV)", "Label Studio bundle (ZIP)", "Images in class folders (ZIP)"):
         assert labels.count(label) == 2, label  # one set per method tab
 
 

@@ -62,7 +62,7 @@ def test_label_page_three_labels_write_three_rows(blobs_with_pixels, monkeypatch
     # the "Compare students" tab draws the same session, the "Export" tab offers three downloads
     assert len(at.get("plotly_chart")) == 2 and "Alice-Smith" in at.get("plotly_chart")[1].proto.spec
     labels = [d.proto.label for d in at.get("download_button")]
-    assert {"Selection (CSV)", "Label Studio tasks (JSON)", "Images in class folders (ZIP)"} <= set(labels)
+    assert {"Selection (CSV)", "Label Studio bundle (ZIP)", "Images in class folders (ZIP)"} <= set(labels)
     assert built == []
     assert (rows["seconds"] >= 0).all() and rows["seconds"].notna().all()
     # reveal shows a table with one row per label
