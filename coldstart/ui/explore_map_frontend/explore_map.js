@@ -18,6 +18,7 @@
     xs: null, ys: null, ids: [], index: new Map(), layers: [], highlight: [],
     selected: null, selSeq: 0, labelLimit: 60, height: 600,
     mountId: Math.random().toString(36).slice(2), renders: 0, poolDraws: 0, overlayDraws: 0,
+    staleIgnored: 0, lastArgs: null,
   };
   window.__exploreMap = S;  // for tests and benchmarks
 
@@ -25,6 +26,7 @@
     window.parent.postMessage(Object.assign({ isStreamlitMessage: true, type: type }, data), "*");
   }
   function sendValue() {
+    if (S.timer) clearTimeout(S.timer);
     S.timer = null;
     send("streamlit:setComponentValue", {
       dataType: "json",
@@ -245,6 +247,7 @@
   // ---------------------------------------------------------------- render from Python
   function render(a) {
     S.renders += 1;
+    S.lastArgs = a;
     if (!S.started) {  // a fresh mount continues the sequence the server has seen
       S.started = true;
       S.seq = a.ack || 0;
@@ -255,13 +258,14 @@
     S.maxBudget = Math.max(1, a.max_budget);
     input.max = S.maxBudget;
     $("blabel").textContent = a.budget_label || $("blabel").textContent;
-    if ((a.ack || 0) >= S.seq) S.budget = a.budget;  // server-driven; otherwise a stale echo
+    if ((a.ack || 0) >= S.seq) S.budget = a.budget;  // server-driven
+    else if (a.budget !== S.budget) S.staleIgnored += 1;  // an echo older than the last slider move
     S.budget = Math.max(1, Math.min(S.maxBudget, S.budget));
     const layersKey = JSON.stringify(a.layers.map((L) => [L.name, L.nested, L.budget, L.key]));
     const newLayers = layersKey !== S.layersKey;
     if (newLayers) {
       S.layersKey = layersKey;
-      S.layers = a.layers;
+      S.layers = a.layers.map((L) => Object.assign({}, L));  // L.group is ours, not the args'
     }
     const hlKey = JSON.stringify(a.highlight || []);
     const hlChanged = hlKey !== S.hlKey;
