@@ -180,9 +180,14 @@ def _value(key: str) -> dict:
 
 
 def current_budget(key: str, default: int, max_budget: int) -> int:
-    """The budget the map's slider last reported (before the map is drawn in this run), clamped
-    to ``1..max_budget``; ``default`` before the first report."""
-    b = _value(key).get("budget", default)
+    """The budget the map's slider last reported (read before the map is drawn in this run),
+    clamped to ``1..max_budget``; ``default`` before the first report. A report with an older
+    sequence number than one already acknowledged is stale and ignored."""
+    v, srv = _value(key), st.session_state.get(f"_{key}_server", {})
+    if "budget" in v and int(v.get("seq", 0)) >= int(srv.get("ack", 0)):
+        b = v["budget"]
+    else:
+        b = srv.get("budget", default)
     return int(max(1, min(int(max_budget), int(b))))
 
 
@@ -232,9 +237,8 @@ def explore_map(xy: np.ndarray, ids: Sequence[str], *, budget: int, max_budget: 
             "symbol": PICK_SYMBOLS[lay.style % len(PICK_SYMBOLS)],
             "key": hashlib.blake2b(json.dumps(pos).encode(), digest_size=8).hexdigest()})
     prev = _value(key)
-    ack_key = f"_{key}_ack"
-    ack = max(int(prev.get("seq", 0)), int(st.session_state.get(ack_key, 0)))
-    st.session_state[ack_key] = ack
+    ack = max(int(prev.get("seq", 0)), int(st.session_state.get(f"_{key}_server", {}).get("ack", 0)))
+    st.session_state[f"_{key}_server"] = {"ack": ack, "budget": int(budget)}
     value = _component()(
         xy=raw, ids=joined, info=info_payload, pool_key=pool_key, color=color, color_key=color_key,
         layers=payload_layers, budget=int(budget), max_budget=int(max_budget), ack=ack,
@@ -242,10 +246,8 @@ def explore_map(xy: np.ndarray, ids: Sequence[str], *, budget: int, max_budget: 
         highlight=[str(h) for h in highlight_ids], height=int(height), label_limit=int(label_limit),
         point_size=7 if n <= 2000 else 5 if n <= 10000 else 3, budget_label=budget_label,
         key=key, default=None)
-    value = value if isinstance(value, dict) else {}
-    b = budget if int(value.get("seq", 0)) < ack else value.get("budget", budget)
-    sel = value.get("selected")
-    return MapState(budget=int(max(1, min(int(max_budget), int(b)))),
+    sel = value.get("selected") if isinstance(value, dict) else None
+    return MapState(budget=current_budget(key, budget, max_budget),
                     selected_ids=None if sel is None else [str(s) for s in sel])
 
 
