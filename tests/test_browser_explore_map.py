@@ -103,6 +103,13 @@ def test_slider_overlay_follows_exactly(data_root):
         assert frame.evaluate("window.__exploreMap.selected.length") == n_sel
         assert frame.evaluate("window.__exploreMap.mountId") == mount
 
+        # a remounted frame (reloaded by the browser) asks for the pool the server no longer sends
+        assert frame.evaluate("window.__exploreMap.lastArgs.has_data") is False  # reruns no longer carry it
+        frame.evaluate("location.reload()")
+        frame = _frame(page)
+        frame.wait_for_function("window.__exploreMap.poolDraws === 1 && window.__exploreMap.budget === 90")
+        assert _shown(frame, "A: nested") == (90, 90)
+
         # the stratifier's 12 categories get 12 different colours
         colors = frame.evaluate("""() => Array.from(document.querySelectorAll('#catlegend .swatch'))
             .map(e => e.style.background)""")

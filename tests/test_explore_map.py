@@ -88,6 +88,15 @@ def test_payload_and_budget_round_trip(harness):
     assert args2["layers"][0]["key"] == a["key"]  # nested order unchanged: nothing to redraw
     assert args2["layers"][1]["budget"] == len(args2["layers"][1]["positions"]) == 57
 
+    # once the frame reports the keys it has drawn, the pool's data is no longer sent
+    at.session_state["bench_map"] = {"budget": 57, "seq": 3, "selected": None, "sel_seq": 0,
+                                     "pool_key": args["pool_key"], "color_key": args["color_key"]}
+    at.run()
+    args3, special3 = _args(at)
+    assert not args3["has_data"] and args3["ids"] == "" and special3["xy"] == b"" and args3["color"] == {}
+    assert args3["pool_key"] == args["pool_key"] and len(args3["layers"][0]["positions"]) == 200
+    assert args["has_data"] and args2["has_data"]
+
     # a stale value (older sequence than already acknowledged) does not move the budget back
     at.session_state["bench_map"] = {"budget": 5, "seq": 2, "selected": None, "sel_seq": 0}
     at.run()

@@ -1,11 +1,13 @@
 // The Explore map: a Streamlit v1 component without a build step (plain JS + Plotly).
 //
 // The pool is drawn once as one scattergl trace (ids in customdata); it is redrawn only when its
-// key changes (another map, pool or colouring). Picks are an SVG overlay drawn by this script on
-// top of the plot: every method's full nested order is sent once, so a budget change only shows
-// a prefix (no Plotly call at all). After QUIET_MS without slider movement the budget goes back to
-// Python with a sequence number; a render whose `ack` is older than the slider's last move is a
-// stale echo and does not move the slider back. Lasso/box selections return image ids.
+// key changes (another map, pool or colouring). The server sends the pool's data only while the
+// keys this frame reports differ from its own (`has_data`); a frame without the data asks for it.
+// Picks are an SVG overlay drawn by this script on top of the plot: every method's full nested
+// order is sent once, so a budget change only shows a prefix (no Plotly call at all). After
+// QUIET_MS without slider movement the budget goes back to Python with a sequence number; a
+// render whose `ack` is older than the slider's last move is a stale echo and does not move the
+// slider back. Lasso/box selections return image ids.
 (function () {
   "use strict";
   const QUIET_MS = 150;
@@ -30,7 +32,8 @@
     S.timer = null;
     send("streamlit:setComponentValue", {
       dataType: "json",
-      value: { budget: S.budget, seq: S.seq, selected: S.selected, sel_seq: S.selSeq },
+      value: { budget: S.budget, seq: S.seq, selected: S.selected, sel_seq: S.selSeq,
+               pool_key: S.poolKey, color_key: S.colorKey },
     });
   }
   function setHeight() {
@@ -270,7 +273,11 @@
     const hlKey = JSON.stringify(a.highlight || []);
     const hlChanged = hlKey !== S.hlKey;
     let p = Promise.resolve(false);
-    if (a.pool_key !== S.poolKey || a.color_key !== S.colorKey) {
+    if ((a.pool_key !== S.poolKey || a.color_key !== S.colorKey) && !a.has_data) {
+      // the server thinks this map is drawn (e.g. the frame was remounted): ask for the data
+      S.poolKey = S.colorKey = null;
+      sendValue();
+    } else if (a.pool_key !== S.poolKey || a.color_key !== S.colorKey) {
       const samePool = a.pool_key === S.poolKey;
       S.poolKey = a.pool_key;
       S.colorKey = a.color_key;
