@@ -155,3 +155,30 @@ def test_plotly_js_served_from_the_installed_package(tmp_path, monkeypatch):
         assert {p.name for p in served.iterdir()} >= {"index.html", "explore_map.js", "plotly.min.js"}
     finally:
         emap._component.cache_clear()
+
+
+def test_pick_layer_nested_and_fallback():
+    from coldstart.errors import ColdstartError
+    from coldstart.select import select
+
+    X = np.random.default_rng(0).normal(size=(80, 4)).astype(np.float32)
+    calls = []
+
+    def compute(b):
+        calls.append(b)
+        return select("kmeans", X, b, seed=0)
+
+    layer, picks = emap.pick_layer("A: kmeans", compute, 7, 30, hover=lambda s: [f"h{i}" for i in s.indices])
+    assert calls == [30] and layer.nested and len(layer.positions) == 30 and len(layer.hover) == 30
+    assert list(picks.indices) == list(layer.positions[:7])
+
+    def capped(b):  # cannot pick more than 10 (like a selector that excludes outliers)
+        if b > 10:
+            raise ColdstartError(f"budget={b} is larger than the 10 usable images")
+        return select("random", X, b, seed=1)
+
+    layer, picks = emap.pick_layer("B: capped", capped, 6, 30, style=1)
+    assert not layer.nested and layer.budget == 6 and len(layer.positions) == 6
+    assert list(picks.indices) == list(layer.positions)
+    with pytest.raises(ColdstartError, match="budget=12"):
+        emap.pick_layer("B: capped", capped, 12, 30)

@@ -43,12 +43,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ..errors import ColdstartError
 from ..select.strata import compare_coverage, coverage_summary
 from . import figures
 
@@ -139,6 +140,30 @@ class MapState:
 
     budget: int
     selected_ids: list[str] | None = field(default=None)
+
+
+def pick_layer(name: str, compute: Callable[[int], object], budget: int, max_budget: int,
+               hover: Callable[[object], Sequence[str]] | None = None, style: int = 0):
+    """A method's map layer and its picks at ``budget``.
+
+    ``compute(b) -> Selection`` (cached by the caller). Selections are nested, so the largest
+    budget is picked once and the layer carries that whole order: the browser shows any budget as a
+    prefix. When the largest budget cannot be picked (a :class:`ColdstartError`, e.g. a selector
+    that excludes outliers leaves fewer images), the layer holds the picks for ``budget`` only and
+    is marked not nested, so the server drives it. Errors at ``budget`` itself propagate.
+
+    Returns
+    -------
+    (MapLayer, Selection) : the layer, and the picks at ``budget`` (a prefix when nested).
+    """
+    try:
+        full, nested = compute(int(max_budget)), True
+    except ColdstartError:
+        full, nested = compute(int(budget)), False
+    picks = full.prefix(min(int(budget), len(full))) if nested else full
+    layer = MapLayer(name, np.asarray(full.indices, dtype=np.int64), list(hover(full)) if hover else [],
+                     style=style, nested=nested, budget=None if nested else len(full))
+    return layer, picks
 
 
 def _copy_plotly(folder: Path) -> None:
