@@ -153,9 +153,12 @@ def execute(run_dir, progress=None) -> pd.DataFrame:
             old = None
         units = plan_units(cfg)
         done = store.done_units()
-        append_jsonl(events, _ev("started", pid=os.getpid(), n_units=len(units), n_done=len(done & {u.key for u in units})))
+        todo = [u for u in units if u.key not in done]
+        executor = make_executor(cfg.workers, len(todo))
+        append_jsonl(events, _ev("started", pid=os.getpid(), n_units=len(units), n_done=len(units) - len(todo),
+                                 executor=type(executor).__name__, workers=getattr(executor, "workers", 1)))
         try:
-            _run_units(store, units, done, progress)
+            _run_units(store, executor, len(units), todo, progress)
         except _Cancelled:
             append_jsonl(events, _ev("cancelled", reason="cancel requested"))
             return store.results()
@@ -177,11 +180,10 @@ def execute(run_dir, progress=None) -> pd.DataFrame:
         lock.release()
 
 
-def _run_units(store: RunStore, units, done: set[str], progress=None) -> None:
-    """Hand the unfinished units to the run's executor; record each one as it finishes."""
+def _run_units(store: RunStore, executor, n_units: int, todo: list, progress=None) -> None:
+    """Hand the unfinished units to the executor; record each one in the run store as it finishes."""
     from ..progress import Progress
 
-    todo = [u for u in units if u.key not in done]
     events = store.dir / "events.jsonl"
     cancel = store.dir / CANCEL_FLAG
 
@@ -193,8 +195,8 @@ def _run_units(store: RunStore, units, done: set[str], progress=None) -> None:
             raise _Cancelled()
         return False
 
-    with Progress(progress, len(units), f"run {store.run_id}", unit="unit") as bar:
-        bar.update(len(units) - len(todo), "resumed")
+    with Progress(progress, n_units, f"run {store.run_id}", unit="unit") as bar:
+        bar.update(n_units - len(todo), "resumed")
 
         def finished(u, rows, status, reason, seconds) -> None:
             store.append_results(u.key, rows)
@@ -204,7 +206,7 @@ def _run_units(store: RunStore, units, done: set[str], progress=None) -> None:
                 append_jsonl(events, _ev("unit-finished", unit=u.key, seconds=seconds))
             bar.update(1, u.key)
 
-        make_executor(store.config.workers, len(todo)).run(store.dir, todo, started, finished, stop)
+        executor.run(store.dir, todo, started, finished, stop)
 
 
 def main(argv=None) -> int:
