@@ -8,12 +8,11 @@ stops a run.
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from coldstart.errors import ColdstartError
-from coldstart.runs import RunConfig, RunStore, cancel_run, list_runs, resume_run, run_metrics, start_run
+from coldstart.runs import RunConfig, RunStore, cancel_run, defaults, list_runs, resume_run, run_metrics, start_run
+from coldstart.runs.executors import default_workers
 from coldstart.ui import common as ui
 from coldstart.ui import runs_view as rv
 
@@ -29,7 +28,6 @@ TASK_HELP = {
     "classification": "The paper's setting: a VGG-11 network trained from the labelled images. Slow without a GPU.",
     "segmentation": "The paper's setting for outlining findings: a U-Net. Needs masks; slow without a GPU.",
 }
-FOUNDATION = ("txrv-densenet121", "txrv-resnet50", "ssl-pool", "imagenet-densenet121")
 
 st.title("Train models on each selection")
 st.markdown(
@@ -42,31 +40,16 @@ st.markdown(
 # ------------------------------------------------------------------ options
 @st.cache_data(ttl=30, show_spinner=False)
 def _options(stamp: str) -> tuple[list[str], list[str], dict]:
-    from coldstart.select import REGISTRY, _load_all
-
-    _load_all()
     try:
-        t = ui.embedders_table(ds)
-        embs = [str(n) for n, ok in zip(t["name"], t["available"]) if ok and str(n) != "file"]
+        embs = defaults.usable_embedders(ui.embedders_table(ds))
     except (ImportError, ColdstartError):
         embs = ["pixels"]
-    sels = [s for s in REGISTRY if s != "random"]
-    return embs or ["pixels"], sels, {k: v.summary for k, v in REGISTRY.items()}
-
-
-def default_methods(embs: list[str], sels: list[str]) -> list[str]:
-    """Random, naive clustering, and the best available foundation embedding with four selectors (6 methods)."""
-    out = ["random", "pixels:kmeans"]
-    fm = next((e for e in FOUNDATION if e in embs), None)
-    if fm:
-        out += [f"{fm}:{s}" for s in ("kmeans", "typiclust", "probcover", "coreset") if s in sels]
-    else:
-        out += [f"pixels:{s}" for s in ("typiclust", "probcover", "coreset", "kmeans-paper") if s in sels]
-    return out[:6]
+    sels, summaries = defaults.cold_start_selectors()
+    return embs, sels, summaries
 
 
 embs, sels, sel_summary = _options(ui.dataset_stamp(ds))
-all_methods = ["random"] + [f"{e}:{s}" for e in embs for s in sels]
+all_methods = defaults.method_options(embs, sels)
 n_pool = int((ds.splits == "train").sum())
 
 with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
@@ -77,11 +60,11 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
                                      "segmentation": "segmentation (U-Net)"}.get)
         st.caption("  \n".join(f"**{k}**: {v}" for k, v in TASK_HELP.items()))
         methods = st.multiselect("Methods (features : how images are chosen)", all_methods,
-                                 default=default_methods(embs, sels), key="train_methods",
+                                 default=defaults.default_methods(embs, sels), key="train_methods",
                                  help="'random' is the reference. 'pixels:kmeans' is the naive clustering; "
                                       "a foundation model's features with kmeans is the paper's method.\n\n"
                                       + "\n".join(f"- **{k}**: {v}" for k, v in sel_summary.items()))
-        c3, c4, c5 = st.columns(3)
+        c3, c4, c5, c6 = st.columns(4)
         budgets = c3.text_input("Budgets (images labelled)", "20,40,60,80,100", key="train_budgets",
                                 help=f"Comma-separated, increasing. The pool has {n_pool} training images.")
         seeds = c4.number_input("Seeds (repeats)", 1, 20, 5, key="train_seeds",
@@ -89,6 +72,9 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
         preset = c5.selectbox("Training settings", ["paper", "quick"], key="train_preset",
                               help="'paper': the paper's settings (SGD, 100 epochs, batch 10). 'quick': 8 epochs "
                                    "at 64 px, sized for a computer without a GPU. The quick probe ignores this.")
+        workers = c6.number_input("Parallel workers", 1, 64, default_workers(), key="train_workers",
+                                  help="Processes training parts at once (default: one per core). "
+                                       "The results do not depend on it.")
         with st.popover("Active learning after the first selection (optional)"):
             rounds = st.number_input("Rounds", 0, 20, 0, key="train_rounds",
                                      help="After the first budget, label this many more rounds chosen by "
@@ -101,7 +87,7 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
 
 if go:
     cfg = dict(dataset=ds.name, task=task, methods=methods, budgets=budgets, seeds=list(range(int(seeds))),
-               preset=preset, rounds=int(rounds), query_size=int(query), strategy=strategy)
+               preset=preset, rounds=int(rounds), query_size=int(query), strategy=strategy, workers=int(workers))
     if "random" not in methods:
         st.warning("Random picks are not in the methods: the Compare page will have no reference.")
     try:
@@ -176,19 +162,13 @@ live_panel(store, live)
 b = st.columns([1, 1, 1, 3])
 if b[0].button("Cancel run", key="train_cancel", disabled=not live, icon=":material/stop:"):
     with ui.guarded("cancel"):
-        s = cancel_run(ds.name, store.run_id)
+        s = cancel_run(ds.name, store.run_id)  # waits until the runner has recorded it
         st.toast(f"Run {store.run_id}: {s}")
-        time.sleep(0.2)
         st.rerun()
 if b[1].button("Resume run", key="train_resume", icon=":material/replay:",
                disabled=live or first["status"] == "finished"):
     with ui.guarded("resume"):
-        before = first["status"]
-        resume_run(ds.name, store.run_id, background=True)
-        with st.spinner("resuming…"):
-            t0 = time.time()  # wait until the runner has taken over, so the page polls it
-            while store.status() == before and time.time() - t0 < 20:
-                time.sleep(0.2)
+        resume_run(ds.name, store.run_id, background=True)  # "starting" until the runner takes over
         st.toast(f"Run {store.run_id} resumed in the background")
         st.rerun()
 if first["status"] == "finished":

@@ -16,6 +16,9 @@ executor (for the ``[scale]`` extra) only has to implement :class:`Executor`.
 from __future__ import annotations
 
 import os
+import sys
+import types
+from contextlib import contextmanager
 from typing import Callable, Protocol
 
 from .units import Unit
@@ -84,6 +87,25 @@ def _init_worker(run_dir: str) -> None:
     _WORK = Work(run_dir, validate=False)
 
 
+def _noop(_) -> None:
+    return None
+
+
+@contextmanager
+def _plain_main():
+    """Spawned workers re-run the parent's ``__main__`` script unless it is an importable module; a script
+    that must not run twice (a Streamlit page, a user's script without a main guard) is hidden meanwhile."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(getattr(main, "__spec__", None), "name", None):
+        yield
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
 def _select(method: str, seed: int) -> None:
     _WORK.selection(method, seed)
 
@@ -127,6 +149,8 @@ class LocalExecutor:
                                    initargs=(str(run_dir),))
         pending: dict = {}
         try:
+            with _plain_main():  # start every worker now, while __main__ is neutral
+                list(pool.map(_noop, range(self.workers)))
             while todo or pairs or pending:
                 while len(pending) < self.workers and not stop():
                     if pairs:

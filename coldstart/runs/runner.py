@@ -79,6 +79,7 @@ def resume_run(dataset: str | None, run_id: str, background: bool = True, progre
         raise ColdstartError(f"run {run_id} is already running (pid {RunStore.from_dir(d).pid()}): "
                              "wait for it or cancel it first")
     (d / CANCEL_FLAG).unlink(missing_ok=True)
+    append_jsonl(d / "events.jsonl", _ev("resume-requested"))  # status "starting" until a runner takes over
     if background:
         _spawn(d)
     else:

@@ -3,7 +3,7 @@
 ``<data root>/<dataset>/runs/<run-id>/``
 
 - ``config.json``      the :class:`RunConfig` plus ``run_id``, ``created``
-- ``events.jsonl``     append-only log (started, unit-started, epoch, unit-finished,
+- ``events.jsonl``     append-only log (resume-requested, started, unit-started, epoch, unit-finished,
                        unit-untrainable, error, finished, cancelled), flushed per line
 - ``results.jsonl``    one line per finished unit holding its rows (unit x metric: value +
                        bootstrap SE), appended and flushed by the runner process only; a torn
@@ -174,15 +174,17 @@ class RunStore:
             return None
 
     def status(self, events: list[dict] | None = None) -> str:
-        """running / finished / failed / cancelled / interrupted / starting."""
+        """running / finished / failed / cancelled / interrupted / starting (created or resumed, no runner yet)."""
         if is_locked(self.dir):
             return "running"
         ev = self.events() if events is None else events
-        last = None
+        last, asked = None, 0.0
         for e in ev:
             t = e.get("event")
-            if t in ("started", "finished", "cancelled") or (t == "error" and e.get("fatal")):
-                last = t
+            if t in ("started", "finished", "cancelled", "resume-requested") or (t == "error" and e.get("fatal")):
+                last, asked = t, float(e.get("time", 0) or 0)
+        if last == "resume-requested":
+            return "starting" if time.time() - asked < 60 else "interrupted"
         if last == "finished":
             return "finished"
         if last == "cancelled":
