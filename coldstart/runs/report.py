@@ -114,7 +114,9 @@ def report_table(results: pd.DataFrame, metric: str = "auprc", fmt: str = "text"
     else:
         body = table.to_latex(escape=False)
         return body
-    lines += notes
+    from ..train.torchloop import weights_footnote
+
+    lines += notes + ([weights_footnote(results)] if weights_footnote(results) else [])
     return "\n".join(lines) + "\n"
 
 
@@ -161,7 +163,8 @@ def paired_comparison(store, method_a: str, method_b: str, budget: int, seed: in
         raise ColdstartError(f"units {ua} and {ub} were scored on different test sets: compare units of one run")
     y = a["y"].to_numpy()
     fns = {"auprc": (M.auprc, "score"), "auroc": (M.auroc, "score"), "f1": (M.f1, "pred"),
-           "dice": (M.mean_of, "dice"), "hausdorff95": (M.mean_of, "hausdorff95")}
+           "dice": (M.mean_of, "dice"), "hausdorff": (M.mean_of, "hausdorff"),
+           "hausdorff95": (M.mean_of, "hausdorff95"), "dice_all": (M.mean_of, "dice_all")}
     if metric not in fns:
         raise ColdstartError(f"metric {metric!r} cannot be compared per sample: choose one of {', '.join(fns)}")
     fn, col = fns[metric]

@@ -1,5 +1,12 @@
 """Training presets as data: ``paper`` (the paper's settings) and ``quick`` (CPU-sized).
 
+``paper`` follows Yuan & Hong and the authors' code: SGD (lr 1e-3 classification,
+1e-2 segmentation), momentum 0.9, batch 10, 100 epochs, LR halved after 10 epochs
+without validation improvement, pixels divided by 255 (``normalize="none"``), VGG-11
+from ImageNet weights, the segmentation cohort restricted to positive images, and AL
+rounds that query the probabilities nearest the decision threshold (``threshold``).
+docs/fidelity.md lists every element and how to switch it.
+
 Every value is overridable through a run config's ``train`` mapping; unknown
 keys are refused with the list of valid ones.
 """
@@ -12,8 +19,15 @@ from ..errors import ColdstartError
 
 TASKS = ("probe", "classification", "segmentation")
 
+#: ``lr_patience``: epochs without validation improvement before the LR is multiplied by ``lr_factor``.
+#: ``pretrained``: "imagenet" (the paper; the weights file must exist) or "none" (random initialisation).
+#: ``normalize``: "none" (the paper: pixels / 255) or "imagenet" (ImageNet mean/std standardisation).
 _TORCH_COMMON = dict(momentum=0.9, batch_size=10, lr_patience=10, lr_factor=0.5,
-                     pretrained="auto", device="auto", amp=True, eval_batch_size=64)
+                     pretrained="imagenet", device="auto", amp=True, eval_batch_size=64, normalize="none")
+#: classification: ``mc_samples`` = T, the MC-dropout passes of the ``bald`` round strategy.
+_CLS = dict(mc_samples=20)
+#: segmentation: ``include_negatives`` = False is the paper's cohort (positive images only).
+_SEG = dict(include_negatives=False)
 
 #: ``quick`` is CPU-sized: small images, few epochs, and for classification the VGG-11 features with a
 #: global-average-pool linear head (``head="gap"``) instead of the 128M-parameter classifier
@@ -21,15 +35,19 @@ _TORCH_COMMON = dict(momentum=0.9, batch_size=10, lr_patience=10, lr_factor=0.5,
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "paper": {
         "probe": dict(C=1.0, max_iter=2000),
-        "classification": dict(_TORCH_COMMON, size=224, epochs=100, lr=1e-3, head="paper"),
-        "segmentation": dict(_TORCH_COMMON, size=256, epochs=100, lr=1e-2),
+        "classification": dict(_TORCH_COMMON, **_CLS, size=224, epochs=100, lr=1e-3, head="paper"),
+        "segmentation": dict(_TORCH_COMMON, **_SEG, size=256, epochs=100, lr=1e-2),
     },
     "quick": {
         "probe": dict(C=1.0, max_iter=2000),
-        "classification": dict(_TORCH_COMMON, size=64, epochs=8, lr=1e-3, lr_patience=3, head="gap"),
-        "segmentation": dict(_TORCH_COMMON, size=64, epochs=8, lr=1e-2, lr_patience=3),
+        "classification": dict(_TORCH_COMMON, **_CLS, size=64, epochs=8, lr=1e-3, lr_patience=3, head="gap",
+                               normalize="imagenet"),
+        "segmentation": dict(_TORCH_COMMON, **_SEG, size=64, epochs=8, lr=1e-2, lr_patience=3, normalize="imagenet"),
     },
 }
+
+#: The AL round strategy a run uses when its config names none.
+DEFAULT_STRATEGY = {"paper": "threshold", "quick": "least-confidence"}
 
 
 def resolve_params(task: str, preset: str = "quick", overrides: dict | None = None) -> dict[str, Any]:
