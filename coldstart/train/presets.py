@@ -70,4 +70,21 @@ def resolve_params(task: str, preset: str = "quick", overrides: dict | None = No
     params.update(overrides or {})
     if task == "segmentation" and int(params["size"]) % 32:
         raise ColdstartError(f"size={params['size']} for segmentation must be a multiple of 32 (U-Net): e.g. 64, 128, 256")
+    _check_values(params)
     return params
+
+
+def _check_values(params: dict) -> None:
+    from .torchloop import NORMALIZE, PRETRAINED
+
+    for k, valid in {"pretrained": PRETRAINED, "normalize": NORMALIZE}.items():
+        if k in params and params[k] not in valid:
+            extra = " ('auto' was removed: choose explicitly)" if params[k] == "auto" else ""
+            raise ColdstartError(f"training setting {k}={params[k]!r}{extra}: choose one of {', '.join(valid)}")
+    if "lr_patience" in params and int(params["lr_patience"]) < 1:
+        raise ColdstartError(f"lr_patience={params['lr_patience']} must be >= 1 (epochs without validation "
+                             "improvement before the LR is halved; the paper: 10)")
+    if "mc_samples" in params and int(params["mc_samples"]) < 2:
+        raise ColdstartError(f"mc_samples={params['mc_samples']} must be >= 2 (MC-dropout passes for 'bald')")
+    if "include_negatives" in params and not isinstance(params["include_negatives"], bool):
+        raise ColdstartError(f"include_negatives={params['include_negatives']!r} must be true or false")

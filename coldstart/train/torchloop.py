@@ -175,7 +175,7 @@ def train(model, loss_fn, X, Y, val_fn, params: dict, seed: int, device: str, on
     epochs = int(params["epochs"])
     best, best_state, best_epoch = -np.inf, None, 0
     t0 = time.time()
-    Yt = torch.as_tensor(Y)
+    Yt = torch.as_tensor(np.array(Y))  # a writable copy
     for ep in range(1, epochs + 1):
         model.train()
         order = rng.permutation(len(X))
