@@ -154,6 +154,15 @@ def test_default_strategy_follows_the_preset_and_methods_are_cold_start_only(blo
         _cfg(methods=["random", "pixels:entropy"]).validate()
 
 
+def test_default_methods_of_the_paper_preset_use_the_papers_protocol():
+    from coldstart.train.presets import default_methods
+
+    sels = ["kmeans", "kmeans-paper", "typiclust", "probcover", "coreset"]
+    m = default_methods(["pixels", "txrv-densenet121"], sels, "paper", ["txrv-densenet121"])
+    assert m[:3] == ["random", "pixels:kmeans-paper", "txrv-densenet121:kmeans-paper"] and len(m) == 6
+    assert default_methods(["pixels"], sels, "quick")[1] == "pixels:kmeans"
+
+
 def test_bald_is_refused_where_there_is_no_dropout():
     with pytest.raises(ColdstartError, match="bald.*logistic regression"):
         _cfg(rounds=1, strategy="bald")

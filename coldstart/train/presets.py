@@ -49,6 +49,32 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 #: The AL round strategy a run uses when its config names none.
 DEFAULT_STRATEGY = {"paper": "threshold", "quick": "least-confidence"}
 
+#: The clustering selector of each preset's default methods: ``paper`` uses the paper's exact protocol
+#: (``kmeans-paper``); ``kmeans`` is a fast approximation of it (docs/fidelity.md gives its coverage gap).
+CLUSTERING = {"paper": "kmeans-paper", "quick": "kmeans"}
+
+
+def default_methods(embedders, selectors, preset: str = "paper", foundation=()) -> list[str]:
+    """The methods a new run starts with (at most 6): random, the naive clustering on raw pixels, and
+    the first available ``foundation`` embedder with the preset's clustering and three other selectors
+    (raw pixels with them when no foundation embedder is available).
+
+    Examples
+    --------
+    >>> default_methods(["pixels", "txrv-densenet121"], ["kmeans", "kmeans-paper", "typiclust"], "paper",
+    ...                 ["txrv-densenet121"])
+    ['random', 'pixels:kmeans-paper', 'txrv-densenet121:kmeans-paper', 'txrv-densenet121:typiclust']
+    """
+    clu = CLUSTERING[preset]
+    out = ["random", f"pixels:{clu}"]
+    fm = next((e for e in foundation if e in embedders), None)
+    if fm:
+        out += [f"{fm}:{s}" for s in (clu, "typiclust", "probcover", "coreset") if s in selectors]
+    else:
+        others = [s for s in ("kmeans", "kmeans-paper") if s != clu]
+        out += [f"pixels:{s}" for s in ("typiclust", "probcover", "coreset", *others) if s in selectors]
+    return out[:6]
+
 
 def resolve_params(task: str, preset: str = "quick", overrides: dict | None = None) -> dict[str, Any]:
     """The training settings of ``task`` under ``preset`` with ``overrides`` applied.
