@@ -13,9 +13,13 @@ seeds, and the test AUPRC after the last round. Everything goes through ``start_
 
 from __future__ import annotations
 
+import sys  # noqa: I001  (first: benchmarks/select.py must not shadow the stdlib `select`)
+
+if sys.path and sys.path[0] == __import__("os").path.dirname(__import__("os").path.abspath(__file__)):
+    sys.path.pop(0)
+
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
