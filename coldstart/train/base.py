@@ -69,6 +69,13 @@ class TaskOutput:
     state: Any = None
     info: dict = field(default_factory=dict)
 
+    def table(self) -> pd.DataFrame:
+        """The metrics as a table: one row per metric with its value and bootstrap standard error."""
+        rows = [(name, value, se) for name, (value, se) in self.metrics.items()]
+        out = pd.DataFrame(rows, columns=["metric", "value", "se"])
+        out["n_test"] = len(self.predictions)
+        return out
+
 
 def check_trainable(labels, classes, task: str = "probe") -> str | None:
     """None when ``labels`` can train a classifier, else the reason (which class is missing).
