@@ -26,8 +26,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ColdstartError
+from ..select.uncertainty import STRATEGIES as UNCERTAINTY
 
-STRATEGIES = ("threshold", "least-confidence", "margin", "entropy", "bald", "badge", "balanced", "random")
+#: round strategies: the uncertainty strategies (threshold first: the paper's), balanced, random
+STRATEGIES = UNCERTAINTY + ("balanced", "random")
 
 
 def check_strategy(strategy: str, task: str, params: dict, ood_filter: float = 0.0) -> None:

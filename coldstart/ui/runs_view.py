@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-METRIC_NAMES = {"auprc": "AUPRC", "auroc": "AUROC", "f1": "F1", "dice": "Dice (DSC, images with a finding)",
-                "hausdorff": "Hausdorff (px, the paper's; lower is better)",
+METRIC_NAMES = {"ap": "AUPRC (average precision)", "auprc": "AUPRC (average precision)",
+                "auprc_trapz": "AUPRC (trapezoid, as in the paper)", "auroc": "AUROC", "f1": "F1",
+                "dice": "Dice (DSC, images with a finding)", "hausdorff": "Hausdorff (px, the paper's; lower is better)",
                 "hausdorff95": "Hausdorff 95 (px, lower is better)",
                 "dice_all": "Dice incl. images without a finding (other protocol)"}
-TASK_METRICS = {"probe": ["auprc", "f1", "auroc"], "classification": ["auprc", "f1", "auroc"],
-                "segmentation": ["dice", "hausdorff", "hausdorff95", "dice_all"]}
 RANDOM_COLOR = "#7f7f7f"
 PALETTE = ["#1f6feb", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#e377c2", "#bcbd22", "#8c564b"]
 
