@@ -248,7 +248,7 @@ class RunConfig:
         from ..select import get_selector
 
         for m in self.methods:
-            if get_selector(parse_method(m)[1]).params.get("kind", "cold-start") != "cold-start":
+            if get_selector(parse_method(m)[1]).kind != "cold-start":
                 raise ColdstartError(
                     f"method {m!r}: {parse_method(m)[1]!r} is an active-learning round strategy (it needs a "
                     "trained model), not a cold-start selector: remove it from methods and set it as the "
