@@ -157,6 +157,9 @@ def test_default_strategy_follows_the_preset_and_methods_are_cold_start_only(blo
 def test_default_methods_of_the_paper_preset_use_the_papers_protocol():
     from coldstart.train.presets import default_methods
 
+    assert RunConfig.from_dict({"dataset": "blobs", "preset": "paper"}).methods == ["random", "pixels:kmeans-paper"]
+    assert RunConfig.from_dict({"dataset": "blobs"}).methods == ["random", "pixels:kmeans"]
+
     sels = ["kmeans", "kmeans-paper", "typiclust", "probcover", "coreset"]
     m = default_methods(["pixels", "txrv-densenet121"], sels, "paper", ["txrv-densenet121"])
     assert m[:3] == ["random", "pixels:kmeans-paper", "txrv-densenet121:kmeans-paper"] and len(m) == 6

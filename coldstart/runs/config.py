@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import ColdstartError
 from ..params import check_known_keys
 from ..train.oracle import OracleSettings
-from ..train.presets import DEFAULT_STRATEGY, PRESETS, TASKS, resolve_params
+from ..train.presets import CLUSTERING, DEFAULT_STRATEGY, PRESETS, TASKS, resolve_params
 
 VAL_MODES = ("split", "holdout")
 
@@ -58,7 +58,9 @@ class RunConfig:
     dataset : str
     task : {"probe", "classification", "segmentation"}
     methods : list of str
-        ``"embedder:selector"``; ``"random"`` needs no embedder.
+        ``"embedder:selector"``; ``"random"`` needs no embedder. Default: random and the preset's
+        naive clustering (``paper``: ``pixels:kmeans-paper``, the paper's protocol; ``quick``:
+        ``pixels:kmeans``, its fast approximation).
     budgets : list of int
         Cold-start budgets (nested selections), default 20..100.
     seeds : list of int
@@ -94,7 +96,7 @@ class RunConfig:
 
     dataset: str
     task: str = "probe"
-    methods: list = field(default_factory=lambda: ["random", "pixels:kmeans"])
+    methods: list | None = None  # None: random and the preset's naive clustering (paper: pixels:kmeans-paper)
     budgets: list = field(default_factory=lambda: [20, 40, 60, 80, 100])
     seeds: list = field(default_factory=lambda: [0, 1, 2, 3, 4])
     preset: str = "quick"
@@ -154,6 +156,8 @@ class RunConfig:
             raise ColdstartError(f"task={self.task!r}: choose one of {', '.join(TASKS)}")
         if self.preset not in PRESETS:
             raise ColdstartError(f"preset={self.preset!r}: choose one of {', '.join(sorted(PRESETS))}")
+        if self.methods is None:
+            self.methods = ["random", f"pixels:{CLUSTERING[self.preset]}"]
         self.methods = _as_list(self.methods, str, "methods")
         if not self.methods:
             raise ColdstartError("methods is empty: give at least one, e.g. random,pixels:kmeans")
