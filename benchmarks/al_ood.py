@@ -8,7 +8,7 @@ benchmarks/select.py) is embedded with ``pixels``; a run starts from a random 20
 separately, ``pixels:kmeans``) and does 5 rounds of 20 queries with the round strategy, once
 without and once with the OOD filter. The oracle wastes OOD picks (``ood_policy="waste"``).
 Printed: OOD picks among the 100 round queries (the initial selection excluded), mean over
-seeds, and the test AUPRC after the last round. Everything goes through ``start_run``.
+seeds, and the test AP (average precision) after the last round. Everything goes through ``start_run``.
 """
 
 from __future__ import annotations
@@ -61,13 +61,13 @@ def main(argv=None) -> int:
                             rounds=a.rounds, query_size=20, strategy=a.strategy, cold_start=False,
                             ood_filter=filt, probe_embedder="pixels", n_bootstrap=20, name="bench-al-ood")
             r = RunStore("phantom-ood10", start_run(cfg, background=False)).results()
-            r = r[r["metric"] == "auprc"]
+            r = r[r["metric"] == "ap"]
             first = r[r["round"] == 0].set_index("seed")["n_ood"]
             last = r[r["round"] == a.rounds].set_index("seed")
             wasted = (last["n_ood"] - first).to_numpy(float)
             print(f"{method:14s} ood_filter={filt:.2f}: OOD picks in the {20 * a.rounds} round queries "
                   f"{wasted.mean():5.1f} ({wasted.mean() / (20 * a.rounds):.1%}; per seed {wasted.astype(int).tolist()}), "
-                  f"final AUPRC {np.nanmean(last['value']):.3f}  [{time.time() - t:.0f} s, load avg "
+                  f"final AP {np.nanmean(last['value']):.3f}  [{time.time() - t:.0f} s, load avg "
                   f"{os.getloadavg()[0]:.2f}]", flush=True)
     return 0
 
