@@ -302,3 +302,36 @@ def test_every_runnable_embedder_meets_the_contract(blob_dataset, runnable):
         again = get_embedder(name, blob_dataset).embed(blob_dataset, device="cpu", indices=[9, 2, 40])
         np.testing.assert_allclose(again, x[[9, 2, 40]], rtol=1e-5, atol=1e-6, err_msg=name)
         np.testing.assert_array_equal(cached_embeddings(blob_dataset, name), x)
+
+
+def test_embed_without_embedder_uses_the_dataset_default_and_out_writes_manifest_order(
+        blob_dataset, tmp_path, capsys):
+    from coldstart.cli import main
+    from coldstart.embed import default_embedder
+    from coldstart.io import read_json, write_json
+
+    assert default_embedder(blob_dataset)[0] == "pixels"
+    assert main(["embed", "blobs", "--out", str(tmp_path / "x.npy")]) == 0
+    x = np.load(tmp_path / "x.npy")
+    np.testing.assert_array_equal(x, load_embeddings(blob_dataset, "pixels"))
+    assert x.shape[0] == len(blob_dataset) and "embedder: pixels" in capsys.readouterr().out
+    # a dataset.json may name its own default; `coldstart embedders DATASET` marks it
+    own = tmp_path / "own.npy"
+    np.save(own, np.arange(len(blob_dataset) * 3, dtype=np.float32).reshape(-1, 3))
+    info = read_json(blob_dataset.dir / "dataset.json")
+    write_json(blob_dataset.dir / "dataset.json", {**info, "default_embedder": f"file:{own}"})
+    from coldstart.data import Dataset
+
+    ds = Dataset("blobs")
+    name, why = default_embedder(ds)
+    assert name == f"file:{own}" and "dataset.json" in why
+    assert main(["embedders", "blobs"]) == 0
+    assert f"* default: file:{own}" in capsys.readouterr().out
+    assert main(["embed", "blobs", "--out", str(tmp_path / "y.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), np.load(own))
+    with pytest.raises(ColdstartError, match="must end in .npy"):
+        from coldstart.embed.commands import cmd_embed
+        import argparse
+
+        cmd_embed(argparse.Namespace(dataset="blobs", embedder="pixels", download=False, force=False,
+                                     device=None, batch_size=None, out=str(tmp_path / "x.csv")))

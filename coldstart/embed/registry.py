@@ -128,4 +128,4 @@ def default_embedder(dataset=None, table: pd.DataFrame | None = None) -> tuple[s
         why = f"dataset {ds.name!r} names {own!r}, which cannot run here"
     else:
         why = "no foundation-model weights here"
-    return "pixels", f"raw pixels, the paper's naive baseline: {why} (download one to use it)"
+    return "pixels", f"raw pixels, the paper's naive baseline; {why}: download one to use it"
