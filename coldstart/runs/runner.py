@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from ..version import __version__
 from ..errors import ColdstartError
 from ..io import append_jsonl, atomic_path, write_json, write_parquet
 from ..paths import data_root
