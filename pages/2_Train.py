@@ -13,7 +13,10 @@ import streamlit as st
 from coldstart.errors import ColdstartError
 from coldstart.runs import RunConfig, RunStore, cancel_run, defaults, list_runs, resume_run, run_metrics, start_run
 from coldstart.runs.executors import default_workers
+from coldstart.train.presets import default_methods, resolve_params
+from coldstart.train.torchloop import pretrained_notice
 from coldstart.ui import common as ui
+from coldstart.ui import loaders, weights_view
 from coldstart.ui import runs_view as rv
 
 ui.page_config("Train")
@@ -28,6 +31,9 @@ TASK_HELP = {
     "classification": "The paper's setting: a VGG-11 network trained from the labelled images. Slow without a GPU.",
     "segmentation": "The paper's setting for outlining findings: a U-Net. Needs masks; slow without a GPU.",
 }
+DEFAULT_EMB = weights_view.default_note(ds, st.sidebar)  # the default embedder of new runs, and why
+FOUNDATION = (DEFAULT_EMB,) if DEFAULT_EMB != "pixels" else ()
+weights_view.unavailable_panel(ds, "train")
 
 st.title("Train models on each selection")
 st.markdown(
@@ -41,11 +47,11 @@ st.markdown(
 @st.cache_data(ttl=30, show_spinner=False)
 def _options(stamp: str) -> tuple[list[str], list[str], dict]:
     try:
-        embs = defaults.usable_embedders(ui.embedders_table(ds))
+        embs = defaults.usable_embedders(loaders.embedders_table(ds))
     except (ImportError, ColdstartError):
         embs = ["pixels"]
-    sels, summaries = defaults.cold_start_selectors()
-    return embs, sels, summaries
+    sels, summaries = defaults.cold_start_selectors()  # round strategies are not methods
+    return embs, sels, {k: summaries[k] for k in ["random", *sels]}
 
 
 embs, sels, sel_summary = _options(ui.dataset_stamp(ds))
@@ -60,9 +66,10 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
                                      "segmentation": "segmentation (U-Net)"}.get)
         st.caption("  \n".join(f"**{k}**: {v}" for k, v in TASK_HELP.items()))
         methods = st.multiselect("Methods (features : how images are chosen)", all_methods,
-                                 default=defaults.default_methods(embs, sels), key="train_methods",
-                                 help="'random' is the reference. 'pixels:kmeans' is the naive clustering; "
-                                      "a foundation model's features with kmeans is the paper's method.\n\n"
+                                 default=default_methods(embs, sels, "paper", FOUNDATION), key="train_methods",
+                                 help="'random' is the reference. 'pixels:kmeans-paper' is the paper's naive "
+                                      "clustering; a foundation model's features with kmeans-paper is the paper's "
+                                      "method; 'kmeans' is a fast approximation of the paper's protocol.\n\n"
                                       + "\n".join(f"- **{k}**: {v}" for k, v in sel_summary.items()))
         c3, c4, c5, c6 = st.columns(4)
         budgets = c3.text_input("Budgets (images labelled)", "20,40,60,80,100", key="train_budgets",
@@ -70,8 +77,15 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
         seeds = c4.number_input("Seeds (repeats)", 1, 20, 5, key="train_seeds",
                                 help="More seeds give tighter error bars and take longer.")
         preset = c5.selectbox("Training settings", ["paper", "quick"], key="train_preset",
-                              help="'paper': the paper's settings (SGD, 100 epochs, batch 10). 'quick': 8 epochs "
+                              help="'paper': the paper's settings (SGD, 100 epochs, batch 10, pixels / 255, LR "
+                                   "halved after 10 epochs without improvement, ImageNet VGG-11 weights, "
+                                   "threshold-centred AL rounds, positive-only segmentation). 'quick': 8 epochs "
                                    "at 64 px, sized for a computer without a GPU. The quick probe ignores this.")
+        imagenet = st.toggle("Start VGG-11 / U-Net from ImageNet weights (the paper)", True, key="train_imagenet",
+                             help="Off: random initialisation, reported in every table. The quick probe ignores this.")
+        missing = pretrained_notice("classification", resolve_params("classification", "paper"))
+        if missing:
+            st.warning(missing[0].upper() + missing[1:] + ".", icon=":material/warning:")
         workers = c6.number_input("Parallel workers", 1, 64, default_workers(), key="train_workers",
                                   help="Processes training parts at once (default: one per core). "
                                        "The results do not depend on it.")
@@ -82,14 +96,23 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
             query = st.number_input("Images per round", 1, 200, 20, key="train_query")
             from coldstart.train.al import STRATEGIES as AL_STRATEGIES
 
-            strategy = st.selectbox("Uncertainty strategy", list(AL_STRATEGIES), key="train_strategy")
+            strategy = st.selectbox("Round strategy", list(AL_STRATEGIES), key="train_strategy",
+                                    help="'threshold' (the paper's): probabilities nearest the decision threshold.")
+            ood_filter = st.number_input("Drop likely OOD images before each query (fraction)", 0.0, 0.5, 0.0,
+                                         0.05, key="train_ood_filter")
         go = st.form_submit_button("Start run", type="primary", icon=":material/play_arrow:")
 
 if go:
     cfg = dict(dataset=ds.name, task=task, methods=methods, budgets=budgets, seeds=list(range(int(seeds))),
-               preset=preset, rounds=int(rounds), query_size=int(query), strategy=strategy, workers=int(workers))
+               preset=preset, rounds=int(rounds), query_size=int(query), strategy=strategy, workers=int(workers),
+               ood_filter=float(ood_filter))
+    if task != "probe":
+        cfg["train"] = {"pretrained": "imagenet" if imagenet else "none"}
     if "random" not in methods:
         st.warning("Random picks are not in the methods: the Compare page will have no reference.")
+    notice = pretrained_notice(task, resolve_params(task, preset, cfg.get("train")))
+    if notice:
+        st.warning(notice[0].upper() + notice[1:] + ".", icon=":material/warning:")
     try:
         with st.spinner("checking the settings and starting the run…"):
             run_id = start_run(RunConfig.from_dict(cfg), background=True)

@@ -1,17 +1,7 @@
 """The Train page's method policy (coldstart.runs.defaults) and report tables as data."""
 import pandas as pd
 
-from coldstart.runs.defaults import cold_start_selectors, default_methods, method_options, usable_embedders
-
-
-def test_default_methods_prefer_a_foundation_embedding():
-    sels = ["coreset", "kmeans", "kmeans-paper", "probcover", "typiclust"]
-    assert default_methods(["pixels", "txrv-resnet50", "ssl-pool"], sels) == [
-        "random", "pixels:kmeans", "txrv-resnet50:kmeans", "txrv-resnet50:typiclust", "txrv-resnet50:probcover",
-        "txrv-resnet50:coreset"]
-    assert default_methods(["pixels"], sels) == ["random", "pixels:kmeans", "pixels:typiclust", "pixels:probcover",
-                                                 "pixels:coreset", "pixels:kmeans-paper"]
-    assert default_methods(["pixels"], ["kmeans"]) == ["random", "pixels:kmeans"]
+from coldstart.runs.defaults import cold_start_selectors, method_options, usable_embedders
 
 
 def test_only_cold_start_selectors_and_available_embedders_are_offered():

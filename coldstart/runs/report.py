@@ -155,7 +155,10 @@ def report_frame(results: pd.DataFrame, metric: str = "ap") -> ReportTable:
     mask = pd.DataFrame([[is_best.get((r, b), False) for b in budgets] for r in row_order], index=row_order,
                         columns=cols)
     table.index.name = mask.index.name = "method"
-    return ReportTable(metric, table, mask, notes)
+    from ..train.torchloop import weights_footnote
+
+    foot = weights_footnote(results)
+    return ReportTable(metric, table, mask, notes + ([foot] if foot else []))
 
 
 def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text") -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 from filelock import Timeout
 
-from .. import __version__
+from ..version import __version__
 from ..errors import ColdstartError
 from ..io import append_jsonl, write_json
 from ..paths import data_root

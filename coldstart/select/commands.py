@@ -13,7 +13,8 @@ def register(sub) -> None:
     p.add_argument("--embedder", "-e", metavar="NAME",
                    help="embedding to select in (see `coldstart embedders`); not needed for random")
     p.add_argument("--selector", "-s", default="kmeans", metavar="NAME",
-                   help="see `coldstart selectors` (default: kmeans)")
+                   help="see `coldstart selectors` (default: kmeans, a fast approximation of the paper's "
+                        "protocol; kmeans-paper is the paper's)")
     p.add_argument("--budget", "-b", type=int, required=True, help="number of images to pick")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", default="train",
@@ -42,7 +43,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     from ..data import Dataset
     from ..errors import ColdstartError
     from ..io import atomic_path, write_json
-    from . import get_selector, select
+    from .base import get_selector, select
 
     ds = Dataset(args.dataset)
     spec = get_selector(args.selector)
@@ -103,7 +104,7 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 
 def cmd_selectors(args: argparse.Namespace) -> int:
-    from . import REGISTRY, list_selectors
+    from .base import REGISTRY, list_selectors
 
     names = list_selectors(None)
     w = max(len(n) for n in names)
