@@ -11,6 +11,7 @@ from ..errors import ColdstartError
 #: name -> "module:Class" (imported only when the embedder is asked for)
 BUILTIN: dict[str, str] = {
     "pixels": "coldstart.embed.pixels:PixelsEmbedder",
+    "gist": "coldstart.embed.gist:GistEmbedder",
     "txrv-densenet121": "coldstart.embed.txrv:TxrvDenseNet",
     "txrv-resnet50": "coldstart.embed.txrv:TxrvResNet50",
     "txrv-autoencoder": "coldstart.embed.txrv:TxrvAutoencoder",
