@@ -19,7 +19,7 @@ from coldstart.errors import ColdstartError
 from conftest import make_blob_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
-ALL = ["pixels", "txrv-densenet121", "txrv-resnet50", "txrv-autoencoder", "imagenet-densenet121", "file",
+ALL = ["pixels", "gist", "txrv-densenet121", "txrv-resnet50", "txrv-autoencoder", "imagenet-densenet121", "file",
        "ssl-pool"]
 
 

@@ -67,7 +67,11 @@ def _lung(lm, side):
 
 
 def device_parts(name: str, lm: dict, rng, side: str = "right") -> list:
-    """The 3-D parts of device ``name``: a list of (centre line (N, 3) mm, diameter mm, mu per mm, lumen)."""
+    """The 3-D parts of device ``name``: a list of (centre line (N, 3) mm, diameter mm, mu per mm, hollow).
+
+    A hollow part is a tube wall (the ring between the diameter and 0.75 of
+    it); a negative ``mu`` is tissue displaced by an air-filled lumen.
+    """
     P = DEVICES[name]
     lr_lo, lr_hi = _lung(lm, "right")
     ll_lo, ll_hi = _lung(lm, "left")
@@ -108,7 +112,7 @@ def device_parts(name: str, lm: dict, rng, side: str = "right") -> list:
         tip_z = carina[2] + rng.uniform(*P["tip_above_carina_mm"])
         line = _line_through(lm, "trachea", z_lo=tip_z)
         line = np.vstack([line[:1] + np.array([0, 8, 80]), line])
-        parts.append((spline(line, 2.0), P["diameter_mm"], 0.006, True))            # the tube's wall
+        parts.append((spline(line, 2.0), P["diameter_mm"], P["wall_mu"], True))       # the tube's wall (in air)
         parts.append((spline(line, 2.0) + np.array([P["diameter_mm"] * 0.3, 0, 0]), P["stripe_mm"],
                       P["stripe_mu"], False))
     elif name == "pacemaker":
@@ -139,7 +143,8 @@ def device_parts(name: str, lm: dict, rng, side: str = "right") -> list:
                (lateral - out * rng.uniform(35, 60), ym + 35, hi[2] - rng.uniform(20, 40))]
         line = spline(pts, 1.5)
         parts.append((line, P["diameter_mm"], P["wall_mu"], True))
-        parts.append((line + np.array([0, 0, 0]), P["stripe_mm"], P["stripe_mu"], False))
+        parts.append((line, 0.75 * P["diameter_mm"], -P["displaced_mu"], False))     # its lumen displaces tissue
+        parts.append((line, P["stripe_mm"], P["stripe_mu"], False))
     else:
         raise KeyError(name)
     return parts
@@ -151,8 +156,6 @@ def project_devices(names, views, view: int, rng, side: str, rel_mag, centre_rc,
     ``rel_mag(depth_mm)`` is a point's magnification relative to the body's,
     applied about the central ray at canvas point ``centre_rc``.
     """
-    from ..ct_source import MU_WATER
-
     out = np.zeros(shape, np.float32)
     px = views.pixel_mm
     for name in names:
@@ -160,11 +163,11 @@ def project_devices(names, views, view: int, rng, side: str, rel_mag, centre_rc,
             rcd = views.to_canvas(line, view)
             m = rel_mag(rcd[:, 2])[:, None]
             rc = np.asarray(centre_rc) + (rcd[:, :2] - np.asarray(centre_rc)) * m
-            _draw_tube(out, rc, diam / px, mu * px, lumen, MU_WATER * px)
+            _draw_tube(out, rc, diam / px, mu * px, lumen)
     return out
 
 
-def _draw_tube(out, rc, diameter_px, mu_px, lumen, water_px):
+def _draw_tube(out, rc, diameter_px, mu_px, lumen):
     """Add the chord length x mu of a cylinder (``diameter_px`` wide) around the polyline ``rc`` (rows, cols)."""
     from scipy.spatial import cKDTree
 
@@ -184,9 +187,7 @@ def _draw_tube(out, rc, diameter_px, mu_px, lumen, water_px):
     dist, _ = cKDTree(dense).query(np.c_[yy.ravel(), xx.ravel()], distance_upper_bound=r_eff + 0.5)
     dist = np.minimum(dist, r_eff + 1.0).reshape(yy.shape)
     chord = 2 * np.sqrt(np.clip(r_eff ** 2 - dist ** 2, 0.0, None)) * (r / r_eff) ** 2
-    if lumen:                                                # hollow tube: wall ring minus an air-filled lumen
+    if lumen:                                                # hollow tube: the wall ring only
         ri = 0.75 * r_eff
-        inner = 2 * np.sqrt(np.clip(ri ** 2 - dist ** 2, 0.0, None))
-        out[r0:r1, c0:c1] += (chord - inner) * mu_px - 0.6 * inner * water_px
-    else:
-        out[r0:r1, c0:c1] += chord * mu_px
+        chord = chord - 2 * np.sqrt(np.clip(ri ** 2 - dist ** 2, 0.0, None))
+    out[r0:r1, c0:c1] += chord * mu_px

@@ -128,8 +128,10 @@ PNEUMOTHORAX = {
 DEVICES = {
     "ecg": {"electrode_mm": 10.0, "snap_mu": 0.35, "wire_mm": 1.0, "wire_mu": 0.6},     # metal snap, copper lead
     "central_line": {"diameter_mm": 2.2, "mu": 0.2},         # barium-loaded polyurethane
-    "et_tube": {"diameter_mm": 8.0, "stripe_mm": 1.2, "stripe_mu": 0.45, "tip_above_carina_mm": (30, 60)},
+    "et_tube": {"diameter_mm": 8.0, "wall_mu": 0.025, "stripe_mm": 1.2, "stripe_mu": 1.2,
+                "tip_above_carina_mm": (30, 60)},                     # PVC tube with a barium line
     "pacemaker": {"can_mm": (48.0, 44.0, 7.0), "mu": 0.25, "lead_mm": 2.0, "lead_mu": 0.5},  # titanium can
     # 28 F PVC tube (wall ~1.2 x water) with a barium stripe, the most conspicuous line on most films
-    "drain": {"diameter_mm": 9.0, "wall_mu": 0.025, "stripe_mm": 1.5, "stripe_mu": 0.9},
+    "drain": {"diameter_mm": 9.0, "wall_mu": 0.025, "stripe_mm": 1.5, "stripe_mu": 1.2,
+              "displaced_mu": 0.012},        # its air-filled lumen replaces ~60% water-equivalent tissue
 }
