@@ -26,16 +26,25 @@ from .params import DEVICES
 DEVICE_NAMES = ("ecg", "central_line", "et_tube", "pacemaker", "drain")
 
 
-def spline(points, step_mm: float = 1.0) -> np.ndarray:
-    """A smooth 3-D curve through ``points`` (N, 3), sampled every ``step_mm``."""
-    from scipy.interpolate import CubicSpline
+def spline(points, step_mm: float = 1.0, smooth_mm: float = 6.0) -> np.ndarray:
+    """A smooth 3-D curve through ``points`` (N, 3), sampled every ``step_mm``.
+
+    The polyline is resampled evenly and smoothed with a Gaussian of
+    ``smooth_mm`` along its length (ends kept): tubes and wires bend
+    smoothly and never overshoot the way an interpolating spline does.
+    """
+    from scipy import ndimage as ndi
 
     p = np.asarray(points, float)
     keep = np.r_[True, np.linalg.norm(np.diff(p, axis=0), axis=1) > 1e-6]
     p = p[keep]
     t = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))]
     n = max(int(t[-1] / step_mm), 2)
-    return CubicSpline(t, p, bc_type="natural")(np.linspace(0.0, t[-1], n))
+    tt = np.linspace(0.0, t[-1], n)
+    line = np.stack([np.interp(tt, t, p[:, k]) for k in range(3)], -1)
+    if n > 4:
+        line = ndi.gaussian_filter1d(line, smooth_mm / step_mm, axis=0, mode="nearest")
+    return line
 
 
 def _skin(lm, x, z, side="skin_front"):
@@ -91,9 +100,10 @@ def device_parts(name: str, lm: dict, rng, side: str = "right") -> list:
             ring = [(x + rad * np.cos(a), y, z + rad * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 25)]
             parts.append((np.array(ring), 1.2, P["snap_mu"] * 0.4, False))            # the electrode's rim
             parts.append((np.array([(x - 0.3, y, z), (x + 0.3, y, z)]), 4.0, P["snap_mu"], False))   # snap
-            mid = (x + (exit_x - x) * rng.uniform(0.3, 0.6), y + 10, z + rng.uniform(-60, 40))
+            mids = [(x + (exit_x - x) * f, y + 10, z + rng.uniform(-50, 30)) for f in sorted(rng.uniform(0.15, 0.8, 2))]
             end = (exit_x, y + 20, base + rng.uniform(-40, 40))
-            parts.append((spline([(x, y, z), mid, end], 2.0), P["wire_mm"], P["wire_mu"], False))
+            wire = spline([(x, y, z), *mids, end], 2.0, smooth_mm=25.0)     # a loose lead: gentle curves
+            parts.append((wire, P["wire_mm"], P["wire_mu"], False))
     elif name == "central_line":
         svc = _line_through(lm, "svc")
         tip = svc[-1] + np.array([0, 0, -rng.uniform(0, 10)])

@@ -131,6 +131,16 @@ def plan_pool(n: int = 800, seed: int = 0, pos_rate: float = PREVALENCE["pneumot
     return plan
 
 
+def render_planned(row, i: int, seed: int, size: int, views):
+    """Render film ``i`` of a plan (a row of :func:`plan_pool`): returns (PhantomImage, Patient)."""
+    from .anatomy import draw_patient
+
+    pat = draw_patient(row.patient_id, [int(seed), 104729, int(row.patient_seed)])
+    im = render_phantom(row.kind, seed=[int(seed), int(i)], size=int(size), views=views, protocol=row.protocol,
+                        patient=pat, devices=row.devices, side=row.side)
+    return im, pat
+
+
 def generate_phantom(name: str = "phantom", n: int = 800, seed: int = 0, size: int = 256,
                      pos_rate: float = PREVALENCE["pneumothorax"], ood_fraction: float = 0.0,
                      ambiguous_fraction: float = 0.0, root=None, progress=None):
@@ -171,7 +181,6 @@ def generate_phantom(name: str = "phantom", n: int = 800, seed: int = 0, size: i
     from ...io import read_json, write_json
     from ..builder import DatasetBuilder
     from ..dataset import INFO
-    from .anatomy import draw_patient
 
     if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or not 16 <= size <= 2048:
         raise ColdstartError(f"size={size!r} must be a whole number of pixels between 16 and 2048 (e.g. 256)")
@@ -186,9 +195,7 @@ def generate_phantom(name: str = "phantom", n: int = 800, seed: int = 0, size: i
     try:
         with Progress(progress, n, "rendering phantom films") as p:
             for i, r in enumerate(plan.itertuples()):
-                pat = draw_patient(r.patient_id, [int(seed), 104729, int(r.patient_seed)])
-                im = render_phantom(r.kind, seed=[int(seed), i], size=int(size), views=views, protocol=r.protocol,
-                                    patient=pat, devices=r.devices, side=r.side)
+                im, pat = render_planned(r, i, int(seed), int(size), views)
                 pos = r.kind in PTX_KINDS
                 m = im.meta
                 b.add(f"phantom_{i:05d}", im.image, label=int(pos), mask=im.mask if pos else None,
