@@ -67,7 +67,7 @@ def _candidate(name: str):
     from coldstart.embed.pixels import PixelsEmbedder
 
     if name.startswith("pixels-"):
-        return PixelsEmbedder(int(name.split("-", 1)[1]))
+        return PixelsEmbedder(size=int(name.split("-", 1)[1]))
     return get_embedder(name)
 
 
@@ -76,7 +76,7 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--root", default=None)
     ap.add_argument("--n", type=int, default=800)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--embedders", default="pixels,pixels-64,gist")
+    ap.add_argument("--embedders", default="pixels-32,pixels-64,gist")
     args = ap.parse_args(argv)
 
     from coldstart.data import Dataset

@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-from . import __version__
+from .version import __version__
 from .errors import ColdstartError
 
 # Stage modules, in the order of the flow; each has register(subparsers).
@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "coldstart.embed.commands",
     "coldstart.select.commands",
     "coldstart.runs.commands",
+    "coldstart.export.commands",
     "coldstart.app_commands",
 )
 
@@ -34,13 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="data root (default: $COLDSTART_DATA or ./data)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for mod in COMMAND_MODULES:
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name == mod:  # stage not built yet
-                continue
-            raise
-        m.register(sub)
+        importlib.import_module(mod).register(sub)
     return p
 
 

@@ -178,9 +178,7 @@ def generate_phantom(name: str = "phantom", n: int = 800, seed: int = 0, size: i
         by patient (no patient in two splits), stratified by label, seeded with ``seed``.
         ``dataset.json`` records ``default_embedder``.
     """
-    from ...io import read_json, write_json
     from ..builder import DatasetBuilder
-    from ..dataset import INFO
 
     if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or not 16 <= size <= 2048:
         raise ColdstartError(f"size={size!r} must be a whole number of pixels between 16 and 2048 (e.g. 256)")
@@ -205,14 +203,10 @@ def generate_phantom(name: str = "phantom", n: int = 800, seed: int = 0, size: i
                       finding=r.kind if r.kind != "normal" else "none", side=m["side"],
                       yaw_deg=float(m["yaw_deg"]), pitch_deg=float(m["pitch_deg"]), roll_deg=float(m["roll_deg"]))
                 p.update(1)
-        ds = b.finalize(seed=int(seed), groups_column="patient_id")
+        return b.finalize(seed=int(seed), groups_column="patient_id", info={"default_embedder": DEFAULT_EMBEDDER})
     except BaseException:
         b.abort()
         raise
-    info = read_json(ds.dir / INFO)
-    info["default_embedder"] = DEFAULT_EMBEDDER
-    write_json(ds.dir / INFO, info)
-    return ds
 
 
 def ensure_phantom(root=None, progress=None):
