@@ -12,6 +12,7 @@ from ..errors import ColdstartError
 BUILTIN: dict[str, str] = {
     "pixels": "coldstart.embed.pixels:PixelsEmbedder",
     "pixels-32": "coldstart.embed.pixels:ThumbnailEmbedder",
+    "gist": "coldstart.embed.gist:GistEmbedder",
     "txrv-densenet121": "coldstart.embed.txrv:TxrvDenseNet",
     "txrv-resnet50": "coldstart.embed.txrv:TxrvResNet50",
     "txrv-autoencoder": "coldstart.embed.txrv:TxrvAutoencoder",
