@@ -18,7 +18,7 @@ from .. import metrics as M
 #: The metrics each task records per unit (the first is the headline).
 TASK_METRICS = {"probe": ("ap", "auprc_trapz", "auroc", "f1"),
                 "classification": ("ap", "auprc_trapz", "auroc", "f1"),
-                "segmentation": ("dice", "dice_pos", "hausdorff95")}
+                "segmentation": ("dice", "hausdorff", "hausdorff95")}
 
 
 @dataclass
@@ -68,6 +68,13 @@ class TaskOutput:
     pool_probs: np.ndarray | None = None
     state: Any = None
     info: dict = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """The metrics as a table: one row per metric with its value and bootstrap standard error."""
+        rows = [(name, value, se) for name, (value, se) in self.metrics.items()]
+        out = pd.DataFrame(rows, columns=["metric", "value", "se"])
+        out["n_test"] = len(self.predictions)
+        return out
 
 
 def check_trainable(labels, classes, task: str = "probe") -> str | None:

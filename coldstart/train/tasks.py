@@ -56,8 +56,8 @@ def run_task(task: str, inp: TaskInput, params: dict) -> TaskOutput:
     return FITTERS[task](inp, params)
 
 
-def train_selection(dataset, indices, task: str = "probe", embedder: str = "pixels", preset: str = "quick",
-                    seed: int = 0, labels=None, val_mode: str = "split", **overrides) -> TaskOutput:
+def train_selection(dataset, indices, task: str = "probe", embedder: str | None = "pixels", preset: str = "quick",
+                    seed: int = 0, labels=None, val_mode: str = "split", features=None, **overrides) -> TaskOutput:
     """One interactive training on a chosen set (what the app's "train on these picks" button calls).
 
     Parameters
@@ -68,6 +68,8 @@ def train_selection(dataset, indices, task: str = "probe", embedder: str = "pixe
     task : {"probe", "classification", "segmentation"}
     embedder : str
         The embedding the probe trains on (ignored by the other tasks).
+    features : float array (N, D), optional
+        The probe's features for every dataset row, instead of ``embedder`` (e.g. your own model's).
     labels : int array, optional
         Labels given to ``indices`` (default: the stored labels; -1 entries are dropped).
     val_mode : {"split", "holdout"}
@@ -94,12 +96,21 @@ def train_selection(dataset, indices, task: str = "probe", embedder: str = "pixe
         val_idx = eval_indices(ds, "val")
         val_lab = ds.labels[val_idx]
     test = eval_indices(ds, "test")
-    if task == "segmentation":
-        from .segmentation import check_masks
+    if task == "segmentation":  # the paper's cohort: positive images only (unless include_negatives)
+        from .segmentation import check_masks, cohort
 
         check_masks(ds)
+        neg = params["include_negatives"]
+        keep = np.isin(idx, cohort(ds, idx, neg))
+        idx, lab, val_idx, test = idx[keep], lab[keep], cohort(ds, val_idx, neg), cohort(ds, test, neg)
+        val_lab = ds.labels[val_idx]
     feats = None
-    if task == "probe":
+    if task == "probe" and features is not None:
+        feats = np.asarray(features, np.float32)
+        if feats.ndim != 2 or len(feats) != len(ds):
+            raise ColdstartError(f"features has shape {feats.shape}, but the probe needs one row per image of "
+                                 f"dataset {ds.name!r}: shape ({len(ds)}, D), in manifest order")
+    elif task == "probe":
         from ..embed import load_embeddings
 
         feats = np.asarray(load_embeddings(ds, embedder), np.float32)
