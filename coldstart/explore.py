@@ -8,7 +8,7 @@ maps them back to dataset rows (what :mod:`coldstart.export` takes).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -196,27 +196,16 @@ def budget_range(n_pool: int) -> tuple[int, int]:
     return hi, int(min(20, hi))
 
 
-class BudgetPicks(NamedTuple):
-    """What a method shows at one budget: ``picks`` (the first ``budget``), ``full`` (the longest
-    selection computed: the whole nested order when ``nested``, else ``picks`` itself)."""
-
-    full: Any
-    picks: Any
-    nested: bool
-
-
-def nested_picks(compute, budget: int, max_budget: int) -> BudgetPicks:
+def nested_picks(compute, budget: int, max_budget: int):
     """The picks for ``budget`` from ``compute(b) -> Selection``.
 
     Selections are nested, so the largest budget is computed once (and cached by the caller) and
     every smaller budget is its prefix: moving the slider costs nothing. When the largest budget
     cannot be picked (e.g. ``ood-aware`` leaves fewer images than that after excluding outliers),
-    the budget itself is computed instead (``nested=False``); its :class:`ColdstartError`, if any,
-    propagates.
+    the budget itself is computed instead; its :class:`ColdstartError`, if any, propagates.
     """
     try:
         full = compute(int(max_budget))
     except ColdstartError:
-        picks = compute(int(budget))
-        return BudgetPicks(picks, picks, False)
-    return BudgetPicks(full, full.prefix(min(int(budget), len(full))), True)
+        return compute(int(budget))
+    return full.prefix(min(int(budget), len(full)))
