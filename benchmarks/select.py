@@ -180,9 +180,9 @@ def part_big(a):
     for name in ("typiclust", "probcover", "coreset", "kmeans"):
         r = run_child({"name": name, "data": "random", "n": 100_000, "budget": 100,
                        "threads": a.threads}, timeout=900)
+        rest = json.dumps({k: v for k, v in r.items() if k not in ("seconds", "peak_rss_gb")})
         say(f"{name:10s} " + (r.get("error") or f"{r['seconds']:.1f} s, peak RSS {r['peak_rss_gb']:.2f} GB "
-                              f"(incl. the 0.4 GB feature matrix) {json.dumps({k: v for k, v in r.items() if k not in ('seconds', 'peak_rss_gb')})}")
-            + f"  ({load()})")
+                              f"(incl. the 0.4 GB feature matrix) {rest}") + f"  ({load()})")
 
 
 def part_skal(a):
