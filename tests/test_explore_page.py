@@ -202,7 +202,9 @@ def test_parameter_widgets_come_from_declared_specs(explore_ds):
     assert not at.exception, at.exception
     spec = get_selector("typiclust")
     boxes = {n.label: n for n in at.number_input if n.key.startswith("explore_pa_typiclust_")}
-    assert set(boxes) == {p.name for p in spec.params}
+    assert set(boxes) == {p.name for p in spec.params if p.type in (int, float)}
+    checks = {c.label for c in at.checkbox if c.key.startswith("explore_pa_typiclust_")}
+    assert checks == {p.name for p in spec.params if p.type is bool}
     assert boxes["horizon"].value == 100 and boxes["horizon"].min == 1
     boxes["horizon"].set_value(4).run()
     assert not at.exception, at.exception
