@@ -5,10 +5,11 @@ Run with ``streamlit run app.py`` (or ``make app``). The other pages live in ``p
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
+from coldstart.data.dataset import preview_indices
 from coldstart.ui import common as ui
+from coldstart.ui.importing import import_form
 
 ui.page_config("Home")
 ds = ui.dataset_sidebar()
@@ -51,23 +52,6 @@ is always shown next to random picks so you can judge it.
 st.session_state["home_first_visit"] = False
 
 
-def _thumb_sample(ds, n: int = 12, seed: int = 0) -> np.ndarray:
-    """A small, seeded sample spread over classes, preferring images with masks."""
-    rng = np.random.default_rng(seed)
-    labels = ds.labels
-    has_mask = ds.manifest["mask"].notna().to_numpy()
-    groups = [np.flatnonzero(labels == k) for k in sorted(set(labels.tolist()))]
-    per = max(1, n // max(1, len(groups)))
-    out: list[int] = []
-    for g in groups:
-        g = g[np.argsort(~has_mask[g], kind="stable")]  # masked first
-        take = g[: per * 3]
-        out.extend(rng.permutation(take)[:per].tolist())
-    rest = np.setdiff1d(np.arange(len(ds)), out)
-    out.extend(rng.permutation(rest)[: max(0, n - len(out))].tolist())
-    return np.array(sorted(out[:n]))
-
-
 if ds is not None:
     st.header(f"Dataset: {ds.name}")
     source = ds.info.get("source")
@@ -86,18 +70,12 @@ if ds is not None:
     left, right = st.columns([2, 3])
     with left:
         st.subheader("Images per class and split")
-        counts = ds.summary()
-        counts.index.name = "class"
-        counts = counts.reindex(columns=[s for s in ("train", "val", "test") if s in counts.columns]
-                                + [s for s in counts.columns if s not in ("train", "val", "test")])
-        counts["total"] = counts.sum(axis=1)
-        counts.loc["total"] = counts.sum(axis=0)
-        st.dataframe(counts, width="stretch")
+        st.dataframe(ds.summary(), width="stretch")
         st.caption("Selection picks from the **train** split (the unlabelled pool); "
                    "**val** and **test** are held out to measure models fairly.")
     with right:
         st.subheader("A few images")
-        idx = _thumb_sample(ds)
+        idx = preview_indices(ds)
         ui.image_grid(ds, idx, cols=4, size=160)
         if ds.has_masks:
             st.caption("Red outline: the annotated region (mask) where one exists.")
@@ -111,4 +89,4 @@ if ds is not None:
             st.dataframe(report, width="stretch", hide_index=True)
 
 st.header("Import a dataset")
-ui.import_form()
+import_form()

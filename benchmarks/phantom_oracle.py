@@ -62,8 +62,8 @@ def main(argv=None) -> int:
 
         if newest_model(ds) is None:
             pretrain_ssl(ds, epochs=a.ssl_epochs, arch="tiny", input_size=64, seed=0, progress=True)
-        load_embeddings(ds, "ssl-pool")
-        emb = "ssl-pool"
+        emb = f"ssl-pool:{newest_model(ds)}"  # explicit: the newest model of this pool
+        load_embeddings(ds, emb)
     timings["embed_s"] = time.time() - t
     methods = ["random"] + [f"{emb}:{s}" for s in ("kmeans", "typiclust", "balanced", "ood-aware")]
     t = time.time()

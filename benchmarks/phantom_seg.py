@@ -65,8 +65,9 @@ def main(argv=None) -> int:
 
         if newest_model(ds) is None:
             pretrain_ssl(ds, epochs=a.ssl_epochs, arch="tiny", input_size=64, seed=0, progress=True)
-        load_embeddings(ds, "ssl-pool")
-        methods.append("ssl-pool:kmeans")
+        emb = f"ssl-pool:{newest_model(ds)}"  # explicit: the newest model of this pool
+        load_embeddings(ds, emb)
+        methods.append(f"{emb}:kmeans")
     timings["embed_s"] = time.time() - t
     train = {"device": a.device}
     if a.preset == "quick":

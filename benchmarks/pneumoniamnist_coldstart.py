@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(a.threads)
     from coldstart.data import Dataset, list_datasets
     from coldstart.data.importers.medmnist import import_medmnist
-    from coldstart.embed import get_embedder, load_embeddings, pretrain_ssl
+    from coldstart.embed import load_embeddings, pretrain_ssl
     from coldstart.runs import RunConfig, RunStore, report_table, start_run
     from coldstart.runs.report import learning_curves, summarize
 
@@ -81,15 +81,16 @@ def main(argv=None) -> int:
     ssl = None
     if a.ssl_epochs > 0:
         t = time.time()
-        ok, _ = get_embedder("ssl-pool", ds).available() if _has_ssl(ds) else (False, "")
-        if not ok:
+        if not _has_ssl(ds):
             pretrain_ssl(ds, preset="cpu" if a.device in ("auto", "cpu") and not torch.cuda.is_available() else "gpu",
                          epochs=a.ssl_epochs, seed=0, arch=a.ssl_arch, input_size=a.ssl_size, progress=True)
         timings["ssl_pretrain_s"] = time.time() - t
         t = time.time()
-        load_embeddings(ds, "ssl-pool")
+        from coldstart.embed.ssl_pool import newest_model
+
+        ssl = f"ssl-pool:{newest_model(ds)}"  # explicit: the newest model of this pool
+        load_embeddings(ds, ssl)
         timings["embed_ssl_s"] = time.time() - t
-        ssl = "ssl-pool"
     feat = ssl or "pixels"
     methods = ["random", "pixels:kmeans"] + ([f"{ssl}:kmeans"] if ssl else []) + \
         [f"{feat}:typiclust", f"{feat}:probcover", f"{feat}:balanced"]
@@ -136,7 +137,7 @@ def main(argv=None) -> int:
 
     # 3. VGG-11 (quick on CPU, paper on a GPU)
     if a.cls_seeds:
-        cm = [m.replace("ssl-pool", feat) if not ssl and m.startswith("ssl-pool") else m
+        cm = [m.replace("ssl-pool", feat) if m == "ssl-pool:kmeans" else m
               for m in a.cls_methods.split(",")]
         cm = list(dict.fromkeys(cm))
         train = {"device": a.device}

@@ -35,13 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="data root (default: $COLDSTART_DATA or ./data)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for mod in COMMAND_MODULES:
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name == mod:  # stage not built yet
-                continue
-            raise
-        m.register(sub)
+        importlib.import_module(mod).register(sub)
     return p
 
 

@@ -9,16 +9,16 @@ the largest budget and sliced.
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import streamlit as st
 
-from coldstart import maps
+from coldstart import explore as ex
+from coldstart import export, maps
 from coldstart.errors import ColdstartError
 from coldstart.ui import common as ui
-from coldstart.ui import explore as ex
+from coldstart.ui import loaders, weights_view
 from coldstart.ui import figures
+from coldstart.ui.explore import selected_ids
 from coldstart.ui.export_view import export_buttons
 
 ui.page_config("Explore")
@@ -31,14 +31,14 @@ st.caption("Each dot is an image; similar-looking images sit close together. The
            "are the images a method proposes to label first, in order. Hover a dot to see why it "
            "was picked; draw a lasso around dots to see those images below.")
 
-emb_table = ui.embedders_table(ds)
+emb_table = loaders.embedders_table(ds)
 EMB_NAMES = emb_table["name"].tolist()
 EMB_ROW = {r["name"]: r for r in emb_table.to_dict("records")}
-SELECTORS = ui.selectors_table()
+SELECTORS = loaders.selectors_table()
 NO_EMB = "(none needed)"
 
 
-def embedder_box(label: str, key: str, default: str = "pixels", disabled: bool = False):
+def embedder_box(label: str, key: str, default: str, disabled: bool = False):
     """Embedder picker; unavailable ones stay listed, and choosing one shows the reason."""
     if key not in st.session_state or st.session_state[key] not in EMB_NAMES:
         st.session_state[key] = default if default in EMB_NAMES else EMB_NAMES[0]
@@ -50,6 +50,7 @@ def embedder_box(label: str, key: str, default: str = "pixels", disabled: bool =
     row = EMB_ROW[name]
     if not row["available"]:
         st.warning(f"**{name}** is not available: {row['reason']}", icon=":material/block:")
+        weights_view.offer_download(ds, name, key)
         return None
     st.caption(str(row["summary"]))
     return name
@@ -64,25 +65,31 @@ def selector_box(label: str, key: str, default: str):
 
 
 def selector_params(name: str, key: str) -> dict:
-    """Widgets for the selector's numeric/bool keyword parameters (defaults from its signature)."""
-    sig = inspect.signature(SELECTORS[name].func)
+    """Widgets for the selector's declared parameters (name, type, default, range, help come from
+    the registry); only values that differ from the defaults are returned."""
+    specs = [p for p in SELECTORS[name].params or () if p.default is not None]
     out = {}
-    fields = [(p.name, p.default) for p in sig.parameters.values()
-              if p.name not in ("features", "budget", "seed", "labeled")
-              and isinstance(p.default, (bool, int, float)) and p.default is not None]
-    if not fields:
+    if not specs:
         return out
     with st.expander("Parameters"):
-        for pname, default in fields:
-            k = f"{key}_{name}_{pname}"
-            if isinstance(default, bool):
-                v = st.checkbox(pname, value=default, key=k)
-            elif isinstance(default, int):
-                v = int(st.number_input(pname, value=default, step=1, key=k))
-            else:
-                v = float(st.number_input(pname, value=float(default), key=k, format="%.4g"))
-            if v != default:
-                out[pname] = v
+        for p in specs:
+            k = f"{key}_{name}_{p.name}"
+            lo = None if p.low is None else (p.type(p.low) + (1 if p.low_open and p.type is int else 0))
+            hi = None if p.high is None else (p.type(p.high) - (1 if p.high_open and p.type is int else 0))
+            if p.type is bool:
+                v = st.checkbox(p.name, value=p.default, key=k, help=p.help)
+            elif p.type is str:
+                opts = list(p.choices or (p.default,))
+                v = st.selectbox(p.name, opts, index=opts.index(p.default), key=k, help=p.help)
+            elif p.type is int:
+                v = int(st.number_input(p.name, value=p.default, min_value=lo, max_value=hi, step=1, key=k,
+                                        help=p.help))
+            else:  # open float bounds are checked by the selector, which names the parameter
+                v = float(st.number_input(p.name, value=float(p.default), min_value=None if p.low_open else lo,
+                                          max_value=None if p.high_open else hi, key=k, format="%.4g",
+                                          help=p.help))
+            if v != p.default:
+                out[p.name] = v
     return out
 
 
@@ -90,13 +97,13 @@ def features_for(name: str | None, auto: bool) -> np.ndarray | None:
     """Cached features, or compute them (automatically for cheap pixels, else on a click)."""
     if name is None:
         return None
-    x = ui.cached_features(ds, name)
+    x = loaders.cached_features(ds, name)
     if x is not None:
         return x
     if auto or st.button(f"Compute {name} embeddings for {len(ds):,} images", key=f"explore_embed_{name}",
                          icon=":material/play_arrow:"):
         with ui.guarded(f"embedding with {name}"):
-            return ui.compute_features(ds, name)
+            return loaders.compute_features(ds, name)
     else:
         st.info(f"{name} embeddings are not computed yet for this dataset "
                 f"(or run `coldstart embed {ds.name} --embedder {name}`).")
@@ -107,17 +114,17 @@ def features_for(name: str | None, auto: bool) -> np.ndarray | None:
 c_map, c_a, c_b = st.columns(3, gap="large")
 with c_map:
     st.subheader("Map", divider="gray")
-    map_emb = embedder_box("Map embedding", "explore_map_emb")
+    map_emb = embedder_box("Map embedding", "explore_map_emb", weights_view.default_note(ds))
     if "explore_map_method" not in st.session_state and map_emb is not None:
         # UMAP when it is cached, else PCA (instant) so the first paint is fast
-        has_umap = ui.cached_features(ds, map_emb) is not None and \
-            ui.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is not None
+        has_umap = loaders.cached_features(ds, map_emb) is not None and \
+            loaders.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is not None
         st.session_state["explore_map_method"] = "umap" if has_umap else "pca"
     map_method = st.selectbox("Projection", list(maps.METHODS), key="explore_map_method",
                               format_func=lambda m: m.upper() if m != "tsne" else "t-SNE",
                               help="\n\n".join(maps.METHODS.values()))
     if map_method == "pca" and map_emb is not None and \
-            ui.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is None:
+            loaders.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is None:
         st.caption("UMAP shows clusters more clearly: choose it to compute it once (about 40 s), "
                    f"or run `coldstart map {ds.name} --embedder {map_emb}`.")
     if "explore_pool" not in st.session_state:  # deep link: /Explore?pool=all
@@ -132,7 +139,8 @@ with c_a:
     st.subheader("Method A", divider="red")
     sel_a = selector_box("Selector", "explore_sel_a", "kmeans")
     needs_a = SELECTORS[sel_a].needs_features
-    emb_a = embedder_box("Selection embedding", "explore_emb_a", disabled=not needs_a)
+    emb_a = embedder_box("Selection embedding", "explore_emb_a", loaders.default_embedder(ds)[0],
+                         disabled=not needs_a)
     params_a = selector_params(sel_a, "explore_pa")
     seed = int(st.number_input("Seed", min_value=0, value=0, step=1, key="explore_seed",
                                help="Same seed, same picks. Used by every random step."))
@@ -145,7 +153,8 @@ with c_b:
     if compare:
         sel_b = selector_box("Selector", "explore_sel_b", "random")
         needs_b = SELECTORS[sel_b].needs_features
-        emb_b = embedder_box("Selection embedding", "explore_emb_b", disabled=not needs_b)
+        emb_b = embedder_box("Selection embedding", "explore_emb_b", loaders.default_embedder(ds)[0],
+                             disabled=not needs_b)
         params_b = selector_params(sel_b, "explore_pb")
 
 pool = ex.pool_indices(ds, pool_name)
@@ -154,66 +163,56 @@ if n_pool < 3:
     st.info(f"The pool has {n_pool} image(s): a map and a selection need at least 3. "
             "Import more images (home page) or choose **all images** as the pool.")
     st.stop()
-max_budget = int(min(n_pool, max(100, min(200, n_pool // 10))))
-default_budget = int(min(20, max_budget))
+max_budget, default_budget = ex.budget_range(n_pool)
 if st.session_state.get("explore_budget", default_budget) > max_budget:
     st.session_state["explore_budget"] = default_budget
 
-unavailable = emb_table[~emb_table["available"]]
-with st.sidebar.expander(f"Embedders not available here ({len(unavailable)})", icon=":material/info:"):
-    for r in unavailable.itertuples():
-        st.markdown(f"**{r.name}**: {r.reason}")
+weights_view.unavailable_panel(ds, "explore")
 with st.sidebar.expander("Pre-train an encoder on this pool (ssl-pool)", icon=":material/model_training:"):
     st.caption("Self-supervised (SimCLR) training on the pool's own images, no labels needed. "
                "About 9 s per epoch for 800 images on a laptop CPU.")
     epochs = st.number_input("Epochs", min_value=1, max_value=500, value=20, key="explore_ssl_epochs")
     if st.button("Pre-train ssl-pool", key="explore_ssl_go", icon=":material/play_arrow:"):
         with ui.guarded("pre-training ssl-pool"):
-            mid = ui.pretrain_ssl(ds, epochs=int(epochs), seed=seed)
-            st.success(f"Trained {mid}: choose **ssl-pool** as an embedding.")
+            mid = loaders.pretrain_ssl(ds, epochs=int(epochs), seed=seed)
+            st.success(f"Trained {mid}: choose **ssl-pool:{mid}** as an embedding.")
 
 # ------------------------------------------------------------------ data for the map
 map_feats = features_for(map_emb, auto=map_emb == "pixels")
 if map_feats is None:
     st.info("Choose an available map embedding (and compute it) to draw the map.")
     st.stop()
-xy_all = ui.cached_map(ds, map_emb, map_method, seed)
+xy_all = loaders.cached_map(ds, map_emb, map_method, seed)
 if xy_all is None:
     try:
-        xy_all = ui.compute_map(ds, map_emb, map_method, seed)
+        xy_all = loaders.compute_map(ds, map_emb, map_method, seed)
     except ColdstartError as e:
         ui.show_error(e)
         st.stop()
 xy = np.asarray(xy_all, dtype=np.float32)[pool]
 # diagnostics (coverage, near-duplicates, distances) are measured in the map embedding's PCA-50 space
-space = ui.reduced_features(ds, map_emb, pool_name)
+space = loaders.reduced_features(ds, map_emb, pool_name)
 
 
 def method(selector, embedder, params, needs, tag):
-    """A method's picks at the largest budget (the slider then only takes prefixes: selections
-    are nested), or a note to select at the slider's budget when that fails; None if unavailable."""
+    """What a method needs to pick (its picks come from :func:`picks_at`); None if unavailable."""
     if selector is None or (needs and embedder is None):
         return None
     if needs and features_for(embedder, auto=embedder == "pixels") is None:
         return None
     emb = embedder if needs else None
     label = f"{tag}: {selector}" + (f" on {emb}" if emb else "")
-    m = {"selector": selector, "emb": emb, "params": params, "label": label, "full": None}
-    try:
-        m["full"] = ui.run_selection(ds, selector, emb, max_budget, seed, pool_name, params)
-    except ColdstartError:
-        pass  # e.g. a selector that excludes outliers cannot pick the whole pool: try each budget
-    return m
+    return {"selector": selector, "emb": emb, "params": params, "label": label}
 
 
 def picks_at(m, budget):
-    """The first ``budget`` picks of method ``m`` (None when it cannot pick)."""
+    """The first ``budget`` picks of method ``m`` (None when it cannot pick): a prefix of the
+    largest budget's selection (computed once, cached on disk), see ``coldstart.explore.nested_picks``."""
     if m is None:
         return None
-    if m["full"] is not None:
-        return m["full"].prefix(min(budget, len(m["full"])))
     try:
-        return ui.run_selection(ds, m["selector"], m["emb"], budget, seed, pool_name, m["params"])
+        return ex.nested_picks(lambda b: loaders.run_selection(ds, m["selector"], m["emb"], b, seed, pool_name,
+                                                          m["params"]), budget, max_budget)
     except ColdstartError as e:
         ui.show_error(e, m["selector"])
         return None
@@ -224,8 +223,8 @@ meth_b = method(sel_b, emb_b, params_b, SELECTORS[sel_b].needs_features, "B") if
 label_a = meth_a["label"] if meth_a else f"A: {sel_a}"
 label_b = (meth_b["label"] if meth_b else f"B: {sel_b}") if compare and sel_b else ""
 proj = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}[map_method]
-scores = ui.ood_scores(ds, map_emb, pool_name) if color_by == "OOD score" else None
-sel_space = ui.reduced_features(ds, emb_a, pool_name) if (color_by == "cluster" and needs_a and emb_a) \
+scores = loaders.ood_scores(ds, map_emb, pool_name) if color_by == "OOD score" else None
+sel_space = loaders.reduced_features(ds, emb_a, pool_name) if (color_by == "cluster" and needs_a and emb_a) \
     else space
 # the pool trace's per-point data (ids, hover fields, colours) is the same for every budget
 pool_ids = ds.ids[pool]
@@ -278,7 +277,7 @@ def budget_view():
                              layers=layers, title=title, axis_name=proj, highlight=hl, height=620)
     event = st.plotly_chart(fig, key="explore_map", on_select="rerun", selection_mode=("box", "lasso"),
                             config={"displaylogo": False, "scrollZoom": True, "plotGlPixelRatio": 1}, width="stretch")
-    lasso_rows = ex.ids_to_rows(ds, ex.selected_ids(event))
+    lasso_rows = ex.ids_to_rows(ds, selected_ids(event))
 
     diagnostics_view(pick_a, pick_b, budget)
     galleries_view(pick_a, pick_b, lasso_rows, find_id)
@@ -343,10 +342,10 @@ def galleries_view(pick_a, pick_b, lasso_rows, find_id):
                       highlight=[r for r in show if find_id and ds.ids[r] == find_id])
         if len(lasso_rows) > len(show):
             st.caption(f"Showing 48 of {len(lasso_rows)} selected images; the CSV has all of them.")
-        lasso_df = ds.manifest.iloc[lasso_rows][["id", "image", "label", "split"]].assign(
-            label=[ds.label_name(int(v)) for v in ds.labels[lasso_rows]])
-        ui.download_csv(lasso_df, f"{ds.name}-lasso-selection.csv", "Download these images as CSV",
-                        key="explore_dl_lasso")
+        st.download_button("Download these images as CSV",
+                           lambda: export.selection_csv(ds, lasso_rows, absolute_paths=False),
+                           f"{ds.name}-lasso-selection.csv", mime="text/csv", key="explore_dl_lasso",
+                           icon=":material/download:", on_click="ignore")
 
     st.subheader("The picks")
     tab_a, tab_b = st.tabs([f"Picks of {label_a}", f"Picks of {label_b}" if label_b else "Picks of B"])
@@ -367,11 +366,11 @@ def picks_tab(pick, label, meth, key, find_id):
     show = rows[:40]
     ui.image_grid(ds, show, [ui.caption(ds, r, f"#{k + 1}") for k, r in enumerate(show)], cols=8, size=112,
                   highlight=[r for r in show if find_id and ds.ids[r] == find_id])
-    table = ex.selection_table(ds, pool, pick, label, meth["emb"] or "")
-    st.dataframe(table, width="stretch", hide_index=True, height=240)
+    per_pick = pick.per_pick.assign(method=label, embedder=meth["emb"] or "", seed=pick.info.get("seed"))
+    st.dataframe(export.selection_table(ds, rows, per_pick=per_pick, absolute_paths=False), width="stretch",
+                 hide_index=True, height=240)
     name = f"{label.split(':')[1].strip().replace(' ', '_')}-b{len(rows)}"
-    ui.download_csv(table, f"{ds.name}-{name}.csv", "Download this table as CSV", key=key)
-    export_buttons(ds, rows, per_pick=pick.per_pick, key=f"{key}_export", name=name)
+    export_buttons(ds, rows, per_pick=per_pick, key=f"{key}_export", name=name)
 
 
 budget_view()

@@ -13,8 +13,9 @@ import time
 import streamlit as st
 
 from coldstart.errors import ColdstartError
-from coldstart.runs import RunConfig, RunStore, cancel_run, list_runs, resume_run, start_run
+from coldstart.runs import RunConfig, RunStore, cancel_run, list_runs, resume_run, run_metrics, start_run
 from coldstart.ui import common as ui
+from coldstart.ui import loaders, weights_view
 from coldstart.ui import runs_view as rv
 
 ui.page_config("Train")
@@ -29,7 +30,9 @@ TASK_HELP = {
     "classification": "The paper's setting: a VGG-11 network trained from the labelled images. Slow without a GPU.",
     "segmentation": "The paper's setting for outlining findings: a U-Net. Needs masks; slow without a GPU.",
 }
-FOUNDATION = ("txrv-densenet121", "txrv-resnet50", "ssl-pool", "imagenet-densenet121")
+DEFAULT_EMB = weights_view.default_note(ds, st.sidebar)  # the default embedder of new runs, and why
+FOUNDATION = (DEFAULT_EMB,) if DEFAULT_EMB != "pixels" else ()
+weights_view.unavailable_panel(ds, "train")
 
 st.title("Train models on each selection")
 st.markdown(
@@ -46,7 +49,7 @@ def _options(stamp: str) -> tuple[list[str], list[str], dict]:
 
     _load_all()
     try:
-        t = ui.embedders_table(ds)
+        t = loaders.embedders_table(ds)
         embs = [str(n) for n, ok in zip(t["name"], t["available"]) if ok and str(n) != "file"]
     except (ImportError, ColdstartError):
         embs = ["pixels"]
@@ -163,9 +166,7 @@ def live_panel(store: RunStore, was_live: bool) -> None:
                    "Press Resume: finished parts are kept.")
     res = store.results()
     if len(res):
-        metrics = [m for m in rv.TASK_METRICS.get(store.raw_config.get("task", "probe"), ["auprc"])
-                   if m in set(res["metric"])]
-        m = metrics[0] if metrics else res["metric"].iat[0]
+        m = run_metrics(store.raw_config.get("task", "probe"), res)[0]
         st.plotly_chart(rv.live_figure(res, m), key=f"train_live_{store.run_id}", width="stretch")
         st.caption(f"{rv.metric_name(m)} on the test images for each finished part (dots: seeds; line: mean). "
                    "The curves grow as parts finish.")

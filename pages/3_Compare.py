@@ -11,7 +11,7 @@ import streamlit as st
 
 from coldstart import compare
 from coldstart.errors import ColdstartError
-from coldstart.runs import RunStore, list_runs, report_table, summarize
+from coldstart.runs import RunStore, list_runs, report_table, run_metrics, summarize
 from coldstart.ui import common as ui
 from coldstart.ui import runs_view as rv
 
@@ -70,8 +70,7 @@ if not len(results):
 if any(s.status() == "running" for s in stores):
     st.caption("A chosen run is still running: the tables show the parts finished so far.")
 
-metrics = [m for m in rv.TASK_METRICS.get(task, []) if m in set(results["metric"])] or \
-    sorted(results["metric"].unique())
+metrics = run_metrics(task, results)
 name = "-".join(p[:15] for p in picked)
 has_cold = (results["phase"] == "cold").any()
 if has_cold and not results["method"].map(rv.is_random).any():

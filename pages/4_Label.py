@@ -7,6 +7,7 @@ all live there; this page only shows them and passes clicks on.
 from __future__ import annotations
 
 import re
+import time
 import zlib
 
 import numpy as np
@@ -16,7 +17,7 @@ import streamlit as st
 from coldstart.errors import ColdstartError
 from coldstart.label import STRATEGIES, LabelSession, compare_sessions, list_sessions
 from coldstart.ui import common as ui
-from coldstart.ui import export_view
+from coldstart.ui import export_view, loaders
 from coldstart.ui import label_view as lv
 
 ui.page_config("Label")
@@ -38,7 +39,7 @@ st.markdown(
 # ------------------------------------------------------------------ features
 def _embedder_choices() -> list[str]:
     try:
-        t = ui.embedders_table(ds)
+        t = loaders.embedders_table(ds)
     except (ImportError, ColdstartError):
         return ["pixels"]
     ok = t[t["available"]] if "available" in t else t
@@ -49,10 +50,10 @@ def _embedder_choices() -> list[str]:
 def _features(embedder: str):
     """The cached embedding; computed once (with a progress bar) when missing."""
     try:
-        f = ui.cached_features(ds, embedder)
+        f = loaders.cached_features(ds, embedder)
         if f is None:
             st.caption(f"Preparing the images once for the feature set **{embedder}**…")
-            f = ui.compute_features(ds, embedder)
+            f = loaders.compute_features(ds, embedder)
     except ColdstartError as e:
         ui.show_error(e, f"feature set {embedder!r}")
         st.stop()
@@ -60,11 +61,9 @@ def _features(embedder: str):
 
 
 def _default_embedder(embs: list[str]) -> str:
-    """A chest X-ray foundation model when its weights are present, else raw pixels."""
-    for e in ("txrv-densenet121", "txrv-resnet50", "ssl-pool", "imagenet-densenet121", "pixels"):
-        if e in embs:
-            return e
-    return embs[0]
+    """The package's default embedder (a foundation model when its weights are present)."""
+    name = loaders.default_embedder(ds)[0]
+    return name if name in embs else embs[0]
 
 
 def _safe_name(text: str) -> str:
@@ -105,7 +104,7 @@ def start_panel() -> None:
             with ui.guarded("starting the session"):
                 s = LabelSession.create(ds, _safe_name(who), feats, embedder=emb, coldstart=METHODS[method],
                                         n_coldstart=int(n_first), strategy=strategy, seed=int(seed),
-                                        student=who.strip())
+                                        student=who.strip(), embedding_key=loaders.embedding_key(ds, emb))
                 st.session_state[SESSION_KEY] = s.name
                 st.rerun()
     with right:
@@ -125,12 +124,6 @@ def _session_label(sessions, name: str) -> str:
     return f"{r['student'] or name} · {r['labels']} labels · {r['coldstart']} · {str(r['created'])[:16]}"
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _session_obj(dataset: str, stamp: str, name: str, embedder: str, _feats):
-    """One LabelSession object per browser-independent (dataset, session) key; labels re-read each run."""
-    return LabelSession.open(ui.load_dataset(dataset), name, _feats)
-
-
 def open_active():
     name = st.session_state.get(SESSION_KEY)
     if not name:
@@ -141,9 +134,8 @@ def open_active():
         st.session_state.pop(SESSION_KEY, None)
         return None
     emb = str(row["embedder"].iat[0])
-    feats = _features(emb)
-    s = _session_obj(ds.name, ui.dataset_stamp(ds), name, emb, feats)
-    return s.refresh()
+    # reopened from disk on every run (labels are files; nothing cached is ever mutated)
+    return LabelSession.open(ds, name, _features(emb))
 
 
 # ------------------------------------------------------------------ labelling
@@ -155,8 +147,10 @@ def _on_label(s: LabelSession, label: int) -> None:
         return  # a double click on an image already saved: nothing to do
     ok = st.session_state.get("label_mask_ok", "not checked")
     mask_ok = None if ok == "not checked" else ok == "yes"
+    shown = st.session_state.get("label_shown_at")
     try:
-        s.add_label(int(idx), int(label), mask_ok=mask_ok)
+        s.add_label(int(idx), int(label), mask_ok=mask_ok,
+                    seconds=time.time() - shown if shown is not None else None)
         st.session_state["label_msg"] = None
     except ColdstartError as e:
         st.session_state["label_msg"] = str(e)
@@ -189,7 +183,7 @@ def label_panel(s: LabelSession) -> None:
         else:
             i = int(nxt["index"])
             if st.session_state.get("label_current") != i:
-                s.mark_shown()
+                st.session_state["label_shown_at"] = time.time()  # the time-to-label clock
             st.session_state["label_current"] = i
             has_mask = ds.mask_path(i) is not None
             show_mask = False
@@ -282,12 +276,12 @@ def export_panel(s: LabelSession | None) -> None:
     if s is None or len(s) == 0:
         st.caption("Start or continue a session and label some images to export them.")
         return
-    t = s.export_table()
     st.markdown(f"Export the **{len(s)} labels** of session `{s.name}`.")
+    # the files are built only when a button is clicked (coldstart.ui.export_view)
     export_view.export_panel(ds, s.labeled_rows(), key="label_export", labels=s.labels["label"].to_numpy(int),
-                             per_pick=t[["source", "auprc_after", "session"]], name=f"{s.name}-labels",
+                             per_pick=s.export_columns(), name=f"{s.name}-labels",
                              model_version=f"coldstart-session-{s.name}")
-    st.dataframe(t, hide_index=True, width="stretch")
+    st.dataframe(s.export_table(), hide_index=True, width="stretch")
 
 
 tab_label, tab_compare, tab_export = st.tabs(["Label", "Compare students", "Export"])

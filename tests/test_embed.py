@@ -28,7 +28,8 @@ ALL = ["pixels", "txrv-densenet121", "txrv-resnet50", "txrv-autoencoder", "image
 def test_registry_lists_every_named_embedder(data_root):
     assert names() == ALL
     df = list_embedders()
-    assert list(df.columns) == ["name", "available", "reason", "dim", "summary"]
+    assert list(df.columns) == ["name", "available", "reason", "dim", "summary", "weights", "default"]
+    assert df.loc[df["default"], "name"].tolist() == ["pixels"]  # no weights here: raw pixels
     assert list(df["name"]) == ALL
     assert bool(df.set_index("name").loc["pixels", "available"])
     assert df.set_index("name").loc["pixels", "dim"] == 1024
@@ -286,7 +287,7 @@ def runnable(blob_dataset, tmp_path):
     from coldstart.embed import pretrain_ssl
 
     mid = pretrain_ssl(blob_dataset, epochs=1, arch="tiny", input_size=32, batch_size=16)
-    return ["pixels", f"file:{tmp_path / 'own.npy'}", "ssl-pool", f"ssl-pool:{mid}"]
+    return ["pixels", f"file:{tmp_path / 'own.npy'}", f"ssl-pool:{mid}"]
 
 
 def test_every_runnable_embedder_meets_the_contract(blob_dataset, runnable):

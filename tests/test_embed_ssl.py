@@ -39,17 +39,20 @@ def test_pretrain_one_epoch_saves_state_dict_and_card_and_embeds(pool):
     sd = torch.load(d / f"{mid}.pt", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in sd.values())
 
-    e = get_embedder("ssl-pool", pool)  # plain name = newest model
+    e = get_embedder(f"ssl-pool:{mid}", pool)
     assert e.name == f"ssl-pool:{mid}" and e.dim == 128
-    x = load_embeddings(pool, "ssl-pool", device="cpu")
+    x = load_embeddings(pool, f"ssl-pool:{mid}", device="cpu")
     assert x.shape == (len(pool), 128) and x.dtype == np.float32 and np.isfinite(x).all()
     # the loaded backbone is the saved one
     got = get_embedder(f"ssl-pool:{mid}", pool).model("cpu").state_dict()
     for k, v in sd.items():
         assert torch.equal(got[k], v), k
     df = list_embedders(pool).set_index("name")
-    assert bool(df.loc["ssl-pool", "available"]) and mid in df.loc["ssl-pool", "reason"]
+    assert not bool(df.loc["ssl-pool", "available"]) and f"ssl-pool:{mid}" in df.loc["ssl-pool", "reason"]
     assert bool(df.loc[f"ssl-pool:{mid}", "available"])
+    # plain ssl-pool never picks a model silently: the error lists the trained ids
+    with pytest.raises(ColdstartError, match=f"ssl-pool:{mid}"):
+        load_embeddings(pool, "ssl-pool")
 
 
 def test_pretrain_is_seeded(pool):
@@ -84,7 +87,7 @@ def test_cli_pretrain_then_embed(pool, capsys):
 
 
 def test_mid_level_features_are_the_pooled_stage_map(pool):
-    from coldstart.embed.ssl_pool import build_backbone, extract_features
+    from coldstart.embed.ssl_arch import build_backbone, extract_features
 
     mid = pretrain_ssl(pool, epochs=1, seed=0, arch="small", input_size=32, batch_size=16,
                        features="stage3-grid2")

@@ -176,7 +176,7 @@ def test_embeddings_computed_on_request(data_root):
 
 def test_every_cold_start_selector_draws_picks(data_root):
     from coldstart.embed import load_embeddings
-    from coldstart.ui.common import selectors_table
+    from coldstart.ui.loaders import selectors_table
 
     ds = make_blob_dataset("small", data_root, n=70, seed=4)
     load_embeddings(ds, "pixels")
@@ -190,3 +190,23 @@ def test_every_cold_start_selector_draws_picks(data_root):
         assert not at.error, (name, [e.value for e in at.error])
         tr = _trace(_map_spec(at), f"A: {name}")
         assert tr is not None and len(tr["customdata"]) == 12, name
+
+
+def test_parameter_widgets_come_from_declared_specs(explore_ds):
+    """The Parameters expander shows the selector's declared specs; a changed value reaches the selector."""
+    from coldstart.embed import load_embeddings
+    from coldstart.select import get_selector, select
+    from coldstart.select.dataset import pool_indices
+
+    at = _app(explore_sel_a="typiclust").run()
+    assert not at.exception, at.exception
+    spec = get_selector("typiclust")
+    boxes = {n.label: n for n in at.number_input if n.key.startswith("explore_pa_typiclust_")}
+    assert set(boxes) == {p.name for p in spec.params}
+    assert boxes["horizon"].value == 100 and boxes["horizon"].min == 1
+    boxes["horizon"].set_value(4).run()
+    assert not at.exception, at.exception
+    pool = pool_indices(explore_ds, "train")
+    want = select("typiclust", load_embeddings(explore_ds, "pixels")[pool], 20, 0, horizon=4).indices
+    tr = _trace(_map_spec(at), "A: typiclust")
+    assert _ids(tr) == [str(i) for i in explore_ds.ids[pool[want]]]

@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from coldstart.errors import ColdstartError
+
 from badinputs import corpus as c
 from coldstart.cli import main
 from coldstart.data import Dataset
@@ -144,7 +146,7 @@ def test_chestx_det_default_cohort_800(tmp_path, data_root):
         if r["syms"] == [] or "Pneumothorax" in r["syms"]:
             blank.save(img / r["file_name"])
     assert n_json == 3025 + 553
-    ds = import_chestx_det(CXD_JSON, img, "cxd", seed=0)
+    ds = import_chestx_det(CXD_JSON, img, "cxd", split="official", seed=0)
     assert ds.classes == ["normal", "pneumothorax"]
     assert (int((ds.labels == 0).sum()), int((ds.labels == 1).sum())) == (611, 189)
     tab = pd.crosstab(ds.manifest["split"], ds.labels)
@@ -156,8 +158,22 @@ def test_chestx_det_default_cohort_800(tmp_path, data_root):
     assert pos["findings"].str.contains("Pneumothorax").all() and pos["mask"].notna().all()
     assert ds.manifest.loc[ds.labels == 0, "findings"].eq("").all()
     assert (ds.manifest["file_name"] == ds.manifest["id"] + ".png").all()
-    other = import_chestx_det(CXD_JSON, img, "cxd", seed=1)
+    other = import_chestx_det(CXD_JSON, img, "cxd", split="official", seed=1)
     assert (other.splits == "test").sum() == 99 and (other.splits != ds.splits).any()
+    assert (ds.manifest["official_split"] == ds.manifest["split"].replace("val", "train")).all()
+
+    # the default is the paper's split: random 70:10:20 over the 800-image cohort, stratified, seeded
+    paper = import_chestx_det(CXD_JSON, img, "cxdp", seed=0)
+    tab = pd.crosstab(paper.manifest["split"], paper.labels)
+    assert tab.sum(axis=1).to_dict() == {"test": 160, "train": 560, "val": 80}
+    for sp, share in (("train", 0.7), ("val", 0.1), ("test", 0.2)):
+        assert abs(tab.loc[sp, 1] - 189 * share) <= 1, (sp, tab.loc[sp].tolist())  # stratified by label
+    again = import_chestx_det(CXD_JSON, img, "cxdp2", seed=0)
+    assert (again.splits == paper.splits).all()
+    assert (import_chestx_det(CXD_JSON, img, "cxdp3", seed=1).splits != paper.splits).any()
+    assert set(paper.manifest["official_split"]) == {"train", "test"}  # the official file stays visible
+    with pytest.raises(ColdstartError, match="split='random'.*paper.*official"):
+        import_chestx_det(CXD_JSON, img, "bad", split="random")
 
 
 def _scanline(poly, w, h, sx, sy):
@@ -362,7 +378,7 @@ def test_cli_data_dir_and_chestx_det(tmp_path, capsys, monkeypatch):
         Image.new("L", (64, 64), 50).save(tmp_path / "img" / r["file_name"])
     root = tmp_path / "elsewhere"
     rc = main(["--data-dir", str(root), "import", "chestx-det", "--json", str(tmp_path / "ChestX_Det_test.json"),
-               "--images", str(tmp_path / "img"), "--name", "eff", "--finding", "effusion"])
+               "--images", str(tmp_path / "img"), "--name", "eff", "--finding", "effusion", "--split", "official"])
     assert rc == 0
     ds = Dataset("eff", root)
     assert ds.classes == ["normal", "effusion"] and (ds.splits == "test").all() and ds.load_mask(0).sum() > 0

@@ -140,3 +140,25 @@ def test_bad_inputs(blob_dataset, feats):
         LabelSession.create(blob_dataset, "../evil", feats)
     with pytest.raises(ColdstartError, match="no labeling session"):
         LabelSession.open(blob_dataset, "nobody", feats)
+
+
+def test_coldstart_picks_through_the_shared_selection_cache(blob_dataset, feats, monkeypatch):
+    """With the embedding's cache key, the first picks come from (and go to) the shared selection cache."""
+    import coldstart.select.cache as cache
+
+    plain = LabelSession.create(blob_dataset, "plain", feats, coldstart="kmeans", n_coldstart=5, seed=1)
+    s = LabelSession.create(blob_dataset, "cached", feats, coldstart="kmeans", n_coldstart=5, seed=1,
+                            embedding_key="blob-px")
+    assert s.config.order[:5] == plain.config.order[:5]  # kmeans z-scores itself: same picks
+    assert len(list(blob_dataset.cache_dir("sel").glob("kmeans-*.parquet"))) == 1
+    monkeypatch.setattr(cache, "select", lambda *a, **k: pytest.fail("recomputed a cached selection"))
+    again = LabelSession.create(blob_dataset, "again", feats, coldstart="kmeans", n_coldstart=3, seed=1,
+                                embedding_key="blob-px")
+    assert again.config.order[:3] == s.config.order[:3]
+
+
+def test_add_label_takes_the_callers_clock(blob_dataset, feats):
+    s = LabelSession.create(blob_dataset, "clock", feats, coldstart="random", n_coldstart=2)
+    row = s.add_label(s.next_item()["index"], 0, seconds=7.25)
+    assert row["seconds"] == 7.25
+    assert list(s.export_columns().columns) == ["source", "auprc_after", "session"]

@@ -31,7 +31,12 @@ def blobs_with_pixels(blob_dataset):
     return blob_dataset
 
 
-def test_label_page_three_labels_write_three_rows(blobs_with_pixels):
+def test_label_page_three_labels_write_three_rows(blobs_with_pixels, monkeypatch):
+    from coldstart import export
+
+    built = []  # the export files are built only when a download is clicked, never on a rerun
+    monkeypatch.setattr(export, "export_zip", lambda *a, **k: built.append("zip") or b"")
+    monkeypatch.setattr(export, "label_studio_json", lambda *a, **k: built.append("ls") or "")
     ds = blobs_with_pixels
     at = _app("4_Label.py").run()
     assert not at.exception, at.exception
@@ -58,6 +63,8 @@ def test_label_page_three_labels_write_three_rows(blobs_with_pixels):
     assert len(at.get("plotly_chart")) == 2 and "Alice-Smith" in at.get("plotly_chart")[1].proto.spec
     labels = [d.proto.label for d in at.get("download_button")]
     assert {"Selection (CSV)", "Label Studio bundle (ZIP)", "Images in class folders (ZIP)"} <= set(labels)
+    assert built == []
+    assert (rows["seconds"] >= 0).all() and rows["seconds"].notna().all()
     # reveal shows a table with one row per label
     at.toggle(key="label_reveal").set_value(True)
     at.run()

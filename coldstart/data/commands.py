@@ -37,8 +37,12 @@ def register(sub) -> None:
     p.add_argument("--images", required=True, metavar="DIR", help="folder with the ChestX-Det PNG files")
     p.add_argument("--name", required=True)
     p.add_argument("--finding", default="Pneumothorax", help="positive finding (default Pneumothorax)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the validation carve-out")
-    p.add_argument("--val-fraction", type=float, default=0.1, help="share of train used for validation")
+    p.add_argument("--split", choices=["paper", "official"], default="paper",
+                   help="paper (default): random 70:10:20 over the cohort, stratified by label, seeded, as in "
+                        "the paper; official: the official train/test files (val carved from train)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split (paper) or of the validation carve-out")
+    p.add_argument("--val-fraction", type=float, default=0.1,
+                   help="share of the official train file used for validation (--split official)")
     p.set_defaults(func=_chestx_det)
 
     p = src.add_parser("siim", help="SIIM-ACR pneumothorax DICOM folder + train-rle.csv")
@@ -89,8 +93,8 @@ def _chestx_det(args) -> int:
     from .importers import import_chestx_det
 
     t0 = time.time()
-    return _done(import_chestx_det(args.json, args.images, args.name, finding=args.finding, seed=args.seed,
-                                   val_fraction=args.val_fraction, progress=True), t0)
+    return _done(import_chestx_det(args.json, args.images, args.name, finding=args.finding, split=args.split,
+                                   val_fraction=args.val_fraction, seed=args.seed, progress=True), t0)
 
 
 def _siim(args) -> int:

@@ -119,11 +119,21 @@ class Dataset:
         return hashlib.sha256((self.dir / MANIFEST).read_bytes()).hexdigest()[:16]
 
     def summary(self) -> pd.DataFrame:
-        """Counts per class and split."""
+        """Images per class (rows) and split (columns train, val, test, others), with totals.
+
+        The CLI's import summary and the home page show this same table.
+        """
         df = self.manifest.assign(
             label_name=[self.label_name(v) for v in self.labels])
-        return df.pivot_table(index="label_name", columns="split", values="id",
-                              aggfunc="count", fill_value=0, observed=False)
+        tab = df.pivot_table(index="label_name", columns="split", values="id",
+                             aggfunc="count", fill_value=0, observed=False)
+        order = [c for c in ("train", "val", "test") if c in tab.columns]
+        tab = tab.reindex(columns=order + [c for c in tab.columns if c not in order])
+        tab.index.name, tab.columns.name = "class", None
+        if len(tab):
+            tab["total"] = tab.sum(axis=1)
+            tab.loc["total"] = tab.sum(axis=0)
+        return tab
 
     def label_name(self, label: int) -> str:
         if label is None or label < 0:
@@ -193,6 +203,23 @@ def load_png(path: str | os.PathLike, size=None) -> np.ndarray:
         if size is not None and im.size != _wh(size):
             im = im.resize(_wh(size), Image.BILINEAR)
         return np.asarray(im, dtype=np.float32) / 255.0
+
+
+def preview_indices(ds: Dataset, n: int = 12, seed: int = 0) -> np.ndarray:
+    """``n`` rows to preview a dataset: a seeded sample spread over classes, images with masks first."""
+    rng = np.random.default_rng(seed)
+    labels = ds.labels
+    has_mask = ds.manifest["mask"].notna().to_numpy()
+    groups = [np.flatnonzero(labels == k) for k in sorted(set(labels.tolist()))]
+    per = max(1, n // max(1, len(groups)))
+    out: list[int] = []
+    for g in groups:
+        g = g[np.argsort(~has_mask[g], kind="stable")]  # masked first
+        take = g[: per * 3]
+        out.extend(rng.permutation(take)[:per].tolist())
+    rest = np.setdiff1d(np.arange(len(ds)), out)
+    out.extend(rng.permutation(rest)[: max(0, n - len(out))].tolist())
+    return np.array(sorted(out[:n]))
 
 
 def list_datasets(root: str | os.PathLike | None = None) -> list[str]:

@@ -3,7 +3,8 @@
 Public API
 ----------
 get_embedder(name, dataset=None)
-list_embedders(dataset=None) -> DataFrame (name, available, reason, dim, summary)
+list_embedders(dataset=None) -> DataFrame (name, available, reason, dim, summary, weights, default)
+default_embedder(dataset=None) -> (name, reason)
 load_embeddings(dataset, name, device=None, batch_size=None, progress=None) -> float32 (N, D)
 cached_embeddings(dataset, name) -> array or None (never computes)
 pretrain_ssl(dataset, preset="cpu", epochs=None, seed=0, device=None, progress=None) -> model_id
@@ -13,16 +14,16 @@ embedder actually runs.
 """
 
 from .cache import cache_info, cached_embeddings, clear_cache, load_embeddings
-from .registry import get_embedder, list_embedders, names
+from .registry import default_embedder, get_embedder, list_embedders, names
 
 
 def pretrain_ssl(dataset, preset="cpu", epochs=None, seed=0, device=None, progress=None, **overrides):
-    """See :func:`coldstart.embed.ssl_pool.pretrain_ssl`."""
-    from .ssl_pool import pretrain_ssl as _pretrain
+    """See :func:`coldstart.embed.ssl_train.pretrain_ssl`."""
+    from .ssl_train import pretrain_ssl as _pretrain
 
     return _pretrain(dataset, preset=preset, epochs=epochs, seed=seed, device=device, progress=progress,
                      **overrides)
 
 
-__all__ = ["cache_info", "cached_embeddings", "clear_cache", "get_embedder", "list_embedders",
+__all__ = ["cache_info", "cached_embeddings", "clear_cache", "default_embedder", "get_embedder", "list_embedders",
            "load_embeddings", "names", "pretrain_ssl"]

@@ -2,7 +2,8 @@
 
 * A second request is a file read (:func:`cached_embeddings` never computes).
 * The ``.json`` holds shape, dtype, manifest hash, embedder key and name,
-  library versions and seconds; a changed manifest invalidates the entry.
+  the weights file with its sha256, library versions and seconds; a changed
+  manifest invalidates the entry.
 * Work is done in chunks saved under ``<key>.parts/``, so an interrupted job
   resumes where it stopped; the final arrays are written atomically.
 * A file lock (``<key>.lock``) serialises writers: a second process asking
@@ -22,6 +23,7 @@ from ..errors import ColdstartError
 from ..io import load_npy, read_json, save_npy, write_json
 from ..progress import Progress
 from .base import check_batch_size
+from .weights import record
 from .registry import _as_dataset, get_embedder
 
 DEFAULT_CHUNK = 256
@@ -133,7 +135,9 @@ def load_embeddings(dataset, name: str, device=None, batch_size=None, progress=N
         x, resumed = _compute_chunks(ds, e, key, parts, device, batch_size, progress, chunk_size)
         seconds = time.time() - t0
         save_npy(npy, x)
+        wid = getattr(e, "weights_id", None)
         write_json(js, dict(
+            weights=record(wid) if wid else None,  # which file (and its sha256) produced these
             key=key, name=e.name, dataset=ds.name, manifest_hash=ds.manifest_hash, shape=list(x.shape),
             dtype=str(x.dtype), seconds=round(seconds, 3), device=device, batch_size=batch_size,
             chunk_size=chunk_size, resumed_chunks=resumed, versions=_versions(),

@@ -11,7 +11,7 @@ def register(sub) -> None:
                                    "<data>/<DATASET>/cache/emb/<key>.npy and an interrupted run resumes.")
     p.add_argument("dataset")
     p.add_argument("--embedder", "-e", required=True, metavar="NAME",
-                   help="see `coldstart embedders`; file:PATH for your own, ssl-pool[:MODEL-ID]")
+                   help="see `coldstart embedders`; file:PATH for your own, ssl-pool:MODEL-ID")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda when present)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--force", action="store_true",
@@ -24,9 +24,17 @@ def register(sub) -> None:
     p.add_argument("dataset", nargs="?", help="also list this dataset's ssl-pool models")
     p.set_defaults(func=cmd_embedders)
 
+    p = sub.add_parser("weights", help="model weight files: where they are looked for, and download them",
+                       description="Without arguments: one row per weight file (present or not, where to "
+                                   "put it, its URL). `coldstart weights download ID` fetches one into "
+                                   "$COLDSTART_WEIGHTS with progress and checks it.")
+    p.add_argument("action", nargs="?", choices=["list", "download"], default="list")
+    p.add_argument("weights_id", nargs="?", metavar="ID", help="a weights id (see the list)")
+    p.set_defaults(func=cmd_weights)
+
     p = sub.add_parser("pretrain", help="self-supervised (SimCLR) pre-training on a dataset's own pool",
                        description="Train the ssl-pool encoder on the unlabeled pool of DATASET; "
-                                   "then use --embedder ssl-pool (newest) or ssl-pool:MODEL-ID.")
+                                   "then use --embedder ssl-pool:MODEL-ID (`coldstart embedders DATASET` lists them).")
     p.add_argument("dataset")
     p.add_argument("--preset", choices=["cpu", "gpu"], default=None,
                    help="training settings (default: gpu when CUDA is present, else cpu)")
@@ -44,8 +52,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     if args.download:
         from .weights import download
 
-        e = get_embedder(args.embedder, ds)
-        wid = getattr(e, "weights_id", None)
+        wid = getattr(get_embedder(args.embedder, ds), "weights_id", None)
         if wid:
             print(f"weights: {download(wid, progress=True)}")
     if args.force:
@@ -70,6 +77,22 @@ def cmd_embedders(args: argparse.Namespace) -> int:
     for r in df.itertuples():
         dim = "" if r.dim is None or str(r.dim) == "<NA>" else str(r.dim)
         print(f"{r.name:<{w}}  {'yes' if r.available else 'no':<5}  {dim:>5}  {r.reason}")
+    return 0
+
+
+def cmd_weights(args: argparse.Namespace) -> int:
+    from ..errors import ColdstartError
+    from .weights import WEIGHTS, download, get_weights
+
+    if args.action == "download":
+        if not args.weights_id:
+            raise ColdstartError(f"give the weights id to download: one of {sorted(WEIGHTS)}")
+        w = get_weights(args.weights_id)
+        print(f"{w.id}: {download(w.id, progress=True)}")
+        return 0
+    for w in WEIGHTS.values():
+        p = w.find()
+        print(f"{w.id:<34} {'present ' + str(p) if p else 'missing: ' + w.manual()}")
     return 0
 
 

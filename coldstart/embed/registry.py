@@ -18,6 +18,8 @@ BUILTIN: dict[str, str] = {
 }
 #: parameterised names, listed as-is in the table
 PARAMETRISED = ("file", "ssl-pool")
+#: the paper's chest X-ray foundation models, in order of preference for the default embedder
+FOUNDATION = ("txrv-densenet121", "txrv-resnet50", "txrv-autoencoder")
 
 
 def names() -> list[str]:
@@ -47,7 +49,8 @@ def get_embedder(name: str, dataset=None):
         One of :func:`names`, or ``file:<path>``, or ``ssl-pool:<model-id>``.
     dataset : Dataset or str, optional
         Needed to resolve ``ssl-pool`` models (they live in the dataset's
-        ``models/`` folder); plain ``ssl-pool`` means the newest one.
+        ``models/`` folder); plain ``ssl-pool`` names no model and is
+        unavailable, its reason listing the trained ids.
 
     Raises
     ------
@@ -73,10 +76,13 @@ def get_embedder(name: str, dataset=None):
 
 
 def list_embedders(dataset=None) -> pd.DataFrame:
-    """Table of embedders: name, available, reason, dim, summary.
+    """Table of embedders: name, available, reason, dim, summary, weights, default.
+
+    ``weights`` is the weights id when the embedder needs a weights file (see
+    :mod:`coldstart.embed.weights`); ``default`` marks :func:`default_embedder`.
 
     With a ``dataset``, its ssl-pool models are listed one per row (after the
-    plain ``ssl-pool`` row, which stands for the newest).
+    plain ``ssl-pool`` row, which is unavailable and lists them).
     """
     ds = _as_dataset(dataset)
     entries = [(n, get_embedder(n, ds)) for n in names()]
@@ -87,10 +93,39 @@ def list_embedders(dataset=None) -> pd.DataFrame:
     rows = []
     for listed, e in entries:
         ok, reason = e.available()
-        if listed == "ssl-pool" and ok:
-            reason = f"newest model: {e.name} ({reason})"
         rows.append(dict(name=listed or e.name, available=bool(ok), reason=reason, dim=e.dim,
-                         summary=e.summary))
-    df = pd.DataFrame(rows, columns=["name", "available", "reason", "dim", "summary"])
+                         summary=e.summary, weights=getattr(e, "weights_id", None)))
+    df = pd.DataFrame(rows, columns=["name", "available", "reason", "dim", "summary", "weights"])
     df["dim"] = df["dim"].astype("Int64")
+    df["default"] = df["name"] == default_embedder(ds, df)[0]
     return df
+
+
+def default_embedder(dataset=None, table: pd.DataFrame | None = None) -> tuple[str, str]:
+    """The embedder a map, a new run or ``coldstart embed`` uses when none is named, and why.
+
+    A paper foundation model whose weights are present comes first (:data:`FOUNDATION`,
+    TXRV DenseNet-121 first); then the dataset's own ``default_embedder`` (from its
+    ``dataset.json``) when it can run; then raw ``pixels``.
+
+    Returns
+    -------
+    (name, reason) : tuple of str
+    """
+    ds = _as_dataset(dataset)
+    ok = None if table is None else dict(zip(table["name"], table["available"]))
+
+    def runs(name: str) -> bool:
+        return bool(ok[name]) if ok is not None and name in ok else get_embedder(name, ds).available()[0]
+
+    for name in FOUNDATION:
+        if runs(name):
+            return name, "a chest X-ray foundation model of the paper whose weights are present here"
+    own = ds.info.get("default_embedder") if ds is not None else None
+    if own:
+        if runs(own):
+            return own, f"the default of dataset {ds.name!r} (its dataset.json); no foundation-model weights here"
+        why = f"dataset {ds.name!r} names {own!r}, which cannot run here"
+    else:
+        why = "no foundation-model weights here"
+    return "pixels", f"raw pixels, the paper's naive baseline: {why} (download one to use it)"

@@ -46,15 +46,9 @@ def register(sub) -> None:
 
     p = sub.add_parser("report", help="paper-layout table of a run (rows methods, columns budgets)")
     p.add_argument("run")
-    p.add_argument("--metric", default=None, help="default: auprc (classification) or dice (segmentation)")
+    p.add_argument("--metric", default=None, help="default: ap (AUPRC as average precision; auprc_trapz is the paper's trapezoid) or dice (segmentation)")
     p.add_argument("--format", default="text", choices=["text", "csv", "markdown", "latex"])
     p.set_defaults(func=cmd_report)
-
-
-def _value(s: str):
-    import yaml
-
-    return yaml.safe_load(s)
 
 
 def config_from_args(args) -> dict:
@@ -85,11 +79,10 @@ def config_from_args(args) -> dict:
         d["warm_start"] = True
     if args.noise is not None:
         d.setdefault("oracle", {})["noise"] = args.noise
-    for kv in args.set:
-        if "=" not in kv:
-            raise ColdstartError(f"--set {kv!r}: write KEY=VALUE, e.g. --set epochs=3")
-        k, v = kv.split("=", 1)
-        d.setdefault("train", {})[k] = _value(v)
+    if args.set:
+        from ..params import parse_key_values
+
+        d.setdefault("train", {}).update(parse_key_values(args.set, "--set"))
     if "dataset" not in d:
         raise ColdstartError("which dataset? give --dataset NAME or a config file with 'dataset:'")
     return d
@@ -147,6 +140,6 @@ def cmd_report(args) -> int:
 
     ds, d = find_run(args.run)
     st = RunStore.from_dir(d)
-    metric = args.metric or ("dice" if st.raw_config.get("task") == "segmentation" else "auprc")
+    metric = args.metric or ("dice" if st.raw_config.get("task") == "segmentation" else "ap")
     sys.stdout.write(report_table(st.results(), metric, args.format))
     return 0

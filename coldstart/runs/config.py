@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ColdstartError
+from ..params import check_known_keys
 from ..train.oracle import OracleSettings
 from ..train.presets import PRESETS, TASKS, resolve_params
 
@@ -112,10 +113,7 @@ class RunConfig:
         """Build and check a config; unknown keys raise ColdstartError naming the valid ones."""
         if not isinstance(d, dict):
             raise ColdstartError(f"a run config must be a mapping of settings, got {type(d).__name__}")
-        valid = [f.name for f in fields(cls)]
-        bad = sorted(set(d) - set(valid))
-        if bad:
-            raise ColdstartError(f"unknown run config key(s) {bad}: valid keys are {', '.join(valid)}")
+        check_known_keys("run config key", d, [f.name for f in fields(cls)])
         if "dataset" not in d:
             raise ColdstartError("the run config needs 'dataset' (the imported dataset's name)")
         cfg = cls(**d)
@@ -238,12 +236,6 @@ class RunConfig:
 
         for m in self.methods:
             get_selector(parse_method(m)[1])
-        if self.rounds and self.strategy != "random":
-            try:
-                import coldstart.select.uncertainty  # noqa: F401
-            except ModuleNotFoundError:
-                raise ColdstartError(f"strategy={self.strategy!r} needs coldstart.select.uncertainty, which is "
-                                     "not installed: use strategy 'random' or update coldstart") from None
         for e in self.embedders():
             ok, reason = _embedder_available(e, ds)
             if not ok:

@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ColdstartError
-from ..metrics import mean_se_over_seeds
+from ..metrics import LOWER_IS_BETTER, METRIC_ALIASES, mean_se_over_seeds
 
 FORMATS = ("text", "csv", "markdown", "latex")
-LOWER_IS_BETTER = {"hausdorff95", "hausdorff"}
 
 
 def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
@@ -28,6 +27,8 @@ def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     if results is None or not len(results):
         return pd.DataFrame(columns=["phase", "round", "method", "strategy", "budget", "metric", "mean", "se",
                                      "n_seeds", "n_untrainable"])
+    metric = METRIC_ALIASES.get(metric, metric)
+    results = results.assign(metric=results["metric"].replace(METRIC_ALIASES))
     r = results if metric is None else results[results["metric"] == metric]
     if metric is not None and not len(r):
         raise ColdstartError(f"metric {metric!r} is not in this run: choose one of "
@@ -53,11 +54,20 @@ def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     return out[cols]
 
 
+def run_metrics(task: str, results: pd.DataFrame) -> list[str]:
+    """The metrics of ``results`` in display order: the task's own (headline first), then any others."""
+    from ..train.base import TASK_METRICS
+
+    have = list(dict.fromkeys(results["metric"])) if len(results) else []
+    own = [m for m in TASK_METRICS.get(task, ()) if m in have]
+    return own + sorted(m for m in have if m not in own)
+
+
 def _row_label(phase: str, method: str, strategy: str) -> str:
     return method if phase == "cold" else f"{method} -> {strategy} (AL)"
 
 
-def report_table(results: pd.DataFrame, metric: str = "auprc", fmt: str = "text") -> str:
+def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text") -> str:
     """The paper-layout table of ``metric`` as text, csv (long form), markdown or latex.
 
     Parameters
@@ -65,7 +75,7 @@ def report_table(results: pd.DataFrame, metric: str = "auprc", fmt: str = "text"
     results : DataFrame
         ``RunStore.results()`` (one row per unit x metric).
     metric : str
-        e.g. "auprc", "auroc", "f1", "dice", "hausdorff95".
+        e.g. "ap", "auprc_trapz", "auroc", "f1", "dice", "hausdorff95".
     fmt : {"text", "csv", "markdown", "latex"}
         "csv" is long form (method, budget, metric, mean, se, n_seeds, n_untrainable, phase, round...).
     """
@@ -125,14 +135,14 @@ def _markdown(table: pd.DataFrame) -> str:
     return "\n".join([head, sep] + rows)
 
 
-def learning_curves(results: pd.DataFrame, metric: str = "auprc") -> pd.DataFrame:
+def learning_curves(results: pd.DataFrame, metric: str = "ap") -> pd.DataFrame:
     """Per-seed values for plotting: phase, method, strategy, seed, round, budget, value, status."""
-    r = results[results["metric"] == metric]
+    r = results[results["metric"] == METRIC_ALIASES.get(metric, metric)]
     return r[["phase", "method", "strategy", "seed", "round", "budget", "value", "se", "status",
               "n_wasted"]].reset_index(drop=True)
 
 
-def paired_comparison(store, method_a: str, method_b: str, budget: int, seed: int, metric: str = "auprc",
+def paired_comparison(store, method_a: str, method_b: str, budget: int, seed: int, metric: str = "ap",
                       n: int = 1000, phase: str = "cold", boot_seed: int = 0) -> dict:
     """Paired bootstrap of ``metric(method_a) - metric(method_b)`` on the shared test set of one run.
 
@@ -145,7 +155,7 @@ def paired_comparison(store, method_a: str, method_b: str, budget: int, seed: in
         diff, lo, hi (95% CI), excludes_zero, n_test, unit_a, unit_b.
     """
     from .. import metrics as M
-    from .runner import Unit
+    from .units import Unit
 
     def key(m):
         if phase == "cold":
@@ -159,11 +169,10 @@ def paired_comparison(store, method_a: str, method_b: str, budget: int, seed: in
     a, b = store.predictions(ua), store.predictions(ub)
     if not (a["index"].to_numpy() == b["index"].to_numpy()).all():
         raise ColdstartError(f"units {ua} and {ub} were scored on different test sets: compare units of one run")
+    from ..compare import sample_values
+
+    name, va = sample_values(metric, a)
+    _, vb = sample_values(metric, b)
     y = a["y"].to_numpy()
-    fns = {"auprc": (M.auprc, "score"), "auroc": (M.auroc, "score"), "f1": (M.f1, "pred"),
-           "dice": (M.mean_of, "dice"), "hausdorff95": (M.mean_of, "hausdorff95")}
-    if metric not in fns:
-        raise ColdstartError(f"metric {metric!r} cannot be compared per sample: choose one of {', '.join(fns)}")
-    fn, col = fns[metric]
-    diff, lo, hi, sig = M.paired_bootstrap(y, a[col].to_numpy(), b[col].to_numpy(), fn, n=n, seed=boot_seed)
+    diff, lo, hi, sig = M.paired_bootstrap(y, va, vb, name, n=n, seed=boot_seed)
     return dict(diff=diff, lo=lo, hi=hi, excludes_zero=sig, n_test=len(y), unit_a=ua, unit_b=ub)

@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,44 +26,8 @@ from ..errors import ColdstartError
 from ..io import append_jsonl, atomic_path, write_json, write_parquet
 from ..paths import data_root
 from .config import RunConfig, parse_method
+from .units import Unit, plan_units
 from .store import CANCEL_FLAG, LOCK, RESULT_COLUMNS, RunStore, find_run, is_locked, runs_dir, unit_slug
-
-TASK_METRICS = {"probe": ("auprc", "auroc", "f1"), "classification": ("auprc", "auroc", "f1"),
-                "segmentation": ("dice", "dice_pos", "hausdorff95")}
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One unit of work; ``key`` is its identity in results and events."""
-
-    phase: str  # "cold" | "al"
-    method: str
-    seed: int
-    budget: int
-    round: int = -1  # AL round (0 = initial selection); -1 for cold-start units
-
-    @property
-    def key(self) -> str:
-        if self.phase == "cold":
-            return f"cold|{self.method}|s{self.seed}|b{self.budget}"
-        return f"al|{self.method}|s{self.seed}|r{self.round}"
-
-
-def plan_units(cfg: RunConfig) -> list[Unit]:
-    """All units in execution order: cold-start (seed, budget, method), then AL rounds (method, seed, round)."""
-    units = []
-    if cfg.cold_start:
-        for s in cfg.seeds:
-            for b in cfg.budgets:
-                for m in cfg.methods:
-                    units.append(Unit("cold", m, int(s), int(b)))
-    if cfg.rounds:
-        for s in cfg.seeds:
-            for m in cfg.methods:
-                for r, b in enumerate(cfg.al_budgets):
-                    units.append(Unit("al", m, int(s), int(b), r))
-    return units
-
 
 class _Cancelled(Exception):
     pass
@@ -229,10 +192,10 @@ class _Work:
         cfg.validate(self.ds)
         self.params = cfg.params
         self.pool = self.ds.split_indices("train")
-        lab, ood = self.ds.labels, self.ds.ood
-        keep = lambda idx: idx[(lab[idx] >= 0) & ~ood[idx]]  # noqa: E731 - evaluate on labeled in-distribution
-        self.val_split = keep(self.ds.split_indices("val"))
-        self.test = keep(self.ds.split_indices("test"))
+        from ..train.base import eval_indices
+
+        self.val_split = eval_indices(self.ds, "val")
+        self.test = eval_indices(self.ds, "test")
         self.oracle_settings = OracleSettings.from_dict(cfg.oracle)
         self._emb: dict[str, np.ndarray] = {}
         self._sel: dict[tuple[str, int], np.ndarray] = {}
@@ -302,7 +265,8 @@ class _Work:
 
     def run_unit(self, u: Unit) -> tuple[list[dict], str, str]:
         from ..train.al import query
-        from ..train.tasks import TaskInput, check_trainable, run_task
+        from ..train import tasks
+        from ..train.base import TASK_METRICS, TaskInput, check_trainable, holdout_split
 
         cfg = self.cfg
         prev_state = None
@@ -325,9 +289,7 @@ class _Work:
         usable = ans[ans["usable"]]
         tr_idx, tr_lab = usable["index"].to_numpy(int), usable["label"].to_numpy(int)
         if cfg.val_mode == "holdout":
-            hold = np.arange(len(tr_idx)) % 5 == 4
-            val_idx, val_lab = tr_idx[hold], tr_lab[hold]
-            tr_idx, tr_lab = tr_idx[~hold], tr_lab[~hold]
+            tr_idx, tr_lab, val_idx, val_lab = holdout_split(tr_idx, tr_lab)
         else:
             val_idx, val_lab = self.val_split, self.ds.labels[self.val_split]
         emb_name = cfg.probe_embedding(u.method) if cfg.task == "probe" else None
@@ -352,7 +314,7 @@ class _Work:
                         features=self.embedding(emb_name) if emb_name else None,
                         score_idx=self.pool if u.phase == "al" else None, init_state=prev_state,
                         on_epoch=on_epoch, n_bootstrap=int(cfg.n_bootstrap))
-        out = run_task(cfg.task, inp, self.params)
+        out = tasks.run_task(cfg.task, inp, self.params)  # looked up at call time (tests hook it)
         write_parquet(self.dir / "predictions" / f"{unit_slug(u.key)}.parquet", out.predictions)
         if u.phase == "al":
             self._save_state(u, picked, out.pool_probs, out.state if cfg.warm_start else None)

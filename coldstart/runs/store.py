@@ -21,7 +21,6 @@ import re
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..errors import ColdstartError
@@ -117,7 +116,10 @@ class RunStore:
         p = self.dir / "results.parquet"
         if not p.exists():
             return pd.DataFrame(columns=RESULT_COLUMNS)
-        return pd.read_parquet(p)
+        r = pd.read_parquet(p)
+        from ..metrics import METRIC_ALIASES
+
+        return r.assign(metric=r["metric"].replace(METRIC_ALIASES)) if len(r) else r
 
     def predictions(self, unit: str) -> pd.DataFrame:
         """Per-test-sample predictions of one unit (columns index, y, score/pred or dice...)."""
@@ -173,7 +175,7 @@ class RunStore:
                 total = e.get("n_units")
         if total is None:
             try:
-                from .runner import plan_units
+                from .units import plan_units
 
                 total = len(plan_units(self.config))
             except ColdstartError:
@@ -243,10 +245,3 @@ def list_runs(dataset: str | None = None) -> pd.DataFrame:
     cols = ["dataset", "run_id", "created", "task", "methods", "status", "units_done", "units_total"]
     df = pd.DataFrame(rows, columns=cols)
     return df.sort_values("created", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def _np_float(x) -> float:
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return float(np.nan)

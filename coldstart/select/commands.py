@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ast
 
 
 def register(sub) -> None:
@@ -30,19 +29,10 @@ def register(sub) -> None:
 
 
 def parse_params(items: list[str]) -> dict:
-    """``["k=20", "base=kmeans"]`` -> ``{"k": 20, "base": "kmeans"}`` (Python literals, else strings)."""
-    from ..errors import ColdstartError
+    """``["k=20", "base=kmeans"]`` -> ``{"k": 20, "base": "kmeans"}`` (values read as YAML, else strings)."""
+    from ..params import parse_key_values
 
-    out = {}
-    for it in items:
-        if "=" not in it:
-            raise ColdstartError(f"--param {it!r} is not KEY=VALUE: write e.g. --param exclude=0.2")
-        k, v = it.split("=", 1)
-        try:
-            out[k.strip()] = ast.literal_eval(v)
-        except (ValueError, SyntaxError):
-            out[k.strip()] = v
-    return out
+    return parse_key_values(items, "--param")
 
 
 def cmd_select(args: argparse.Namespace) -> int:
@@ -52,7 +42,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     from ..data import Dataset
     from ..errors import ColdstartError
     from ..io import atomic_path, write_json
-    from . import get_selector, select
+    from .base import get_selector, select
 
     ds = Dataset(args.dataset)
     spec = get_selector(args.selector)
@@ -113,7 +103,7 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 
 def cmd_selectors(args: argparse.Namespace) -> int:
-    from . import REGISTRY, list_selectors
+    from .base import REGISTRY, list_selectors
 
     names = list_selectors(None)
     w = max(len(n) for n in names)

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from ._space import kmeans, l2_normalize, reduce_dim, sq_dist
-from .base import register
+from .base import Param, register
 from .diagnostics import make_selection
 from .validation import check_inputs
 from ..errors import ColdstartError
@@ -130,7 +130,14 @@ def greedy_cover(g, budget: int, seed: int, labeled: np.ndarray) -> tuple[list[i
 
 
 @register("probcover", "ProbCover: greedy maximum coverage of delta-balls (delta from a purity "
-                       "rule); covers dense regions first at tiny budgets.")
+                       "rule); covers dense regions first at tiny budgets.",
+          params=(Param("delta", float, None, "Ball radius in the normalised space (0..2); None = automatic "
+                        "(purity rule).", low=0, optional=True),
+                  Param("purity", float, 0.95, "Minimum fraction of pure balls for the automatic delta.",
+                        low=0, high=1, low_open=True, high_open=True),
+                  Param("n_clusters", int, 10, "KMeans pseudo-classes for the purity rule.", low=1),
+                  Param("dim", int, 64, "PCA components before the radius search (None: no PCA).", low=1,
+                        optional=True)))
 def select_probcover(features, budget: int, seed: int = 0, delta: float | None = None,
                      purity: float = 0.95, n_clusters: int = 10, dim: int | None = 64,
                      labeled=None):

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from ._space import kmeans, knn_mean_distance, l2_normalize
-from .base import register
+from .base import Param, register
 from .diagnostics import make_selection
 from .validation import check_inputs
 from ..errors import ColdstartError
@@ -31,7 +31,12 @@ def fit_clusters(Z: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
 
 
 @register("typiclust", "TypiClust: the most typical (dense) image of each large uncovered cluster; "
-                       "strong at tiny budgets.")
+                       "strong at tiny budgets.",
+          params=(Param("k", int, 20, "Neighbours for typicality (min(k, cluster size // 2) in small clusters).",
+                        low=1),
+                  Param("horizon", int, 100, "The clustering is sized for n_labeled + horizon picks.", low=1),
+                  Param("max_clusters", int, 500, "Upper bound on the number of clusters.", low=1),
+                  Param("min_cluster_size", int, 5, "Clusters this small or smaller are visited last.", low=0)))
 def select_typiclust(features, budget: int, seed: int = 0, k: int = 20, horizon: int = 100,
                      max_clusters: int = 500, min_cluster_size: int = 5, labeled=None):
     """TypiClust selection.

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ColdstartError
+from ..select.uncertainty import STRATEGIES as UNCERTAINTY
 
-STRATEGIES = ("least-confidence", "margin", "entropy", "bald", "badge", "random")
+STRATEGIES = UNCERTAINTY + ("random",)  # an AL round also accepts random picks
 
 
 def query(strategy: str, probs, picked, pool_size: int, size: int, seed: int = 0, features=None,

@@ -7,9 +7,10 @@ import numpy as np
 
 from .. import metrics as M
 from ..errors import ColdstartError
-from . import torchloop as T
-from .device import resolve_device, seed_everything
-from .tasks import TaskInput, TaskOutput, classification_output
+import coldstart.train.torchloop as T
+from ..device import resolve_device
+from .device import seed_everything
+from .base import TaskInput, TaskOutput, classification_output
 
 
 HEADS = ("paper", "gap")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ColdstartError
+from ..params import check_known_keys
 
 TASKS = ("probe", "classification", "segmentation")
 
@@ -45,10 +46,7 @@ def resolve_params(task: str, preset: str = "quick", overrides: dict | None = No
     if preset not in PRESETS:
         raise ColdstartError(f"unknown preset {preset!r}: choose one of {', '.join(sorted(PRESETS))}")
     params = dict(PRESETS[preset][task])
-    bad = sorted(set(overrides or {}) - set(params))
-    if bad:
-        raise ColdstartError(
-            f"unknown training setting(s) {bad} for task {task!r}: valid ones are {', '.join(sorted(params))}")
+    check_known_keys("training setting", overrides or {}, sorted(params), f" for task {task!r}")
     params.update(overrides or {})
     if task == "segmentation" and int(params["size"]) % 32:
         raise ColdstartError(f"size={params['size']} for segmentation must be a multiple of 32 (U-Net): e.g. 64, 128, 256")

@@ -14,9 +14,10 @@ import pandas as pd
 
 from .. import metrics as M
 from ..errors import ColdstartError
-from . import torchloop as T
-from .device import resolve_device, seed_everything
-from .tasks import TaskInput, TaskOutput
+import coldstart.train.torchloop as T
+from ..device import resolve_device
+from .device import seed_everything
+from .base import TaskInput, TaskOutput
 
 
 def check_masks(dataset) -> None:

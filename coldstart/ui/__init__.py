@@ -1,7 +1,7 @@
 """Streamlit helpers shared by every page (only imported by ``app.py`` and ``pages/``).
 
-:mod:`coldstart.ui.common` holds the sidebar, cached loaders, thumbnails and
-error display; :mod:`coldstart.ui.figures` builds Plotly figures from plain
-arrays (testable without Streamlit); :mod:`coldstart.ui.images` draws mask
-outlines on thumbnails (no Streamlit either).
+:mod:`coldstart.ui.common` holds page setup, the dataset sidebar, thumbnails and error
+display; :mod:`coldstart.ui.loaders` the cached loaders (embeddings, maps, selections);
+:mod:`coldstart.ui.importing` the home page's import form; :mod:`coldstart.ui.figures`
+builds Plotly figures from plain arrays (testable without Streamlit).
 """

@@ -11,6 +11,7 @@ import streamlit as st
 from ..errors import ColdstartError
 from ..paths import data_root, validate_name
 from . import common as ui
+from . import loaders
 
 # kind -> (tab title, one-line help, [(field, label, help, required)], CLI example)
 FORMS = {
@@ -26,7 +27,8 @@ FORMS = {
                    "'no finding' vs one finding (default Pneumothorax) with its masks.",
                    [("json_files", "JSON file(s)", "comma-separated, e.g. ChestX_Det_train.json,ChestX_Det_test.json", True),
                     ("images", "Image folder", "folder with the PNG files", True),
-                    ("finding", "Positive finding", "e.g. Pneumothorax, Effusion", False)],
+                    ("finding", "Positive finding", "e.g. Pneumothorax, Effusion", False),
+                    ("split", "Split", "paper (default: random 70:10:20 over the cohort) or official", False)],
                    "coldstart import chestx-det --json FILE --images DIR --name NAME"),
     "medmnist": ("MedMNIST .npz",
                  "A MedMNIST file such as pneumoniamnist.npz (its own train/val/test splits are kept).",
@@ -55,11 +57,6 @@ def _call(kind: str, values: dict, name: str, seed: int, progress):
 
 def import_form() -> None:
     """Render the tabs; on submit run the importer with a progress bar and switch to the new dataset."""
-    try:
-        from ..data import importers  # noqa: F401
-    except ImportError:
-        st.info("The importers are not part of this build; use `coldstart import --help`.")
-        return
     st.caption(f"Files are read on the machine running this app; datasets are written under "
                f"`{data_root()}`. Unreadable files are skipped and listed in the import report.")
     tabs = st.tabs([FORMS[k][0] for k in FORMS])
@@ -89,7 +86,7 @@ def import_form() -> None:
                          + (f" ({len(rep)} files skipped or converted: see the import report)" if len(rep) else ""),
                          state="complete")
             st.session_state[ui.DATASET_KEY] = ds.name
-            ui.list_embedders_table.clear()
+            loaders.list_embedders_table.clear()
             st.rerun()
         except ColdstartError as e:
             ui.show_error(e, "import failed")

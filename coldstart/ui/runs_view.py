@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-METRIC_NAMES = {"auprc": "AUPRC", "auroc": "AUROC", "f1": "F1", "dice": "Dice (DSC)",
+METRIC_NAMES = {"ap": "AUPRC (average precision)", "auprc": "AUPRC (average precision)",
+                "auprc_trapz": "AUPRC (trapezoid, as in the paper)", "auroc": "AUROC", "f1": "F1", "dice": "Dice (DSC)",
                 "dice_pos": "Dice on images with a finding", "hausdorff95": "Hausdorff 95 (px, lower is better)"}
-TASK_METRICS = {"probe": ["auprc", "f1", "auroc"], "classification": ["auprc", "f1", "auroc"],
-                "segmentation": ["dice", "hausdorff95", "dice_pos"]}
 RANDOM_COLOR = "#7f7f7f"
 PALETTE = ["#1f6feb", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#e377c2", "#bcbd22", "#8c564b"]
 

@@ -1,7 +1,10 @@
 """Importers: every source becomes the one canonical dataset layout.
 
 Each importer is a plain function returning a :class:`~coldstart.data.Dataset`
-(the CLI ``coldstart import <kind>`` calls the same function). Bad files never
+(the CLI ``coldstart import <kind>`` calls the same function). They all take
+their arguments in one order: the source (path, or the two paths a source
+needs), then the dataset ``name``, then keyword-only options, ending with
+``seed``, ``root`` and ``progress``. Bad files never
 end an import: they are skipped or converted with a reason in
 ``<dataset>/import_report.csv``.
 

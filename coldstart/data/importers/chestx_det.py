@@ -5,9 +5,12 @@ negative) against images whose ``syms`` contain ``finding`` (positive):
 611 + 189 = 800 for Pneumothorax over both official files. Only the chosen
 finding's polygons (given in 1024 x 1024 pixel coordinates) are rasterised,
 scaled to each image's own size; all findings of an image are kept in the
-``findings`` column. The official split is kept: the train file gives
-train + a stratified validation part (``val_fraction``, seeded), the test file
-gives test.
+``findings`` column.
+
+Splits (``split=``): ``"paper"`` (the default) splits the cohort at random,
+stratified by label, 70:10:20 (seeded), as the paper does with its 800 images;
+``"official"`` keeps the official files: the train file gives train + a
+stratified validation part (``val_fraction``, seeded), the test file gives test.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ..imageio import MAX_PIXELS
 from .common import existing_dir, existing_file, read_into
 
 COORD_SIZE = 1024  # ChestX-Det polygons are in 1024 x 1024 pixel coordinates
+SPLITS = ("paper", "official")
 
 
 def load_records(json_files) -> list[tuple[dict, str | None]]:
@@ -101,8 +105,9 @@ def carve_val(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     return out
 
 
-def import_chestx_det(json_files, images, name: str, finding: str = "Pneumothorax", seed: int = 0,
-                      val_fraction: float = 0.1, root=None, progress=None, max_pixels: int = MAX_PIXELS):
+def import_chestx_det(json_files, images, name: str, *, finding: str = "Pneumothorax", split: str = "paper",
+                      val_fraction: float = 0.1, seed: int = 0, root=None, progress=None,
+                      max_pixels: int = MAX_PIXELS):
     """Import the ChestX-Det cohort ``no finding`` vs ``finding`` with ``finding`` masks.
 
     Parameters
@@ -115,10 +120,14 @@ def import_chestx_det(json_files, images, name: str, finding: str = "Pneumothora
         Dataset name.
     finding : str, default "Pneumothorax"
         Positive class; must be one of the findings in the JSON files.
-    seed : int, default 0
-        Seed of the validation carve-out from the train file.
+    split : {"paper", "official"}, default "paper"
+        ``paper``: random 70:10:20 over the cohort, stratified by label (the
+        paper's protocol). ``official``: the official train/test files, with
+        ``val_fraction`` of the train file carved out for validation.
     val_fraction : float, default 0.1
-        Fraction of the train file's cohort used for validation.
+        Fraction of the train file's cohort used for validation (``official`` only).
+    seed : int, default 0
+        Seed of the split (``paper``) or of the validation carve-out (``official``).
     root, progress, max_pixels
         Data root; None/True/callable progress; decompression-bomb guard.
 
@@ -128,6 +137,9 @@ def import_chestx_det(json_files, images, name: str, finding: str = "Pneumothora
         ``label`` 0 = normal, 1 = ``finding``; masks for positives; columns
         ``findings`` (all findings of the image, ``; ``-joined) and ``file_name``.
     """
+    if split not in SPLITS:
+        raise ColdstartError(f"split={split!r} is not a ChestX-Det split: choose 'paper' (random 70:10:20 "
+                             "over the cohort, the default) or 'official' (the official train/test files)")
     if not 0 <= val_fraction < 1:
         raise ColdstartError(f"val_fraction={val_fraction} must be in [0, 1): e.g. 0.1")
     img_dir = existing_dir(images, "ChestX-Det image folder")
@@ -146,21 +158,19 @@ def import_chestx_det(json_files, images, name: str, finding: str = "Pneumothora
     b = DatasetBuilder(name, classes=["normal", finding.lower()], source="ChestX-Det", root=root,
                        params={"importer": "chestx-det", "json": [str(j) for j in ([json_files] if isinstance(
                            json_files, (str, os.PathLike)) else json_files)], "images": str(img_dir),
-                           "finding": finding, "seed": seed, "val_fraction": val_fraction})
+                           "finding": finding, "split": split, "seed": seed, "val_fraction": val_fraction})
     try:
         cohort = []
-        for r, split in recs:
+        for r, file_split in recs:
             syms = r.get("syms") or []
             if not isinstance(syms, list):
                 b.skip(r.get("file_name"), f"'syms' is not a list ({syms!r}): record ignored")
                 continue
             if syms == [] or finding in syms:
-                cohort.append((r, split, int(finding in syms)))
-        train_idx = [i for i, (_, s, _) in enumerate(cohort) if s == "train"]
-        val = carve_val(np.array([cohort[i][2] for i in train_idx]), val_fraction, seed)
-        split_of = {i: ("val" if v else "train") for i, v in zip(train_idx, val)}
+                cohort.append((r, file_split, int(finding in syms)))
+        split_of = _official_splits(cohort, val_fraction, seed) if split == "official" else {}
         with Progress(progress, len(cohort), f"import {name}") as bar:
-            for i, (r, split, lab) in enumerate(cohort):
+            for i, (r, file_split, lab) in enumerate(cohort):
                 bar.update(1)
                 fn = str(r["file_name"])
                 p = files.get(Path(fn).name)
@@ -188,12 +198,25 @@ def import_chestx_det(json_files, images, name: str, finding: str = "Pneumothora
                         b.skip(p, f"{finding} image without a usable polygon: kept without a mask",
                                action="converted")
                 b.add(Path(fn).stem, arr, label=lab, mask=mask,
-                      split=split_of.get(i, split), source_path=p, file_name=fn,
+                      split=split_of.get(i), source_path=p, file_name=fn, official_split=file_split,
                       findings="; ".join(sorted({str(s) for s in syms_of(r)})))
         return b.finalize(seed=seed)
     except BaseException:
         b.abort()
         raise
+
+
+def _official_splits(cohort, val_fraction: float, seed: int) -> dict[int, str]:
+    """Cohort position -> split from the official files (train minus a stratified val part, test).
+
+    Records from a file whose name says neither train nor test get no entry: the builder
+    splits those 70:10:20.
+    """
+    train_idx = [i for i, (_, s, _) in enumerate(cohort) if s == "train"]
+    val = carve_val(np.array([cohort[i][2] for i in train_idx]), val_fraction, seed)
+    out = {i: ("val" if v else "train") for i, v in zip(train_idx, val)}
+    out.update({i: "test" for i, (_, s, _) in enumerate(cohort) if s == "test"})
+    return out
 
 
 def syms_of(r: dict) -> list:

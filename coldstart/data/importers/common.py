@@ -95,9 +95,6 @@ def format_summary(ds, max_reasons: int = 5) -> str:
     lines = [f"dataset {ds.name!r}: {len(ds)} images, classes {ds.classes} -> {ds.dir}"]
     tab = ds.summary()
     if len(tab):
-        tab = tab.reindex(columns=[c for c in ("train", "val", "test") if c in tab.columns]
-                          + [c for c in tab.columns if c not in ("train", "val", "test")])
-        tab["total"] = tab.sum(axis=1)
         lines += ["  " + line for line in tab.to_string().splitlines()]
     if "mask" in ds.manifest:
         lines.append(f"  masks: {int(ds.manifest['mask'].notna().sum())}")

@@ -31,7 +31,7 @@ _LABEL_COLS = ("label", "class", "target", "y", "diagnosis", "finding")
 _MASK_SUFFIXES = ("_mask", "-mask", ".mask", "_seg", "-seg", "_label")
 
 
-def import_folder(path, name: str, labels=None, masks=None, seed: int = 0, root=None,
+def import_folder(path, name: str, *, labels=None, masks=None, seed: int = 0, root=None,
                   progress=None, max_pixels: int = MAX_PIXELS):
     """Import a folder of images into the canonical dataset ``name``.
 

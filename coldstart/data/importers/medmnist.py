@@ -110,7 +110,7 @@ def download_medmnist(flag: str, root=None, size: int | None = None) -> Path:
     return cands[0]
 
 
-def import_medmnist(path, name: str, flag: str | None = None, seed: int = 0, root=None, progress=None):
+def import_medmnist(path, name: str, *, flag: str | None = None, seed: int = 0, root=None, progress=None):
     """Import a MedMNIST ``.npz`` keeping its splits.
 
     Parameters

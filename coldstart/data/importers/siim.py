@@ -72,7 +72,7 @@ def rle_encode(mask: np.ndarray) -> str:
     return " ".join(map(str, out))
 
 
-def import_siim(dicom, rle, name: str, seed: int = 0, root=None, progress=None,
+def import_siim(dicom, rle, name: str, *, seed: int = 0, root=None, progress=None,
                 max_pixels: int = MAX_PIXELS):
     """Import SIIM-ACR DICOMs with their RLE masks, split by patient.
 
