@@ -82,16 +82,19 @@ def main() -> int:
             p = s.post(base + "/api/projects", json={"title": f"coldstart {mode}", "label_config": config})
             p.raise_for_status()
             pid = p.json()["id"]
+            tasks = json.loads((tmp / mode / "tasks.json").read_text())
             if mode == "local":
+                before = s.get(base + tasks[0]["data"]["image"]).status_code
+                print(f"local: an image URL before any storage is added: HTTP {before}")
+                ok &= before == 404
                 bad = s.post(base + "/api/storages/localfiles", json={"project": pid, "path": str(root),
                                                                       "title": "root", "use_blob_urls": False})
-                print(f"storage at the document root itself: HTTP {bad.status_code} {bad.text[:160]}")
+                print(f"storage at the document root itself: HTTP {bad.status_code} {bad.text[-200:]}")
                 ok &= bad.status_code == 400
                 good = s.post(base + "/api/storages/localfiles", json={"project": pid, "path": str(ds.dir.resolve()),
                                                                        "title": "blobs", "use_blob_urls": False})
                 print(f"storage at the dataset folder: HTTP {good.status_code}")
                 ok &= good.status_code in (200, 201)
-            tasks = json.loads((tmp / mode / "tasks.json").read_text())
             r = s.post(base + f"/api/projects/{pid}/import", json=tasks)
             r.raise_for_status()
             back = s.get(base + f"/api/projects/{pid}").json()
