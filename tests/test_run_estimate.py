@@ -30,17 +30,18 @@ def test_estimate_from_earlier_runs_of_the_same_task_and_preset(blob_dataset):
     spent = RunStore("blobs", rid).results().drop_duplicates("unit")["unit_s"].to_numpy(float)
     bigger = _cfg(seeds=[0, 1, 2], budgets=[8, 16, 24])  # 18 parts
     est = estimate_run(bigger)
-    assert est.parts == 18 and "1 earlier run" in est.basis
+    assert est.parts == 18 and "of 1 earlier probe run on" in est.basis
     assert np.isclose(est.seconds, 18 * np.median(spent))
-    # another preset or task has its own history
-    assert estimate_run(_cfg(preset="paper")).seconds is None
+    # the probe ignores the preset; another task has its own history
+    assert estimate_run(_cfg(preset="paper")).seconds is not None
     assert len(history(_cfg(task="classification"))) == 0
 
 
 def test_confirmation_over_five_minutes_or_unknown():
     assert Estimate(10, CONFIRM_OVER_S + 1, "x").needs_confirmation
     assert not Estimate(10, CONFIRM_OVER_S - 1, "x").needs_confirmation
-    assert Estimate(10, None, "no earlier classification run ...").needs_confirmation
+    assert Estimate(10, None, "no earlier run", "classification").needs_confirmation
+    assert not Estimate(10, None, "no earlier run", "probe").needs_confirmation
 
 
 def test_live_eta_from_epoch_timing(blob_dataset, tmp_path):

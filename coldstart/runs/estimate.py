@@ -63,17 +63,25 @@ class Estimate:
     parts: int
     seconds: float | None  # None: no earlier run to measure from
     basis: str  # where the number comes from, in words
+    task: str = "probe"
 
     @property
     def needs_confirmation(self) -> bool:
-        return (self.seconds is None and self.basis.startswith("no earlier")) or \
-            (self.seconds is not None and self.seconds > CONFIRM_OVER_S)
+        """Over 5 minutes, or unknown for network training (minutes to hours per part on a CPU)."""
+        if self.seconds is None:
+            return self.task in EPOCH_TASKS
+        return self.seconds > CONFIRM_OVER_S
+
+
+def _kind(cfg: RunConfig) -> tuple[str, str, str]:
+    """(task, preset, device) of a run; the probe ignores the preset."""
+    return cfg.task, cfg.preset if cfg.task in EPOCH_TASKS else "any", _device(cfg)
 
 
 def history(cfg: RunConfig, root=None) -> pd.DataFrame:
     """Finished parts of earlier runs (any dataset) with the same task, preset and device: unit_s, work."""
     root = data_root(root)
-    want = (cfg.task, cfg.preset, _device(cfg))
+    want = _kind(cfg)
     rows = []
     for rd in sorted(root.glob("*/runs/*")):
         if not (rd / "results.parquet").exists() or not (rd / "config.json").exists():
@@ -81,7 +89,7 @@ def history(cfg: RunConfig, root=None) -> pd.DataFrame:
         try:
             store = RunStore.from_dir(rd)
             old = store.config
-            if (old.task, old.preset, _device(old)) != want:
+            if _kind(old) != want:
                 continue
             res = store.results()
         except Exception:  # noqa: BLE001 - an unreadable old run only means less history
@@ -97,15 +105,15 @@ def estimate_run(cfg: RunConfig, root=None) -> Estimate:
     """Parts x seconds per part for ``cfg``, from earlier runs on this machine (see the module docstring)."""
     units = plan_units(cfg)
     h = history(cfg, root)
-    dev = _device(cfg)
+    task, preset, dev = _kind(cfg)
+    what = f"{task} run" + (f" with preset {preset!r}" if preset != "any" else "") + f" on {dev}"
     if not len(h):
-        return Estimate(len(units), None, f"no earlier {cfg.task} run with preset {cfg.preset!r} on {dev} "
-                                          "on this machine to measure from")
+        return Estimate(len(units), None, f"no earlier {what} on this machine to measure from", cfg.task)
     rate = float(np.median(h["unit_s"] / h["work"]))
     total = sum(rate * _work(cfg, u.budget) for u in units)
     per = "per labelled image and epoch" if cfg.task in EPOCH_TASKS else "per part"
     return Estimate(len(units), total, f"{rate:.3g} s {per}, the median of {len(h)} parts of "
-                                       f"{h['run'].nunique()} earlier run(s) ({cfg.task}, {cfg.preset}, {dev})")
+                                       f"{h['run'].nunique()} earlier {what}", cfg.task)
 
 
 def live_eta(store: RunStore, progress: dict | None = None, now: float | None = None) -> tuple[float | None, str]:
