@@ -12,6 +12,7 @@ import streamlit as st
 from coldstart import compare
 from coldstart.errors import ColdstartError
 from coldstart.runs import RunStore, list_runs, report_table, run_metrics, summarize
+from coldstart.runs.report import SE_MEANING
 from coldstart.ui import common as ui
 from coldstart.ui import runs_view as rv
 
@@ -23,7 +24,8 @@ if ds is None:
 st.title("Compare selection methods")
 st.markdown(
     "Rows are methods, columns are **budgets** (number of labelled images). Each cell is the mean over "
-    "seeds with its standard error in brackets; the best value per column is **bold**. A cell marked "
+    "seeds with its standard error in brackets (the SE combines the spread over seeds and the test-set "
+    "bootstrap); the best value per column is **bold**. A cell marked "
     "`[4/5]` means one seed could not be trained (e.g. its images held only one class).")
 
 runs = list_runs(ds.name)
@@ -95,7 +97,8 @@ for m, tab in zip(metrics, tabs):
         summ = summarize(results, m)
         if has_cold:
             st.plotly_chart(rv.budget_figure(summ, m), key=f"compare_budget_{m}", width="stretch")
-            st.caption("Error bars: ± one standard error (seeds and test-set bootstrap). Grey dashed: random picks.")
+            st.caption(f"Error bars: ± one standard error, as in the table ({SE_MEANING}). "
+                       "Grey dashed: random picks.")
         d = st.columns(3)
         d[0].download_button("Table (CSV)", report_table(results, m, "csv"), f"{name}-{m}.csv", "text/csv",
                              key=f"compare_dl_csv_{m}", icon=":material/download:")
@@ -112,7 +115,7 @@ if (results["phase"] == "al").any():
     st.plotly_chart(rv.al_figure(summ, m), key="compare_al", width="stretch")
     gains = compare.al_gains(summ)
     st.caption("Gain = change since the previous round. When gains shrink towards 0, more labels stop paying off.")
-    st.dataframe(gains.round(3), hide_index=True, width="stretch")
+    st.dataframe(rv.gains_table(gains), hide_index=True, width="stretch")
 
 # ------------------------------------------------------------------ untrainable seeds
 bad = compare.untrainable_summary(results)

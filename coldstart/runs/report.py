@@ -16,6 +16,8 @@ from ..errors import ColdstartError
 from ..metrics import LOWER_IS_BETTER, METRIC_ALIASES, mean_se_over_seeds
 
 FORMATS = ("text", "csv", "markdown", "latex")
+#: What the (SE) of every table cell and every error bar is: one wording for the report and the pages.
+SE_MEANING = "the SE combines the spread over seeds and the test-set bootstrap"
 
 
 def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
@@ -115,7 +117,7 @@ def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text") -
     table = pd.DataFrame([[cells.get((r, b), "") for b in budgets] for r in row_order],
                          index=row_order, columns=[str(b) for b in budgets])
     table.index.name = "method"
-    lines = [f"{metric}: mean (SE) over seeds; columns = labeled budget; "
+    lines = [f"{metric}: mean (SE) over seeds; {SE_MEANING}; columns = labeled budget; "
              + ("lowest" if lower else "best") + " per column marked"]
     if fmt == "text":
         lines.append(table.to_string())

@@ -66,7 +66,8 @@ def budget_figure(summary: pd.DataFrame, metric: str, title: str = "", height: i
                            "<extra></extra>")))
     _layout(fig, "number of labelled images (budget)", metric, title, height)
     if len(s):
-        fig.update_xaxes(tickvals=sorted(s["budget"].unique()))
+        # half a step of margin (a whole budget for one budget), so one budget's bars stay together
+        fig.update_xaxes(tickvals=budgets, range=[budgets[0] - step / 2, budgets[-1] + step / 2])
     return fig
 
 
@@ -192,6 +193,13 @@ def paired_figure(paired: pd.DataFrame, baseline: str, metric: str, height: int 
                       xaxis_title=f"{metric_name(metric)}: method minus {baseline} (95% CI)",
                       yaxis=dict(autorange="reversed", categoryorder="array", categoryarray=p["row"].tolist()))
     return fig
+
+
+def gains_table(gains: pd.DataFrame) -> pd.DataFrame:
+    """:func:`coldstart.compare.al_gains` for display: rounded, and a blank gain for round 0 (not "None")."""
+    out = gains.round(3)
+    out["gain"] = [f"{g:+.3f}" if pd.notna(g) else "" for g in gains["gain"]]
+    return out
 
 
 def paired_table(paired: pd.DataFrame, baseline: str) -> pd.DataFrame:
