@@ -79,3 +79,48 @@ def test_export_panel_downloads_stay_valid_across_reruns(data_root, blob_dataset
         assert "selection.csv" in zipfile.ZipFile(io.BytesIO(got["Images in class folders (ZIP)"][1])).namelist()
         bad = [m for m in page.console_messages if "source error" in m or "404" in m]
         assert not bad, bad
+
+
+def test_train_page_status_stays_live_without_interaction(data_root, blob_dataset, monkeypatch):
+    """The run picker and the panel follow a running run by themselves (they used to stay at 'starting… 0/N')."""
+    require_chromium()
+    import re
+
+    from coldstart.embed import load_embeddings
+    from coldstart.runs import RunStore, start_run
+
+    load_embeddings(blob_dataset, "pixels")
+    monkeypatch.setenv("COLDSTART_TEST_UNIT_DELAY", "3")  # each part takes >= 3 s
+    rid = start_run(dict(dataset="blobs", task="probe", methods=["random", "pixels:kmeans"], budgets=[8, 16],
+                         seeds=[0, 1, 2], n_bootstrap=20), background=True)
+    store = RunStore("blobs", rid)
+    try:
+        with streamlit_app(data_root) as url, chromium_page() as page:
+            open_page(page, url, "Train", wait_text="Which run to watch")
+            picker = page.locator('[data-testid="stSelectbox"]').filter(has_text="Which run to watch")
+
+            def text() -> str:  # the chosen option: shown as text, or as the value of the search input
+                inputs = picker.locator("input")
+                return picker.inner_text() + " " + " ".join(
+                    inputs.nth(k).input_value() or (inputs.nth(k).get_attribute("aria-label") or "")
+                    for k in range(inputs.count()))
+
+            def shown() -> int:
+                m = re.search(r"(\d+)/12", text())
+                return int(m.group(1)) if m else -1
+
+            now = page.get_by_text(re.compile(r"now: (random|kmeans on pixels), seed \d, \d+ images"))
+            first, seen_now = shown(), 0
+            t0 = time.time()
+            while shown() <= max(first, 0) and time.time() - t0 < 60:
+                seen_now += now.count()
+                page.wait_for_timeout(500)  # no clicks: only the page's own polling can change it
+            assert shown() > max(first, 0), text()
+            assert seen_now, "the current part was never shown in words"
+            assert page.get_by_text("Current epoch").count() == 0
+            assert_no_exception(page)
+    finally:
+        from coldstart.runs import cancel_run
+
+        if store.status() in ("running", "starting"):
+            cancel_run("blobs", rid)
