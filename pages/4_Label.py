@@ -26,7 +26,7 @@ if ds is None:
     st.stop()
 
 SESSION_KEY = "label_session"     # active session name
-METHODS = {"Clustering (the paper's method, recommended)": "kmeans",
+METHODS = {"Clustering (fast approximation of the paper's protocol, recommended)": "kmeans",
            "Random picks (for comparison)": "random"}
 
 st.title("Label images yourself")

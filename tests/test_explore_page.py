@@ -61,7 +61,7 @@ def _app(**state):
 def test_map_shows_pool_and_exact_picks(explore_ds):
     from coldstart.embed import cached_embeddings
     from coldstart.select import select
-    from coldstart.ui.explore import pool_indices
+    from coldstart.select.dataset import pool_indices
 
     ds = explore_ds
     at = _app().run()

@@ -120,11 +120,6 @@ def test_list_and_compare_students(blob_dataset, feats):
 
 
 def test_kmeans_coldstart_order(blob_dataset, feats):
-    from coldstart.select import REGISTRY, _load_all
-
-    _load_all()
-    if "kmeans" not in REGISTRY:
-        pytest.skip("kmeans selector not registered in this build")
     s = LabelSession.create(blob_dataset, "km", feats, coldstart="kmeans", n_coldstart=5, seed=0)
     s2 = LabelSession.create(blob_dataset, "km2", feats, coldstart="kmeans", n_coldstart=5, seed=0)
     assert s.config.order == s2.config.order

@@ -106,6 +106,8 @@ def test_train_page_launches_tiny_probe_run_and_compare_matches_report(blobs_wit
     at = _app("2_Train.py").run()
     assert not at.exception, at.exception
     assert "random" in at.multiselect(key="train_methods").value  # the reference is prefilled
+    assert "pixels:kmeans-paper" in at.multiselect(key="train_methods").value  # paper settings: the paper's protocol
+    assert not any(o.split(":")[-1] in ("entropy", "bald", "threshold") for o in at.multiselect(key="train_methods").options)
     assert at.text_input(key="train_budgets").value == "20,40,60,80,100"  # paper defaults
     at.multiselect(key="train_methods").set_value(["random", "pixels:kmeans"])
     at.text_input(key="train_budgets").input("10,20")

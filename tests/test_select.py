@@ -27,7 +27,7 @@ def X():
 
 def test_registry_has_every_issue_name():
     assert set(CORE) <= set(COLD)
-    assert set(list_selectors("uncertainty")) == {"least-confidence", "margin", "entropy", "bald", "badge"}
+    assert set(list_selectors("uncertainty")) == {"threshold", "least-confidence", "margin", "entropy", "bald", "badge"}
     with pytest.raises(ColdstartError, match="choose one of"):
         get_selector("nope")
 

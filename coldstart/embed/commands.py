@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from ..errors import ColdstartError
 
 
 def register(sub) -> None:
@@ -10,8 +13,11 @@ def register(sub) -> None:
                        description="Embed every image of DATASET; the result is cached in "
                                    "<data>/<DATASET>/cache/emb/<key>.npy and an interrupted run resumes.")
     p.add_argument("dataset")
-    p.add_argument("--embedder", "-e", required=True, metavar="NAME",
-                   help="see `coldstart embedders`; file:PATH for your own, ssl-pool:MODEL-ID")
+    p.add_argument("--embedder", "-e", default=None, metavar="NAME",
+                   help="see `coldstart embedders`; file:PATH for your own, ssl-pool:MODEL-ID (default: the "
+                        "dataset's default embedder, marked in `coldstart embedders DATASET`)")
+    p.add_argument("--out", metavar="FILE.npy", default=None,
+                   help="also write the embedding matrix (float32, rows in manifest order) to FILE.npy")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda when present)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--force", action="store_true",
@@ -49,6 +55,11 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from . import get_embedder, load_embeddings
 
     ds = Dataset(args.dataset)
+    if args.embedder is None:
+        from . import default_embedder
+
+        args.embedder, why = default_embedder(ds)
+        print(f"embedder: {args.embedder} ({why})")
     if args.download:
         from .weights import download
 
@@ -65,23 +76,36 @@ def cmd_embed(args: argparse.Namespace) -> int:
     info = cache_info(ds, args.embedder) or {}
     print(f"{args.embedder}: {x.shape[0]} x {x.shape[1]} float32 -> "
           f"{ds.cache_dir('emb') / (info.get('key', '?') + '.npy')}")
+    if args.out:
+        import numpy as np
+
+        from ..io import save_npy
+
+        out = Path(args.out).expanduser()
+        if out.suffix != ".npy":
+            raise ColdstartError(f"--out {args.out!r} must end in .npy: the matrix is written with numpy.save")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_npy(out, np.asarray(x, dtype=np.float32))
+        print(f"wrote {out} ({x.shape[0]} rows in manifest order, ids in {ds.dir / 'manifest.parquet'})")
     return 0
 
 
 def cmd_embedders(args: argparse.Namespace) -> int:
-    from . import list_embedders
+    from . import default_embedder, list_embedders
 
     df = list_embedders(args.dataset)
-    w = max(len(n) for n in df["name"])
+    w = max(len(n) for n in df["name"]) + 2
     print(f"{'name':<{w}}  {'ready':<5}  {'dim':>5}  reason")
     for r in df.itertuples():
         dim = "" if r.dim is None or str(r.dim) == "<NA>" else str(r.dim)
-        print(f"{r.name:<{w}}  {'yes' if r.available else 'no':<5}  {dim:>5}  {r.reason}")
+        name = f"{r.name} *" if r.default else r.name
+        print(f"{name:<{w}}  {'yes' if r.available else 'no':<5}  {dim:>5}  {r.reason}")
+    name, why = default_embedder(args.dataset, df)
+    print(f"* default: {name} ({why})")
     return 0
 
 
 def cmd_weights(args: argparse.Namespace) -> int:
-    from ..errors import ColdstartError
     from .weights import WEIGHTS, download, get_weights
 
     if args.action == "download":

@@ -126,7 +126,9 @@ def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text") -
     else:
         body = table.to_latex(escape=False)
         return body
-    lines += notes
+    from ..train.torchloop import weights_footnote
+
+    lines += notes + ([weights_footnote(results)] if weights_footnote(results) else [])
     return "\n".join(lines) + "\n"
 
 

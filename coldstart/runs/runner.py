@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from ..version import __version__
 from ..errors import ColdstartError
 from ..io import append_jsonl, atomic_path, write_json, write_parquet
 from ..paths import data_root
@@ -200,6 +200,11 @@ class _Work:
 
         self.val_split = eval_indices(self.ds, "val")
         self.test = eval_indices(self.ds, "test")
+        if cfg.task == "segmentation":  # the paper's cohort: positive images only (unless include_negatives)
+            from ..train.segmentation import cohort
+
+            self.pool, self.val_split, self.test = (cohort(self.ds, i, self.params["include_negatives"])
+                                                    for i in (self.pool, self.val_split, self.test))
         self.oracle_settings = OracleSettings.from_dict(cfg.oracle)
         self._emb: dict[str, np.ndarray] = {}
         self._sel: dict[tuple[str, int], np.ndarray] = {}
@@ -268,7 +273,7 @@ class _Work:
         return self.results
 
     def run_unit(self, u: Unit) -> tuple[list[dict], str, str]:
-        from ..train.al import query
+        from ..train.al import next_round, round_params
         from ..train import tasks
         from ..train.base import TASK_METRICS, TaskInput, check_trainable, holdout_split
 
@@ -280,9 +285,11 @@ class _Work:
             picked = self.selection(u.method, u.seed)[:cfg.budgets[0]]
         else:
             prev = self._load_state(Unit("al", u.method, u.seed, cfg.al_budgets[u.round - 1], u.round - 1))
-            feats = self.embedding(cfg.probe_embedding(u.method))[self.pool] if cfg.strategy == "badge" else None
-            new = query(cfg.strategy, prev.get("probs"), prev["picked"], len(self.pool), cfg.query_size,
-                        seed=u.seed * 1000 + u.round, features=feats)
+            emb = parse_method(u.method)[0] or cfg.probe_embedding(u.method)
+            new = next_round(cfg.strategy, prev, len(self.pool), cfg.query_size, u.seed * 1000 + u.round,
+                             ood_filter=cfg.ood_filter, features=lambda: self.embedding(emb)[self.pool],
+                             badge_features=lambda: self.embedding(cfg.probe_embedding(u.method))[self.pool],
+                             annotate=lambda pos: self.oracle(u.seed).annotate(self.pool[pos])["label"])
             picked = np.concatenate([prev["picked"], new])
             prev_state = prev.get("model") if cfg.warm_start else None
         rows_idx = self.pool[picked]
@@ -318,10 +325,12 @@ class _Work:
                         features=self.embedding(emb_name) if emb_name else None,
                         score_idx=self.pool if u.phase == "al" else None, init_state=prev_state,
                         on_epoch=on_epoch, n_bootstrap=int(cfg.n_bootstrap))
-        out = tasks.run_task(cfg.task, inp, self.params)  # looked up at call time (tests hook it)
+        out = tasks.run_task(cfg.task, inp, round_params(cfg.strategy, self.params) if u.phase == "al"
+                             else self.params)  # looked up at call time (tests hook it)
         write_parquet(self.dir / "predictions" / f"{unit_slug(u.key)}.parquet", out.predictions)
         if u.phase == "al":
-            self._save_state(u, picked, out.pool_probs, out.state if cfg.warm_start else None)
+            self._save_state(u, picked, out.pool_probs, out.state if cfg.warm_start else None,
+                             mc_probs=out.info.get("pool_mc_probs"), threshold=out.info.get("threshold"))
         info = out.info
         return ([dict(base, metric=m, value=float(v), se=float(se), status="ok", reason="",
                       threshold=float(info.get("threshold", np.nan)), weights=str(info.get("weights", "")),
@@ -332,11 +341,15 @@ class _Work:
     def _state_path(self, u: Unit) -> Path:
         return self.dir / "state" / f"{unit_slug(u.key)}.npz"
 
-    def _save_state(self, u: Unit, picked, probs, model_state) -> None:
+    def _save_state(self, u: Unit, picked, probs, model_state, mc_probs=None, threshold=None) -> None:
         p = self._state_path(u)
         arrays = dict(picked=np.asarray(picked, np.int64))
         if probs is not None:
             arrays["probs"] = np.asarray(probs, np.float32)
+        if mc_probs is not None:
+            arrays["mc_probs"] = np.asarray(mc_probs, np.float32)
+        if threshold is not None and np.isfinite(threshold):
+            arrays["threshold"] = np.float64(threshold)
         with atomic_path(p, suffix=".npz") as tmp:
             with open(tmp, "wb") as fh:
                 np.savez(fh, **arrays)

@@ -205,7 +205,7 @@
   }
   function showTip(ev, L, r) {
     const text = (L.hover[r] || "").replace(/<br\s*\/?>/gi, "\n").replace(/<[^>]+>/g, "");
-    tip.textContent = L.name + " · pick #" + (r + 1) + "\n" + text;
+    tip.textContent = (/pick #\d+/.test(text) ? "" : L.name + " · pick #" + (r + 1) + "\n") + text;
     tip.style.display = "block";
     const box = $("wrap").getBoundingClientRect();
     tip.style.left = Math.min(ev.clientX - box.left + 12, box.width - 250) + "px";
