@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e ".[dev]"
+	$(BIN)/pip install -e ".[dev,scale]"
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

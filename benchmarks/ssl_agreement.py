@@ -78,22 +78,17 @@ def paired_bootstrap(y, pred_a, prob_a, pred_b, prob_b, rare, n_boot=1000, seed=
     standard error of each score, the SE of the difference, and the share of
     resamples where b beats a.
     """
-    from sklearn.metrics import average_precision_score, balanced_accuracy_score
+    from coldstart.metrics import bootstrap_weights, weighted_metric
 
-    rng = np.random.default_rng(seed)
     t = (y == rare).astype(int)
-    out = {"bal": [], "auprc": []}
-    for _ in range(n_boot):
-        i = rng.integers(0, len(y), len(y))
-        if len(np.unique(y[i])) < 2:
-            continue
-        out["bal"].append((balanced_accuracy_score(y[i], pred_a[i]), balanced_accuracy_score(y[i], pred_b[i])))
-        out["auprc"].append((average_precision_score(t[i], prob_a[i]), average_precision_score(t[i], prob_b[i])))
+    W = bootstrap_weights(len(y), n_boot, seed)
+    W = W[(W @ np.eye(y.max() + 1)[y] > 0).sum(1) >= 2]  # skip resamples that drew a single class
+    out = {"bal": (weighted_metric("balanced_accuracy", y, pred_a, W), weighted_metric("balanced_accuracy", y, pred_b, W)),
+           "auprc": (weighted_metric("ap", t, prob_a, W), weighted_metric("ap", t, prob_b, W))}
     res = {}
-    for k, v in out.items():
-        v = np.asarray(v)
-        d = v[:, 1] - v[:, 0]
-        res[k] = dict(se_a=float(v[:, 0].std()), se_b=float(v[:, 1].std()), se_diff=float(d.std()),
+    for k, (va, vb) in out.items():
+        d = vb - va
+        res[k] = dict(se_a=float(va.std()), se_b=float(vb.std()), se_diff=float(d.std()),
                       p_b_better=float((d > 0).mean()))
     return res
 

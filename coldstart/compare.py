@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ColdstartError
-
-LOWER_IS_BETTER = {"hausdorff95", "hausdorff"}
+from .metrics import LOWER_IS_BETTER, METRIC_ALIASES, bootstrap_weights, weighted_metric
 
 
 def combine_results(stores) -> pd.DataFrame:
@@ -73,60 +72,35 @@ def al_gains(summary: pd.DataFrame) -> pd.DataFrame:
     return al[["method", "strategy", "round", "budget", "mean", "se", "gain"]].reset_index(drop=True)
 
 
-# ---- weighted metrics, vectorised over bootstrap draws ------------------------------------
-def _w_auprc(y, s, W):
-    o = np.argsort(-s, kind="stable")
-    y, W = y[o].astype(float), W[:, o]
-    tp = np.cumsum(W * y, 1)
-    tot = np.cumsum(W, 1)
-    prec = np.divide(tp, tot, out=np.zeros_like(tp), where=tot > 0)
-    npos = (W * y).sum(1)
-    return np.where(npos > 0, (W * y * prec).sum(1) / np.where(npos > 0, npos, 1), np.nan)
+#: metric name in results -> (name in :data:`coldstart.metrics.WEIGHTED`, predictions column)
+PER_SAMPLE = {"ap": ("ap", "score"), "auprc": ("ap", "score"), "auprc_trapz": ("auprc_trapz", "score"),
+              "auroc": ("auroc", "score"), "f1": ("f1", "pred")}
 
 
-def _w_auroc(y, s, W):
-    o = np.argsort(s, kind="stable")
-    y, W = y[o].astype(float), W[:, o]
-    wn = W * (1 - y)
-    below = np.cumsum(wn, 1) - wn
-    npos, nneg = (W * y).sum(1), wn.sum(1)
-    ok = (npos > 0) & (nneg > 0)
-    return np.where(ok, (W * y * below).sum(1) / np.where(ok, npos * nneg, 1), np.nan)
+def sample_values(metric: str, pred: pd.DataFrame) -> tuple[str, np.ndarray]:
+    """``(name in coldstart.metrics.WEIGHTED, per-sample values)`` of ``metric`` for one unit's predictions.
 
-
-def _w_f1(y, p, W):
-    y, p = y.astype(float), p.astype(float)
-    tp, fp, fn = (W * y * p).sum(1), (W * (1 - y) * p).sum(1), (W * y * (1 - p)).sum(1)
-    den = 2 * tp + fp + fn
-    return np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), 0.0)
-
-
-def _w_mean(v, W):
-    v = np.asarray(v, float)
-    ok = np.isfinite(v)
-    Wk = W * ok
-    den = Wk.sum(1)
-    return np.where(den > 0, (Wk * np.where(ok, v, 0)).sum(1) / np.where(den > 0, den, 1), np.nan)
-
-
-def weighted_metric(metric: str, pred: pd.DataFrame, W: np.ndarray) -> np.ndarray:
-    """``metric`` of one unit's test predictions under each row of bootstrap weights ``W`` (B, n)."""
-    y = pred["y"].to_numpy(int)
-    if metric == "auprc":
-        return _w_auprc(y, pred["score"].to_numpy(float), W)
-    if metric == "auroc":
-        return _w_auroc(y, pred["score"].to_numpy(float), W)
-    if metric == "f1":
-        return _w_f1(y, pred["pred"].to_numpy(int), W)
+    Classification metrics use the ``score``/``pred`` columns; a segmentation metric is the mean of
+    its per-image column (``dice_pos``: Dice over images with a finding).
+    """
+    if metric in PER_SAMPLE:
+        name, col = PER_SAMPLE[metric]
+        return name, pred[col].to_numpy()
     if metric == "dice_pos":
-        return _w_mean(np.where(y == 1, pred["dice"].to_numpy(float), np.nan), W)
+        return "mean", np.where(pred["y"].to_numpy(int) == 1, pred["dice"].to_numpy(float), np.nan)
     if metric in pred.columns:
-        return _w_mean(pred[metric].to_numpy(float), W)
-    raise ColdstartError(f"no paired comparison for metric {metric!r}: choose auprc, auroc, f1, dice, "
-                         "dice_pos or hausdorff95")
+        return "mean", pred[metric].to_numpy(float)
+    raise ColdstartError(f"no paired comparison for metric {metric!r}: choose one of "
+                         f"{', '.join([*PER_SAMPLE, 'dice', 'dice_pos', 'hausdorff95'])}")
 
 
-def paired_vs_baseline(stores, metric: str = "auprc", baseline: str = "random", phase: str = "cold",
+def prediction_metric(metric: str, pred: pd.DataFrame, W: np.ndarray) -> np.ndarray:
+    """``metric`` of one unit's test predictions under each row of bootstrap weights ``W`` (B, n)."""
+    name, values = sample_values(metric, pred)
+    return weighted_metric(name, pred["y"].to_numpy(int), values, W)
+
+
+def paired_vs_baseline(stores, metric: str = "ap", baseline: str = "random", phase: str = "cold",
                        n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
                        results: pd.DataFrame | None = None) -> pd.DataFrame:
     """Difference of every method to ``baseline`` per budget with a paired bootstrap CI.
@@ -152,10 +126,12 @@ def paired_vs_baseline(stores, metric: str = "auprc", baseline: str = "random", 
     """
     if n_boot < 10:
         raise ColdstartError(f"n_boot={n_boot} is too small for a 95% interval: use at least 100")
+    metric = METRIC_ALIASES.get(metric, metric)
     res = combine_results(stores) if results is None else results
     cols = ["method", "budget", "n_seeds", "diff", "lo", "hi", "excludes_zero", "better"]
     if not len(res):
         return pd.DataFrame(columns=cols)
+    res = res.assign(metric=res["metric"].replace(METRIC_ALIASES))
     r = res[(res["metric"] == metric) & (res["phase"] == phase) & (res["status"] == "ok")]
     if baseline not in set(r["method"]):
         raise ColdstartError(f"baseline {baseline!r} has no trained results for {metric} here: choose one of "
@@ -186,8 +162,8 @@ def paired_vs_baseline(stores, metric: str = "auprc", baseline: str = "random", 
                for p in pa + pb):
             raise ColdstartError(f"{m} and {baseline} at budget {b} were tested on different images: "
                                  "compare runs made on the same dataset and split")
-        W = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float32)
-        D = np.stack([weighted_metric(metric, a, W) - weighted_metric(metric, c, W) for a, c in zip(pa, pb)])
+        W = bootstrap_weights(n, n_boot, rng)
+        D = np.stack([prediction_metric(metric, a, W) - prediction_metric(metric, c, W) for a, c in zip(pa, pb)])
         if len(seeds) > 1:
             pick = rng.integers(0, len(seeds), (n_boot, len(seeds)))
             with warnings.catch_warnings():  # a draw whose resampled seeds are all NaN stays NaN
@@ -206,4 +182,4 @@ def paired_vs_baseline(stores, metric: str = "auprc", baseline: str = "random", 
     return pd.DataFrame(rows, columns=cols)
 
 
-__all__ = ["combine_results", "untrainable_summary", "al_gains", "paired_vs_baseline", "weighted_metric"]
+__all__ = ["combine_results", "untrainable_summary", "al_gains", "paired_vs_baseline", "prediction_metric", "sample_values"]

@@ -39,7 +39,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "pca": {},
     "tsne": {"perplexity": 30.0, "pca_dims": 50},
 }
-VERSION = 1  # bump when the computation changes; part of the cache key
+VERSION = 2  # bump when the computation changes; part of the cache key (2: one PCA, reduce_dim)
 
 
 def check_method(method: str) -> str:
@@ -69,14 +69,10 @@ def _check_features(features) -> np.ndarray:
 
 
 def _pca(X: np.ndarray, dims: int, seed: int) -> np.ndarray:
-    n, d = X.shape
-    dims = int(min(dims, n - 1, d))
-    if dims >= d:
-        return X - X.mean(axis=0)
-    from sklearn.decomposition import PCA
+    """The pool's top ``dims`` principal components (the package's one PCA: :func:`reduce_dim`)."""
+    from .select._space import reduce_dim
 
-    solver = "randomized" if n > 500 else "full"
-    return PCA(n_components=dims, svd_solver=solver, random_state=seed).fit_transform(X).astype(np.float32)
+    return reduce_dim(X, int(min(dims, len(X) - 1)), seed)
 
 
 def compute_map(features, method: str = "umap", seed: int = 0, progress=None, **params) -> np.ndarray:

@@ -20,16 +20,42 @@ import numpy as np
 
 MetricFn = Callable[[np.ndarray, np.ndarray], float]
 
+#: Former metric names -> current ones (runs written before ``ap``/``auprc_trapz`` recorded AP as ``auprc``).
+METRIC_ALIASES = {"auprc": "ap"}
+
+#: Metrics where a smaller value is better (distances); every other metric: larger is better.
+LOWER_IS_BETTER = frozenset({"hausdorff95", "hausdorff"})
+
 
 # ---- classification ----------------------------------------------------------
-def auprc(y, s) -> float:
-    """Area under the precision-recall curve (average precision) of scores ``s`` for labels ``y``."""
+def ap(y, s) -> float:
+    """Average precision (sklearn): the step-wise area under the precision-recall curve; NaN with one class.
+
+    The default headline: unlike the trapezoid (:func:`auprc_trapz`) it does not interpolate linearly
+    between precision-recall points, which is optimistic where precision drops.
+    """
     from sklearn.metrics import average_precision_score
 
     y = np.asarray(y)
     if len(np.unique(y)) < 2:
         return float("nan")
     return float(average_precision_score(y, s))
+
+
+#: Former name of :func:`ap` (results written before the rename carry the metric ``auprc``).
+auprc = ap
+
+
+def auprc_trapz(y, s) -> float:
+    """Area under the precision-recall curve by the trapezoid rule, ``auc(recall, precision)``, as the
+    paper's code computes it (often higher than :func:`ap` on the same scores); NaN with one class."""
+    from sklearn.metrics import auc, precision_recall_curve
+
+    y = np.asarray(y)
+    if len(np.unique(y)) < 2:
+        return float("nan")
+    precision, recall, _ = precision_recall_curve(y, s)
+    return float(auc(recall, precision))
 
 
 def auroc(y, s) -> float:
@@ -68,7 +94,12 @@ def youden_threshold(y, s) -> float:
 
 # ---- segmentation ------------------------------------------------------------
 def dice(pred, target) -> float:
-    """Dice similarity coefficient of two boolean masks (1.0 when both are empty)."""
+    """Dice similarity coefficient of two boolean masks.
+
+    Both empty gives 1.0 (only the ``include_negatives`` protocol meets that case: the
+    paper's segmentation cohort holds positive images only); an empty prediction
+    against a non-empty target gives 0.0.
+    """
     p = np.asarray(pred, bool)
     t = np.asarray(target, bool)
     denom = p.sum() + t.sum()
@@ -83,11 +114,19 @@ def _surface(m: np.ndarray) -> np.ndarray:
     return m & ~ndimage.binary_erosion(m, border_value=0)
 
 
+def image_diagonal(shape) -> float:
+    """Length in pixels of the image diagonal: the largest possible distance in an image of ``shape``."""
+    return float(np.hypot(*shape[-2:]))
+
+
 def hausdorff(pred, target, percentile: float = 100.0) -> float:
     """Symmetric Hausdorff distance (pixels) between mask surfaces, via distance transforms.
 
-    ``percentile=95`` gives HD95. Returns 0 when both masks are empty and NaN
-    when exactly one is empty (undefined; averaged out by :func:`nanmean`).
+    ``percentile=100`` is the Hausdorff distance (HD, the paper's metric); ``percentile=95``
+    gives HD95. Both empty: 0. Exactly one empty: the image diagonal
+    (:func:`image_diagonal`), the worst possible distance, so that a model that misses a
+    finding (or predicts one where there is none) is penalised instead of being dropped
+    from the mean; never NaN.
     """
     from scipy import ndimage
 
@@ -96,7 +135,7 @@ def hausdorff(pred, target, percentile: float = 100.0) -> float:
     if not p.any() and not t.any():
         return 0.0
     if not p.any() or not t.any():
-        return float("nan")
+        return image_diagonal(p.shape)
     sp, st = _surface(p), _surface(t)
     dt_t = ndimage.distance_transform_edt(~st)
     dt_p = ndimage.distance_transform_edt(~sp)
@@ -104,24 +143,140 @@ def hausdorff(pred, target, percentile: float = 100.0) -> float:
     return float(max(np.percentile(dt_t[sp], percentile), np.percentile(dt_p[st], percentile)))
 
 
-# ---- uncertainty of estimates --------------------------------------------------
-def bootstrap_se(metric_fn: MetricFn, y, s, n: int = 100, seed: int = 0) -> float:
-    """Standard error of ``metric_fn(y, s)`` by bootstrap over samples (``n`` resamples, seeded).
+def segmentation_scores(pred_masks, target_masks) -> dict[str, np.ndarray]:
+    """Per-image ``dice``, ``hausdorff`` (HD) and ``hausdorff95`` (HD95) of boolean masks (n, H, W),
+    in pixels at the masks' size, plus ``positive`` (target not empty)."""
+    P = np.asarray(pred_masks, bool)
+    Y = np.asarray(target_masks, bool)
+    return dict(dice=np.array([dice(a, b) for a, b in zip(P, Y)]),
+                hausdorff=np.array([hausdorff(a, b) for a, b in zip(P, Y)]),
+                hausdorff95=np.array([hausdorff(a, b, 95) for a, b in zip(P, Y)]),
+                positive=Y.reshape(len(Y), -1).any(1))
 
-    Resamples where the metric is undefined (NaN, e.g. one class drawn) are skipped.
+
+# ---- uncertainty of estimates: one vectorised bootstrap -------------------------------
+def bootstrap_weights(n_items: int, n_boot: int, seed=0) -> np.ndarray:
+    """``(n_boot, n_items)`` resampling counts: row b counts how often each item is drawn in resample b.
+
+    Resample b draws ``rng.integers(0, n_items, n_items)`` (the b-th call on ``np.random.default_rng(seed)``),
+    so a weighted metric under row b equals the metric on ``y[idx_b]``. ``seed`` may be a Generator.
+    """
+    rng = np.random.default_rng(seed)
+    n, B = int(n_items), int(n_boot)
+    idx = np.stack([rng.integers(0, n, n) for _ in range(B)]) if B and n else np.zeros((B, n), int)
+    flat = (idx + n * np.arange(B)[:, None]).ravel()
+    return np.bincount(flat, minlength=B * n).reshape(B, n).astype(float)
+
+
+def _curve(y, s, W):
+    """Cumulative weighted true and false positives at each distinct score, highest score first."""
+    o = np.argsort(-np.asarray(s, float), kind="mergesort")
+    ys, ss, Ws = np.asarray(y, float)[o], np.asarray(s, float)[o], W[:, o]
+    ends = np.r_[np.flatnonzero(np.diff(ss)), len(ss) - 1]  # last item of each tie group
+    tp = np.cumsum(Ws * ys, axis=1)[:, ends]
+    fp = np.cumsum(Ws * (1 - ys), axis=1)[:, ends]
+    return tp, fp
+
+
+def _w_ap(y, s, W):
+    tp, fp = _curve(y, s, W)
+    P, N = tp[:, -1], fp[:, -1]
+    tot = tp + fp
+    prec = np.divide(tp, tot, out=np.zeros_like(tp), where=tot > 0)
+    rec_step = np.diff(tp, axis=1, prepend=0.0)
+    ok = (P > 0) & (N > 0)
+    return np.where(ok, (rec_step * prec).sum(1) / np.where(ok, P, 1), np.nan)
+
+
+def _w_auprc_trapz(y, s, W):
+    tp, fp = _curve(y, s, W)
+    P, N = tp[:, -1], fp[:, -1]
+    tot = tp + fp
+    # a point where nothing is drawn yet coincides with the curve's start (recall 0, precision 1)
+    prec = np.divide(tp, tot, out=np.ones_like(tp), where=tot > 0)
+    ok = (P > 0) & (N > 0)
+    rec = tp / np.where(ok, P, 1)[:, None]
+    rec = np.concatenate([np.zeros((len(W), 1)), rec], axis=1)
+    prec = np.concatenate([np.ones((len(W), 1)), prec], axis=1)
+    area = (np.diff(rec, axis=1) * (prec[:, 1:] + prec[:, :-1]) / 2).sum(1)
+    return np.where(ok, area, np.nan)
+
+
+def _w_auroc(y, s, W):
+    tp, fp = _curve(y, s, W)
+    P, N = tp[:, -1], fp[:, -1]
+    ok = (P > 0) & (N > 0)
+    tp0 = np.concatenate([np.zeros((len(W), 1)), tp], axis=1)
+    fp0 = np.concatenate([np.zeros((len(W), 1)), fp], axis=1)
+    area = (np.diff(fp0, axis=1) * (tp0[:, 1:] + tp0[:, :-1]) / 2).sum(1)
+    return np.where(ok, area / np.where(ok, P * N, 1), np.nan)
+
+
+def _w_f1(y, pred, W):
+    y, p = np.asarray(y, float), np.asarray(pred, float)
+    tp, fp, fn = W @ (y * p), W @ ((1 - y) * p), W @ (y * (1 - p))
+    den = 2 * tp + fp + fn
+    return np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), 0.0)
+
+
+def _w_balanced_accuracy(y, pred, W):
+    y, pred = np.asarray(y), np.asarray(pred)
+    recalls = []
+    for c in np.unique(y):
+        n_c = W @ (y == c).astype(float)
+        hit = W @ ((y == c) & (pred == c)).astype(float)
+        recalls.append(np.where(n_c > 0, hit / np.where(n_c > 0, n_c, 1), np.nan))
+    with np.errstate(all="ignore"):
+        return np.nanmean(np.stack(recalls), axis=0) if recalls else np.full(len(W), np.nan)
+
+
+def _w_mean(_y, v, W):
+    v = np.asarray(v, float)
+    ok = np.isfinite(v)
+    den = W @ ok.astype(float)
+    return np.where(den > 0, (W @ np.where(ok, v, 0.0)) / np.where(den > 0, den, 1), np.nan)
+
+
+#: metric name -> weighted form ``(y, values, W (B, n)) -> (B,)``; values are scores, except hard
+#: predictions for f1 and balanced_accuracy (any number of classes) and per-item values for mean
+WEIGHTED = {"ap": _w_ap, "auprc_trapz": _w_auprc_trapz, "auroc": _w_auroc, "f1": _w_f1, "mean": _w_mean,
+            "balanced_accuracy": _w_balanced_accuracy}
+_BY_FUNCTION = {ap: "ap", auprc_trapz: "auprc_trapz", auroc: "auroc", f1: "f1"}
+
+
+def _weighted(metric) -> Callable:
+    name = _BY_FUNCTION.get(metric, "mean" if metric is mean_of else metric)
+    if name not in WEIGHTED:
+        raise ValueError(f"no bootstrap for metric {metric!r}: choose one of {', '.join(WEIGHTED)}")
+    return WEIGHTED[name]
+
+
+def weighted_metric(metric, y, values, W) -> np.ndarray:
+    """``metric`` (a name of :data:`WEIGHTED` or its function) under each row of weights ``W`` (B, n).
+
+    With integer weights, row b gives the metric of the sample that repeats item i ``W[b, i]`` times,
+    exactly as scikit-learn computes it (ties included); NaN where it is undefined (one class).
+    """
+    return _weighted(metric)(np.asarray(y), np.asarray(values), np.atleast_2d(np.asarray(W, float)))
+
+
+def bootstrap_se(metric, y, s, n: int = 100, seed=0) -> float:
+    """Standard error of ``metric(y, s)`` by bootstrap over samples (``n`` resamples, seeded).
+
+    ``metric`` is a name of :data:`WEIGHTED` or one of :func:`ap`, :func:`auprc_trapz`, :func:`auroc`,
+    :func:`f1`, :func:`mean_of`. Resamples where the metric is undefined (one class drawn) are skipped.
     """
     y = np.asarray(y)
-    s = np.asarray(s)
     if len(y) < 2 or n < 2:
         return float("nan")
-    rng = np.random.default_rng(seed)
-    vals = []
-    for _ in range(int(n)):
-        idx = rng.integers(0, len(y), len(y))
-        v = metric_fn(y[idx], s[idx])
-        if np.isfinite(v):
-            vals.append(v)
-    return float(np.std(vals, ddof=1)) if len(vals) > 1 else float("nan")
+    return se_of_draws(weighted_metric(metric, y, s, bootstrap_weights(len(y), n, seed)))
+
+
+def se_of_draws(draws) -> float:
+    """Standard error from bootstrap draws: their standard deviation (ddof=1), undefined draws skipped."""
+    v = np.asarray(draws, float)
+    v = v[np.isfinite(v)]
+    return float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
 
 
 def mean_se_over_seeds(values, ses=None) -> tuple[float, float]:
@@ -157,12 +312,12 @@ def mean_se_over_seeds(values, ses=None) -> tuple[float, float]:
     return m, float(np.sqrt(var_seeds + var_test))
 
 
-def paired_bootstrap(y, s_a, s_b, metric_fn: MetricFn, n: int = 1000, seed: int = 0,
+def paired_bootstrap(y, s_a, s_b, metric, n: int = 1000, seed=0,
                      alpha: float = 0.05) -> tuple[float, float, float, bool]:
-    """Paired bootstrap CI of ``metric_fn(y, s_a) - metric_fn(y, s_b)`` on one test set.
+    """Paired bootstrap CI of ``metric(y, s_a) - metric(y, s_b)`` on one test set.
 
     The same resampled test items are scored for both methods in every draw,
-    so the shared test-set noise cancels.
+    so the shared test-set noise cancels. ``metric`` as in :func:`bootstrap_se`.
 
     Returns
     -------
@@ -175,15 +330,12 @@ def paired_bootstrap(y, s_a, s_b, metric_fn: MetricFn, n: int = 1000, seed: int 
     b = np.asarray(s_b)
     if not (len(y) == len(a) == len(b)):
         raise ValueError(f"y, s_a and s_b must align: lengths {len(y)}, {len(a)}, {len(b)}")
-    diff = float(metric_fn(y, a) - metric_fn(y, b))
-    rng = np.random.default_rng(seed)
-    d = []
-    for _ in range(int(n)):
-        idx = rng.integers(0, len(y), len(y))
-        v = metric_fn(y[idx], a[idx]) - metric_fn(y[idx], b[idx])
-        if np.isfinite(v):
-            d.append(v)
-    if not d:
+    one = np.ones((1, len(y)))
+    diff = float(weighted_metric(metric, y, a, one)[0] - weighted_metric(metric, y, b, one)[0])
+    W = bootstrap_weights(len(y), n, seed)
+    d = weighted_metric(metric, y, a, W) - weighted_metric(metric, y, b, W)
+    d = d[np.isfinite(d)]
+    if not len(d):
         return diff, float("nan"), float("nan"), False
     lo, hi = (float(x) for x in np.percentile(d, [100 * alpha / 2, 100 * (1 - alpha / 2)]))
     return diff, lo, hi, bool(lo > 0 or hi < 0)
@@ -194,6 +346,3 @@ def mean_of(_y, values) -> float:
     v = np.asarray(values, float)
     return float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
 
-
-CLASSIFICATION_METRICS = ("auprc", "auroc", "f1")
-SEGMENTATION_METRICS = ("dice", "hausdorff95")

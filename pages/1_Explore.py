@@ -9,17 +9,16 @@ the largest budget and sliced.
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 import streamlit as st
 
-from coldstart import maps
+from coldstart import explore as ex
+from coldstart import export, maps
 from coldstart.errors import ColdstartError
 from coldstart.ui import common as ui
 from coldstart.ui import loaders, weights_view
-from coldstart.ui import explore as ex
 from coldstart.ui import figures
+from coldstart.ui.explore import selected_ids
 from coldstart.ui.export_view import export_buttons
 
 ui.page_config("Explore")
@@ -66,25 +65,31 @@ def selector_box(label: str, key: str, default: str):
 
 
 def selector_params(name: str, key: str) -> dict:
-    """Widgets for the selector's numeric/bool keyword parameters (defaults from its signature)."""
-    sig = inspect.signature(SELECTORS[name].func)
+    """Widgets for the selector's declared parameters (name, type, default, range, help come from
+    the registry); only values that differ from the defaults are returned."""
+    specs = [p for p in SELECTORS[name].params or () if p.default is not None]
     out = {}
-    fields = [(p.name, p.default) for p in sig.parameters.values()
-              if p.name not in ("features", "budget", "seed", "labeled")
-              and isinstance(p.default, (bool, int, float)) and p.default is not None]
-    if not fields:
+    if not specs:
         return out
     with st.expander("Parameters"):
-        for pname, default in fields:
-            k = f"{key}_{name}_{pname}"
-            if isinstance(default, bool):
-                v = st.checkbox(pname, value=default, key=k)
-            elif isinstance(default, int):
-                v = int(st.number_input(pname, value=default, step=1, key=k))
-            else:
-                v = float(st.number_input(pname, value=float(default), key=k, format="%.4g"))
-            if v != default:
-                out[pname] = v
+        for p in specs:
+            k = f"{key}_{name}_{p.name}"
+            lo = None if p.low is None else (p.type(p.low) + (1 if p.low_open and p.type is int else 0))
+            hi = None if p.high is None else (p.type(p.high) - (1 if p.high_open and p.type is int else 0))
+            if p.type is bool:
+                v = st.checkbox(p.name, value=p.default, key=k, help=p.help)
+            elif p.type is str:
+                opts = list(p.choices or (p.default,))
+                v = st.selectbox(p.name, opts, index=opts.index(p.default), key=k, help=p.help)
+            elif p.type is int:
+                v = int(st.number_input(p.name, value=p.default, min_value=lo, max_value=hi, step=1, key=k,
+                                        help=p.help))
+            else:  # open float bounds are checked by the selector, which names the parameter
+                v = float(st.number_input(p.name, value=float(p.default), min_value=None if p.low_open else lo,
+                                          max_value=None if p.high_open else hi, key=k, format="%.4g",
+                                          help=p.help))
+            if v != p.default:
+                out[p.name] = v
     return out
 
 
@@ -105,6 +110,24 @@ def features_for(name: str | None, auto: bool) -> np.ndarray | None:
     return None
 
 
+def _show_umap() -> None:
+    st.session_state["explore_map_method"] = "umap"
+    st.session_state["explore_umap_pending"] = False
+
+
+@st.fragment(run_every=4)
+def umap_notice(emb: str, seed: int) -> None:
+    """While the map is PCA: compute the UMAP map in the background and offer it when it is ready."""
+    state = loaders.map_in_background(ds, emb, "umap", seed)
+    if state == "computing":
+        st.caption(":material/hourglass_top: Computing the UMAP map in the background (it shows clusters more "
+                   "clearly; about a minute the first time on 2 cores, then cached). PCA until then.")
+    elif state == "ready":
+        if st.button("UMAP map ready: show it", key="explore_umap_ready", icon=":material/scatter_plot:",
+                     on_click=_show_umap):
+            st.rerun()
+
+
 # ------------------------------------------------------------------ controls
 c_map, c_a, c_b = st.columns(3, gap="large")
 with c_map:
@@ -115,13 +138,16 @@ with c_map:
         has_umap = loaders.cached_features(ds, map_emb) is not None and \
             loaders.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is not None
         st.session_state["explore_map_method"] = "umap" if has_umap else "pca"
+        st.session_state["explore_umap_pending"] = not has_umap  # UMAP computes in the background meanwhile
     map_method = st.selectbox("Projection", list(maps.METHODS), key="explore_map_method",
                               format_func=lambda m: m.upper() if m != "tsne" else "t-SNE",
                               help="\n\n".join(maps.METHODS.values()))
-    if map_method == "pca" and map_emb is not None and \
+    if map_method == "pca" and map_emb is not None and st.session_state.get("explore_umap_pending"):
+        umap_notice(map_emb, int(st.session_state.get("explore_seed", 0)))
+    elif map_method == "pca" and map_emb is not None and \
             loaders.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is None:
-        st.caption("UMAP shows clusters more clearly: choose it to compute it once (about 40 s), "
-                   f"or run `coldstart map {ds.name} --embedder {map_emb}`.")
+        st.caption("UMAP shows clusters more clearly: choose it to compute it once (about a minute the first "
+                   f"time), or run `coldstart map {ds.name} --embedder {map_emb}`.")
     if "explore_pool" not in st.session_state:  # deep link: /Explore?pool=all
         qp = st.query_params.get("pool", "train")
         st.session_state["explore_pool"] = qp if qp in ex.POOLS else "train"
@@ -158,8 +184,7 @@ if n_pool < 3:
     st.info(f"The pool has {n_pool} image(s): a map and a selection need at least 3. "
             "Import more images (home page) or choose **all images** as the pool.")
     st.stop()
-max_budget = int(min(n_pool, max(100, min(200, n_pool // 10))))
-default_budget = int(min(20, max_budget))
+max_budget, default_budget = ex.budget_range(n_pool)
 if st.session_state.get("explore_budget", default_budget) > max_budget:
     st.session_state["explore_budget"] = default_budget
 
@@ -191,30 +216,24 @@ space = loaders.reduced_features(ds, map_emb, pool_name)
 
 
 def method(selector, embedder, params, needs, tag):
-    """A method's picks at the largest budget (the slider then only takes prefixes: selections
-    are nested), or a note to select at the slider's budget when that fails; None if unavailable."""
+    """What a method needs to pick (its picks come from :func:`picks_at`); None if unavailable."""
     if selector is None or (needs and embedder is None):
         return None
     if needs and features_for(embedder, auto=embedder == "pixels") is None:
         return None
     emb = embedder if needs else None
     label = f"{tag}: {selector}" + (f" on {emb}" if emb else "")
-    m = {"selector": selector, "emb": emb, "params": params, "label": label, "full": None}
-    try:
-        m["full"] = loaders.run_selection(ds, selector, emb, max_budget, seed, pool_name, params)
-    except ColdstartError:
-        pass  # e.g. a selector that excludes outliers cannot pick the whole pool: try each budget
-    return m
+    return {"selector": selector, "emb": emb, "params": params, "label": label}
 
 
 def picks_at(m, budget):
-    """The first ``budget`` picks of method ``m`` (None when it cannot pick)."""
+    """The first ``budget`` picks of method ``m`` (None when it cannot pick): a prefix of the
+    largest budget's selection (computed once, cached on disk), see ``coldstart.explore.nested_picks``."""
     if m is None:
         return None
-    if m["full"] is not None:
-        return m["full"].prefix(min(budget, len(m["full"])))
     try:
-        return loaders.run_selection(ds, m["selector"], m["emb"], budget, seed, pool_name, m["params"])
+        return ex.nested_picks(lambda b: loaders.run_selection(ds, m["selector"], m["emb"], b, seed, pool_name,
+                                                          m["params"]), budget, max_budget)
     except ColdstartError as e:
         ui.show_error(e, m["selector"])
         return None
@@ -279,7 +298,7 @@ def budget_view():
                              layers=layers, title=title, axis_name=proj, highlight=hl, height=620)
     event = st.plotly_chart(fig, key="explore_map", on_select="rerun", selection_mode=("box", "lasso"),
                             config={"displaylogo": False, "scrollZoom": True, "plotGlPixelRatio": 1}, width="stretch")
-    lasso_rows = ex.ids_to_rows(ds, ex.selected_ids(event))
+    lasso_rows = ex.ids_to_rows(ds, selected_ids(event))
 
     diagnostics_view(pick_a, pick_b, budget)
     galleries_view(pick_a, pick_b, lasso_rows, find_id)
@@ -324,12 +343,13 @@ def diagnostics_view(pick_a, pick_b, budget):
 
 
 def galleries_view(pick_a, pick_b, lasso_rows, find_id):
-    find_options = [""] + [str(i) for i in ds.ids[lasso_rows]] + \
-        ([str(i) for i in ds.ids[pool[pick_a.indices]]] if pick_a is not None else [])
+    # every image of the pool can be found (type to search): the picks first, then the lassoed, then the rest
+    find_options = [""] + ([str(i) for i in ds.ids[pool[pick_a.indices]]] if pick_a is not None else []) + \
+        [str(i) for i in ds.ids[lasso_rows]] + [str(i) for i in ds.ids[pool]]
     find_options = list(dict.fromkeys(find_options))
     if st.session_state.get("explore_find") not in find_options:
         st.session_state["explore_find"] = ""
-    st.selectbox("Find an image on the map (ringed in black)", find_options, key="explore_find",
+    st.selectbox("Find an image on the map (ringed in black; type an id)", find_options, key="explore_find",
                  format_func=lambda v: v or "(none)")
 
     st.subheader(f"Selected on the map ({len(lasso_rows)})")
@@ -344,10 +364,10 @@ def galleries_view(pick_a, pick_b, lasso_rows, find_id):
                       highlight=[r for r in show if find_id and ds.ids[r] == find_id])
         if len(lasso_rows) > len(show):
             st.caption(f"Showing 48 of {len(lasso_rows)} selected images; the CSV has all of them.")
-        lasso_df = ds.manifest.iloc[lasso_rows][["id", "image", "label", "split"]].assign(
-            label=[ds.label_name(int(v)) for v in ds.labels[lasso_rows]])
-        ui.download_csv(lasso_df, f"{ds.name}-lasso-selection.csv", "Download these images as CSV",
-                        key="explore_dl_lasso")
+        st.download_button("Download these images as CSV",
+                           lambda: export.selection_csv(ds, lasso_rows, absolute_paths=False),
+                           f"{ds.name}-lasso-selection.csv", mime="text/csv", key="explore_dl_lasso",
+                           icon=":material/download:", on_click="ignore")
 
     st.subheader("The picks")
     tab_a, tab_b = st.tabs([f"Picks of {label_a}", f"Picks of {label_b}" if label_b else "Picks of B"])
@@ -368,11 +388,11 @@ def picks_tab(pick, label, meth, key, find_id):
     show = rows[:40]
     ui.image_grid(ds, show, [ui.caption(ds, r, f"#{k + 1}") for k, r in enumerate(show)], cols=8, size=112,
                   highlight=[r for r in show if find_id and ds.ids[r] == find_id])
-    table = ex.selection_table(ds, pool, pick, label, meth["emb"] or "")
-    st.dataframe(table, width="stretch", hide_index=True, height=240)
+    per_pick = pick.per_pick.assign(method=label, embedder=meth["emb"] or "", seed=pick.info.get("seed"))
+    st.dataframe(export.selection_table(ds, rows, per_pick=per_pick, absolute_paths=False), width="stretch",
+                 hide_index=True, height=240)
     name = f"{label.split(':')[1].strip().replace(' ', '_')}-b{len(rows)}"
-    ui.download_csv(table, f"{ds.name}-{name}.csv", "Download this table as CSV", key=key)
-    export_buttons(ds, rows, per_pick=pick.per_pick, key=f"{key}_export", name=name)
+    export_buttons(ds, rows, per_pick=per_pick, key=f"{key}_export", name=name)
 
 
 budget_view()

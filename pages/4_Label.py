@@ -7,17 +7,18 @@ all live there; this page only shows them and passes clicks on.
 from __future__ import annotations
 
 import re
+import time
 import zlib
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from coldstart import export
 from coldstart.errors import ColdstartError
 from coldstart.label import STRATEGIES, LabelSession, compare_sessions, list_sessions
+from coldstart.label.probe import waiting_for_classes
 from coldstart.ui import common as ui
-from coldstart.ui import loaders
+from coldstart.ui import export_view, loaders
 from coldstart.ui import label_view as lv
 
 ui.page_config("Label")
@@ -26,7 +27,7 @@ if ds is None:
     st.stop()
 
 SESSION_KEY = "label_session"     # active session name
-METHODS = {"Clustering (the paper's method, recommended)": "kmeans",
+METHODS = {"Clustering (fast approximation of the paper's protocol, recommended)": "kmeans",
            "Random picks (for comparison)": "random"}
 
 st.title("Label images yourself")
@@ -104,7 +105,7 @@ def start_panel() -> None:
             with ui.guarded("starting the session"):
                 s = LabelSession.create(ds, _safe_name(who), feats, embedder=emb, coldstart=METHODS[method],
                                         n_coldstart=int(n_first), strategy=strategy, seed=int(seed),
-                                        student=who.strip())
+                                        student=who.strip(), embedding_key=loaders.embedding_key(ds, emb))
                 st.session_state[SESSION_KEY] = s.name
                 st.rerun()
     with right:
@@ -124,12 +125,6 @@ def _session_label(sessions, name: str) -> str:
     return f"{r['student'] or name} · {r['labels']} labels · {r['coldstart']} · {str(r['created'])[:16]}"
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _session_obj(dataset: str, stamp: str, name: str, embedder: str, _feats):
-    """One LabelSession object per browser-independent (dataset, session) key; labels re-read each run."""
-    return LabelSession.open(ui.load_dataset(dataset), name, _feats)
-
-
 def open_active():
     name = st.session_state.get(SESSION_KEY)
     if not name:
@@ -140,9 +135,8 @@ def open_active():
         st.session_state.pop(SESSION_KEY, None)
         return None
     emb = str(row["embedder"].iat[0])
-    feats = _features(emb)
-    s = _session_obj(ds.name, ui.dataset_stamp(ds), name, emb, feats)
-    return s.refresh()
+    # reopened from disk on every run (labels are files; nothing cached is ever mutated)
+    return LabelSession.open(ds, name, _features(emb))
 
 
 # ------------------------------------------------------------------ labelling
@@ -154,8 +148,10 @@ def _on_label(s: LabelSession, label: int) -> None:
         return  # a double click on an image already saved: nothing to do
     ok = st.session_state.get("label_mask_ok", "not checked")
     mask_ok = None if ok == "not checked" else ok == "yes"
+    shown = st.session_state.get("label_shown_at")
     try:
-        s.add_label(int(idx), int(label), mask_ok=mask_ok)
+        s.add_label(int(idx), int(label), mask_ok=mask_ok,
+                    seconds=time.time() - shown if shown is not None else None)
         st.session_state["label_msg"] = None
     except ColdstartError as e:
         st.session_state["label_msg"] = str(e)
@@ -188,7 +184,7 @@ def label_panel(s: LabelSession) -> None:
         else:
             i = int(nxt["index"])
             if st.session_state.get("label_current") != i:
-                s.mark_shown()
+                st.session_state["label_shown_at"] = time.time()  # the time-to-label clock
             st.session_state["label_current"] = i
             has_mask = ds.mask_path(i) is not None
             show_mask = False
@@ -224,6 +220,9 @@ def label_panel(s: LabelSession) -> None:
                     delta=f"{mine - rnow:+.3f} for you" if np.isfinite(rnow) and np.isfinite(mine) else None,
                     help="The same model trained on as many randomly picked images with their true labels. "
                          "'—' while those random picks hold only one class.")
+        waiting = waiting_for_classes(s.labels["label"], ds.classes)
+        if waiting:
+            st.info(waiting, icon=":material/hourglass_empty:")
         st.plotly_chart(fig, width="stretch", key="label_curve")
         st.caption(
             f"Blue: a model trained only on your labels. Grey dashed: the same model trained on the same "
@@ -281,24 +280,12 @@ def export_panel(s: LabelSession | None) -> None:
     if s is None or len(s) == 0:
         st.caption("Start or continue a session and label some images to export them.")
         return
-    t = s.export_table()
     st.markdown(f"Export the **{len(s)} labels** of session `{s.name}`.")
-    c = st.columns(3)
-    c[0].download_button("Labels (CSV)", t.to_csv(index=False).encode(), f"{ds.name}-{s.name}-labels.csv",
-                         mime="text/csv", key="label_dl_csv", icon=":material/download:")
-    labels = s.labels["label"].to_numpy(int)
-    c[1].download_button("Label Studio tasks (JSON)",
-                         export.label_studio_json(ds, s.labeled_rows(), labels=labels,
-                                                  model_version=f"coldstart-session-{s.name}"),
-                         f"{ds.name}-{s.name}-labelstudio.json", mime="application/json",
-                         key="label_dl_ls", icon=":material/download:")
-    c[2].download_button("Images in class folders (ZIP)", export.export_zip(ds, s.labeled_rows(), labels=labels),
-                         f"{ds.name}-{s.name}-images.zip", mime="application/zip", key="label_dl_zip",
-                         icon=":material/download:")
-    with st.expander("How to open the Label Studio file"):
-        st.code(export.SERVE_NOTE.format(root=ds.dir.parent, model_version=f"coldstart-session-{s.name}"),
-                language="text")
-    st.dataframe(t, hide_index=True, width="stretch")
+    # the files are built only when a button is clicked (coldstart.ui.export_view)
+    export_view.export_panel(ds, s.labeled_rows(), key="label_export", labels=s.labels["label"].to_numpy(int),
+                             per_pick=s.export_columns(), name=f"{s.name}-labels",
+                             model_version=f"coldstart-session-{s.name}")
+    st.dataframe(s.export_table(), hide_index=True, width="stretch")
 
 
 tab_label, tab_compare, tab_export = st.tabs(["Label", "Compare students", "Export"])

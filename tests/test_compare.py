@@ -19,13 +19,13 @@ def test_weighted_metrics_match_sklearn_with_unit_weights():
     p = (s > 0.7).astype(int)
     W = np.ones((1, 300))
     pred = pd.DataFrame({"y": y, "score": s, "pred": p})
-    assert compare.weighted_metric("auprc", pred, W)[0] == pytest.approx(average_precision_score(y, s))
-    assert compare.weighted_metric("auroc", pred, W)[0] == pytest.approx(roc_auc_score(y, s))
-    assert compare.weighted_metric("f1", pred, W)[0] == pytest.approx(f1_score(y, p))
+    assert compare.prediction_metric("auprc", pred, W)[0] == pytest.approx(average_precision_score(y, s))
+    assert compare.prediction_metric("auroc", pred, W)[0] == pytest.approx(roc_auc_score(y, s))
+    assert compare.prediction_metric("f1", pred, W)[0] == pytest.approx(f1_score(y, p))
     # integer weights = repeating rows
     w = rng.integers(0, 3, 300)
     rep = np.repeat(np.arange(300), w)
-    assert compare.weighted_metric("auprc", pred, w[None].astype(float))[0] == pytest.approx(
+    assert compare.prediction_metric("auprc", pred, w[None].astype(float))[0] == pytest.approx(
         average_precision_score(y[rep], s[rep]))
 
 

@@ -19,8 +19,8 @@ from coldstart.errors import ColdstartError
 from conftest import make_blob_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
-ALL = ["pixels", "pixels-224", "txrv-densenet121", "txrv-resnet50", "txrv-autoencoder", "imagenet-densenet121",
-       "file", "ssl-pool"]
+ALL = ["pixels", "pixels-224", "gist", "txrv-densenet121", "txrv-resnet50", "txrv-autoencoder",
+       "imagenet-densenet121", "file", "ssl-pool"]
 
 
 # ---- registry ---------------------------------------------------------------

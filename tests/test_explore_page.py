@@ -61,7 +61,7 @@ def _app(**state):
 def test_map_shows_pool_and_exact_picks(explore_ds):
     from coldstart.embed import cached_embeddings
     from coldstart.select import select
-    from coldstart.ui.explore import pool_indices
+    from coldstart.select.dataset import pool_indices
 
     ds = explore_ds
     at = _app().run()
@@ -122,7 +122,7 @@ def test_compare_two_methods_and_diagnostics(explore_ds):
     assert "B: random" in spec["layout"]["title"]["text"]
     # each method's picks can be exported (CSV, Label Studio, class folders), named by method and budget
     labels = [b.proto.label for b in at.get("download_button")]
-    for label in ("Selection (CSV)", "Label Studio tasks (JSON)", "Images in class folders (ZIP)"):
+    for label in ("Selection (CSV)", "Label Studio bundle (ZIP)", "Images in class folders (ZIP)"):
         assert labels.count(label) == 2, label  # one set per method tab
 
 
@@ -190,3 +190,67 @@ def test_every_cold_start_selector_draws_picks(data_root):
         assert not at.error, (name, [e.value for e in at.error])
         tr = _trace(_map_spec(at), f"A: {name}")
         assert tr is not None and len(tr["customdata"]) == 12, name
+
+
+def test_parameter_widgets_come_from_declared_specs(explore_ds):
+    """The Parameters expander shows the selector's declared specs; a changed value reaches the selector."""
+    from coldstart.embed import load_embeddings
+    from coldstart.select import get_selector, select
+    from coldstart.select.dataset import pool_indices
+
+    at = _app(explore_sel_a="typiclust").run()
+    assert not at.exception, at.exception
+    spec = get_selector("typiclust")
+    boxes = {n.label: n for n in at.number_input if n.key.startswith("explore_pa_typiclust_")}
+    assert set(boxes) == {p.name for p in spec.params}
+    assert boxes["horizon"].value == 100 and boxes["horizon"].min == 1
+    boxes["horizon"].set_value(4).run()
+    assert not at.exception, at.exception
+    pool = pool_indices(explore_ds, "train")
+    want = select("typiclust", load_embeddings(explore_ds, "pixels")[pool], 20, 0, horizon=4).indices
+    tr = _trace(_map_spec(at), "A: typiclust")
+    assert _ids(tr) == [str(i) for i in explore_ds.ids[pool[want]]]
+
+
+def test_opens_on_pca_while_umap_computes_in_the_background_then_offers_it(explore_ds, monkeypatch):
+    """No cached UMAP: the page opens on PCA at once, says UMAP is computing, and offers it when ready."""
+    import threading
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from coldstart import maps
+    from coldstart.embed import get_embedder
+
+    gate = threading.Event()
+    real = maps.compute_map
+
+    def slow_umap(features, method="umap", seed=0, progress=None, **params):
+        if method == "umap":  # stands in for UMAP's minute: waits for the test, then maps quickly
+            gate.wait(60)
+            return real(features, "pca", seed)
+        return real(features, method, seed, progress=progress, **params)
+
+    monkeypatch.setattr(maps, "compute_map", slow_umap)
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert at.session_state["explore_map_method"] == "pca"
+    assert any("Computing the UMAP map in the background" in c.value for c in at.caption)
+    gate.set()
+    key = get_embedder("pixels", explore_ds).key
+    for _ in range(120):
+        if maps.cached_map(explore_ds, key, "umap", 0) is not None:
+            break
+        time.sleep(0.5)
+    at.run()
+    at.button(key="explore_umap_ready").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["explore_map_method"] == "umap"
+    assert "UMAP" in json.dumps(_map_spec(at)["layout"])
+
+
+def test_find_searches_the_whole_pool(explore_ds):
+    at = _app().run()
+    opts = at.selectbox(key="explore_find").options
+    pool = explore_ds.split_indices("train")
+    assert {str(i) for i in explore_ds.ids[pool]} <= set(opts)

@@ -45,8 +45,8 @@ def test_label_studio_tasks_schema(blob_dataset, tmp_path):
     pos = np.flatnonzero(ds.labels == 1)[:2].tolist()
     neg = np.flatnonzero(ds.labels == 0)[:2].tolist()
     idx = pos + neg
-    paths = export.export_label_studio(ds, idx, tmp_path / "ls", scores=[0.9, 0.8, 0.2, 0.1])
-    tasks = json.loads(paths["tasks"].read_text())
+    files = export.label_studio_files(ds, idx, scores=[0.9, 0.8, 0.2, 0.1])
+    tasks = json.loads(files["tasks.json"])
     assert isinstance(tasks, list) and len(tasks) == 4
     for t, i in zip(tasks, idx):
         assert t["data"]["image"].startswith("/data/local-files/?d=")
@@ -63,11 +63,10 @@ def test_label_studio_tasks_schema(blob_dataset, tmp_path):
     assert box["original_width"] == 32
     assert not [r for r in tasks[3]["predictions"][0]["result"] if r["type"] == "rectanglelabels"]
     # the labeling config names every from_name/to_name used by the tasks
-    xml = paths["config"].read_text()
+    xml = files["label_config.xml"].decode()
     assert f'name="{export.LS_FROM_NAME}"' in xml and f'name="{export.LS_BOX_NAME}"' in xml
     assert 'value="pneumothorax"' in xml
-    note = paths["note"].read_text()
-    assert "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT" in note and "http.server" in note
+    assert export.check_tasks(tasks, xml) == []
     # the local-storage path resolves to the real file under the document root
     rel = tasks[0]["data"]["image"].split("?d=")[1]
     assert (ds.dir.parent / rel).exists()
@@ -75,7 +74,8 @@ def test_label_studio_tasks_schema(blob_dataset, tmp_path):
 
 def test_label_studio_http_urls_and_unlabeled(blob_dataset):
     tasks = export.label_studio_tasks(blob_dataset, [0], labels=[None], url_mode="http", include_masks=False)
-    assert tasks[0]["data"]["image"].startswith("http://localhost:8081/blobs/")
+    # the http server serves the dataset folder itself (coldstart serve-images)
+    assert tasks[0]["data"]["image"] == "http://localhost:8081/" + blob_dataset.manifest["image"].iat[0]
     assert "predictions" not in tasks[0]
     with pytest.raises(ColdstartError, match="url_mode"):
         export.label_studio_tasks(blob_dataset, [0], url_mode="ftp")
@@ -94,8 +94,10 @@ def test_folder_export_one_subfolder_per_class(blob_dataset, tmp_path, mode):
         p = tmp_path / "out" / f
         assert p.is_symlink() == (mode == "symlink")
         assert p.read_bytes() == ds.image_path(i).read_bytes()
-    back = pd.read_csv(tmp_path / "out" / "labels.csv")
-    assert back.equals(table)
+    back = pd.read_csv(tmp_path / "out" / "labels.csv", dtype=str)
+    assert back.equals(table.astype(str))
+    sel = pd.read_csv(tmp_path / "out" / "selection.csv")
+    assert all((tmp_path / "out" / f).exists() for f in sel["image"])
     with pytest.raises(ColdstartError, match="not empty"):
         export.export_folder(ds, idx, tmp_path / "out")
 
@@ -108,26 +110,11 @@ def test_zip_export(blob_dataset):
             f"normal/{blob_dataset.ids[4]}.png"} <= names
     sel = pd.read_csv(z.open("selection.csv"))
     assert sel["label"].tolist() == ["pneumothorax", "normal"]
-
-
-def test_export_buttons_widget(blob_dataset):
-    """The shared download widget renders three buttons on any page."""
-    from streamlit.testing.v1 import AppTest
-
-    def page():
-        import pandas as pd
-
-        from coldstart.data import Dataset
-        from coldstart.ui.export_view import export_buttons
-
-        ds = Dataset("blobs")
-        export_buttons(ds, [3, 1, 2], per_pick=pd.DataFrame({"rank": [1, 2, 3], "index": [3, 1, 2],
-                                                               "cluster": [0, 1, 2]}), key="t")
-
-    at = AppTest.from_function(page, default_timeout=60).run()
-    assert not at.exception, at.exception
-    labels = [d.proto.label for d in at.get("download_button")]
-    assert labels == ["Selection (CSV)", "Label Studio tasks (JSON)", "Images in class folders (ZIP)"]
+    # every path in the zip's CSVs is a file of the zip itself (no dangling images/... or masks/...)
+    assert set(sel["image"]) <= names and "mask" not in sel.columns
+    assert set(pd.read_csv(z.open("labels.csv"))["file"]) <= names
+    # members unpack readable by others (0644), not 0600
+    assert {(i.external_attr >> 16) & 0o777 for i in z.infolist()} == {0o644}
 
 
 def test_label_studio_json_is_strict_json_with_missing_diagnostics(blob_dataset):

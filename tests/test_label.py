@@ -120,11 +120,6 @@ def test_list_and_compare_students(blob_dataset, feats):
 
 
 def test_kmeans_coldstart_order(blob_dataset, feats):
-    from coldstart.select import REGISTRY, _load_all
-
-    _load_all()
-    if "kmeans" not in REGISTRY:
-        pytest.skip("kmeans selector not registered in this build")
     s = LabelSession.create(blob_dataset, "km", feats, coldstart="kmeans", n_coldstart=5, seed=0)
     s2 = LabelSession.create(blob_dataset, "km2", feats, coldstart="kmeans", n_coldstart=5, seed=0)
     assert s.config.order == s2.config.order
@@ -140,3 +135,36 @@ def test_bad_inputs(blob_dataset, feats):
         LabelSession.create(blob_dataset, "../evil", feats)
     with pytest.raises(ColdstartError, match="no labeling session"):
         LabelSession.open(blob_dataset, "nobody", feats)
+
+
+def test_coldstart_picks_through_the_shared_selection_cache(blob_dataset, feats, monkeypatch):
+    """With the embedding's cache key, the first picks come from (and go to) the shared selection cache."""
+    import coldstart.select.cache as cache
+
+    plain = LabelSession.create(blob_dataset, "plain", feats, coldstart="kmeans", n_coldstart=5, seed=1)
+    s = LabelSession.create(blob_dataset, "cached", feats, coldstart="kmeans", n_coldstart=5, seed=1,
+                            embedding_key="blob-px")
+    assert s.config.order[:5] == plain.config.order[:5]  # kmeans z-scores itself: same picks
+    assert len(list(blob_dataset.cache_dir("sel").glob("kmeans-*.parquet"))) == 1
+    monkeypatch.setattr(cache, "select", lambda *a, **k: pytest.fail("recomputed a cached selection"))
+    again = LabelSession.create(blob_dataset, "again", feats, coldstart="kmeans", n_coldstart=3, seed=1,
+                                embedding_key="blob-px")
+    assert again.config.order[:3] == s.config.order[:3]
+
+
+def test_add_label_takes_the_callers_clock(blob_dataset, feats):
+    s = LabelSession.create(blob_dataset, "clock", feats, coldstart="random", n_coldstart=2)
+    row = s.add_label(s.next_item()["index"], 0, seconds=7.25)
+    assert row["seconds"] == 7.25
+    assert list(s.export_columns().columns) == ["source", "auprc_after", "session"]
+
+
+def test_waiting_for_classes_says_what_the_model_needs():
+    from coldstart.label.probe import waiting_for_classes
+
+    classes = ["normal", "pneumothorax"]
+    assert "No labels yet" in waiting_for_classes([], classes)
+    msg = waiting_for_classes([0, 0, 0], classes)
+    assert "All 3 labels so far are 'normal'" in msg and "'pneumothorax'" in msg and "both classes" in msg
+    assert waiting_for_classes([0, 1], classes) is None
+    assert waiting_for_classes([0], ["only"]) is None

@@ -11,8 +11,10 @@ import pytest
 from coldstart import maps
 from coldstart.errors import ColdstartError
 from coldstart.select.base import Selection
-from coldstart.ui import explore as ex
-from coldstart.ui import figures, images
+from coldstart import explore as ex
+from coldstart.data import thumbnails as images
+from coldstart.ui import figures
+from coldstart.ui.explore import selected_ids
 
 
 def _blobs(n=150, d=20, k=3, seed=0):
@@ -192,13 +194,13 @@ def test_near_duplicates_flags_planted_repeat():
 def test_selected_ids_and_rows(blob_dataset):
     ev = {"selection": {"points": [{"customdata": "img0003"}, {"customdata": ["img0001"]},
                                    {"customdata": "img0003"}, {"x": 1}], "box": [], "lasso": []}}
-    ids = ex.selected_ids(ev)
+    ids = selected_ids(ev)
     assert ids == ["img0003", "img0001", "img0003"]
     np.testing.assert_array_equal(ex.ids_to_rows(blob_dataset, ids + ["nope"]), [3, 1])
-    assert ex.selected_ids(None) == [] and ex.selected_ids({"selection": {}}) == []
+    assert selected_ids(None) == [] and selected_ids({"selection": {}}) == []
 
 
-def test_selection_table_and_diagnostics(blob_dataset):
+def test_pool_hover_and_diagnostics(blob_dataset):
     ds = blob_dataset
     pool = ex.pool_indices(ds, "train")
     assert set(ds.splits[pool]) == {"train"}
@@ -208,9 +210,6 @@ def test_selection_table_and_diagnostics(blob_dataset):
     per = pd.DataFrame({"rank": [1, 2], "index": [0, 5], "cluster": [0, 1], "cluster_size": [7, 9],
                         "distance": [0.5, 0.25]})
     sel = Selection(np.array([0, 5]), per, {"selector": "kmeans", "seed": 3})
-    t = ex.selection_table(ds, pool, sel, "A: kmeans", "pixels")
-    assert list(t["id"]) == list(ds.ids[pool[[0, 5]]]) and list(t["rank"]) == [1, 2]
-    assert {"cluster", "cluster_size", "distance", "method", "embedder", "seed"} <= set(t.columns)
     hover = ex.pick_hover(ds, pool, sel, "A")
     assert "pick #2" in hover[1] and "cluster 1 (9 images)" in hover[1] and "0.25" in hover[1]
     X = np.random.default_rng(0).normal(size=(len(pool), 4)).astype(np.float32)
@@ -234,21 +233,3 @@ def test_color_values_options(blob_dataset):
         ex.color_values("cluster", ds, pool)
     c, dist = ex.nearest_pick(np.eye(len(pool), dtype=np.float32), [0, 1])
     assert c[0] == 0 and c[1] == 1 and dist[0] == 0
-
-
-def test_selection_disk_cache_roundtrip(blob_dataset):
-    from coldstart.select import select
-    from coldstart.ui import selcache
-
-    X = np.random.default_rng(0).normal(size=(40, 6)).astype(np.float32)
-    sel = select("kmeans", X, 8, 3)
-    key = selcache.selection_key(blob_dataset.manifest_hash, "emb-v1", "kmeans", {}, 3, "train", 8)
-    assert key != selcache.selection_key(blob_dataset.manifest_hash, "emb-v1", "kmeans", {}, 4, "train", 8)
-    assert key != selcache.selection_key(blob_dataset.manifest_hash, "emb-v2", "kmeans", {}, 3, "train", 8)
-    assert selcache.load(blob_dataset, key) is None
-    selcache.save(blob_dataset, key, sel)
-    back = selcache.load(blob_dataset, key)
-    np.testing.assert_array_equal(back.indices, sel.indices)
-    pd.testing.assert_frame_equal(back.per_pick, sel.per_pick, check_dtype=False)
-    assert back.info["selector"] == "kmeans" and back.info["seed"] == 3
-    np.testing.assert_array_equal(back.prefix(3).indices, sel.indices[:3])

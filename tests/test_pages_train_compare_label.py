@@ -31,7 +31,12 @@ def blobs_with_pixels(blob_dataset):
     return blob_dataset
 
 
-def test_label_page_three_labels_write_three_rows(blobs_with_pixels):
+def test_label_page_three_labels_write_three_rows(blobs_with_pixels, monkeypatch):
+    from coldstart import export
+
+    built = []  # the export files are built only when a download is clicked, never on a rerun
+    monkeypatch.setattr(export, "export_zip", lambda *a, **k: built.append("zip") or b"")
+    monkeypatch.setattr(export, "label_studio_json", lambda *a, **k: built.append("ls") or "")
     ds = blobs_with_pixels
     at = _app("4_Label.py").run()
     assert not at.exception, at.exception
@@ -47,6 +52,8 @@ def test_label_page_three_labels_write_three_rows(blobs_with_pixels):
         at.button(key=f"label_btn_{k % 2}").click()
         at.run()
         assert not at.exception, at.exception
+        waiting = [i.value for i in at.info if "needs both classes" in i.value]
+        assert bool(waiting) == (k == 0)  # one label of one class: the page says why there is no curve yet
     rows = pd.read_parquet(ds.dir / "labels" / "Alice-Smith.parquet")
     assert len(rows) == 3
     assert rows["index"].tolist() == shown
@@ -57,7 +64,9 @@ def test_label_page_three_labels_write_three_rows(blobs_with_pixels):
     # the "Compare students" tab draws the same session, the "Export" tab offers three downloads
     assert len(at.get("plotly_chart")) == 2 and "Alice-Smith" in at.get("plotly_chart")[1].proto.spec
     labels = [d.proto.label for d in at.get("download_button")]
-    assert {"Labels (CSV)", "Label Studio tasks (JSON)", "Images in class folders (ZIP)"} <= set(labels)
+    assert {"Selection (CSV)", "Label Studio bundle (ZIP)", "Images in class folders (ZIP)"} <= set(labels)
+    assert built == []
+    assert (rows["seconds"] >= 0).all() and rows["seconds"].notna().all()
     # reveal shows a table with one row per label
     at.toggle(key="label_reveal").set_value(True)
     at.run()
@@ -99,6 +108,8 @@ def test_train_page_launches_tiny_probe_run_and_compare_matches_report(blobs_wit
     at = _app("2_Train.py").run()
     assert not at.exception, at.exception
     assert "random" in at.multiselect(key="train_methods").value  # the reference is prefilled
+    assert "pixels:kmeans-paper" in at.multiselect(key="train_methods").value  # paper settings: the paper's protocol
+    assert not any(o.split(":")[-1] in ("entropy", "bald", "threshold") for o in at.multiselect(key="train_methods").options)
     assert at.text_input(key="train_budgets").value == "20,40,60,80,100"  # paper defaults
     at.multiselect(key="train_methods").set_value(["random", "pixels:kmeans"])
     at.text_input(key="train_budgets").input("10,20")

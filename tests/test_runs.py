@@ -52,7 +52,7 @@ def test_probe_run_results_report_and_predictions(blob_dataset):
     r = st.results()
     assert st.status() == "finished"
     assert r["unit"].nunique() == 8
-    assert set(r["metric"]) == {"auprc", "auroc", "f1"}
+    assert set(r["metric"]) == {"ap", "auprc_trapz", "auroc", "f1"}
     ok = r[r.status == "ok"]
     assert ok["value"].between(0, 1).all() and (ok["se"] > 0).all()
     # selections are nested: budget 8 is a prefix of budget 16
@@ -94,7 +94,7 @@ def test_one_class_sets_are_recorded_and_counted(data_root):
     txt = report_table(r, "auprc")
     n_bad = bad["seed"].nunique()
     assert f"{n_bad}/5 seeds untrainable (no pneumothorax image)" in txt
-    s = r[(r.metric == "auprc") & (r.budget == 4) & (r.status == "ok")]
+    s = r[(r.metric == "ap") & (r.budget == 4) & (r.status == "ok")]
     if len(s):
         assert f"[{5 - n_bad}/5]" in txt
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .. import __version__
+from ..version import __version__
 from ..errors import ColdstartError
 from ..io import write_json, write_parquet, write_text
 from ..paths import data_root, dataset_dir

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..device import resolve_device  # noqa: F401 - the embedders' import of the one device choice
 from ..errors import ColdstartError
 
 
@@ -29,24 +30,6 @@ class Embedder(Protocol):
 
     def embed(self, dataset, device: str = "cpu", batch_size: int = 32, progress=None,
               indices=None) -> np.ndarray: ...
-
-
-def resolve_device(device: str | None) -> str:
-    """``None`` -> ``"cuda"`` when a GPU is present else ``"cpu"``; validates explicit names."""
-    import torch
-
-    if device is None or device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    device = str(device)
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ColdstartError(f"device={device!r} but no CUDA GPU is visible: use --device cpu")
-    if device.startswith("mps") and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-        raise ColdstartError(f"device={device!r} but MPS is not available: use --device cpu")
-    try:
-        torch.device(device)
-    except RuntimeError:
-        raise ColdstartError(f"device={device!r} is not a torch device: use cpu, cuda or cuda:N") from None
-    return device
 
 
 def check_batch_size(batch_size) -> int:

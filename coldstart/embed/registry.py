@@ -12,6 +12,7 @@ from ..errors import ColdstartError
 BUILTIN: dict[str, str] = {
     "pixels": "coldstart.embed.pixels:PixelsEmbedder",  # 32 px thumbnail (see coldstart.embed.pixels)
     "pixels-224": "coldstart.embed.pixels:InputPixelsEmbedder",  # the paper's naive input
+    "gist": "coldstart.embed.gist:GistEmbedder",
     "txrv-densenet121": "coldstart.embed.txrv:TxrvDenseNet",
     "txrv-resnet50": "coldstart.embed.txrv:TxrvResNet50",
     "txrv-autoencoder": "coldstart.embed.txrv:TxrvAutoencoder",

@@ -15,10 +15,10 @@ list_runs(dataset=None) -> DataFrame (dataset, run_id, created, task, methods, s
     status: running / finished / failed / cancelled / interrupted (killed) / starting.
 RunStore(dataset, run_id): .config, .events(), .results(), .progress(), .predictions(unit),
     .selection(method, seed), .status()
-report_table(results, metric="auprc", fmt="text"|"csv"|"markdown"|"latex") -> str
+report_table(results, metric="ap", fmt="text"|"csv"|"markdown"|"latex") -> str
 summarize(results, metric=None) -> long-form DataFrame (method, budget, metric, mean, se, n_seeds,
     n_untrainable, phase, round, ...);  learning_curves(results, metric) -> per-seed rows.
-paired_comparison(store, method_a, method_b, budget, seed, metric="auprc", n=1000, phase="cold")
+paired_comparison(store, method_a, method_b, budget, seed, metric="ap", n=1000, phase="cold")
     -> dict(diff, lo, hi, excludes_zero, n_test, unit_a, unit_b), from the stored per-test-sample
     predictions (``RunStore.predictions(unit)``; unit keys ``cold|<method>|s<seed>|b<budget>``,
     ``al|<method>|s<seed>|r<round>``).
@@ -28,9 +28,10 @@ The probe trains, by default, on one fixed embedding for all methods of a run
 """
 
 from .config import RunConfig, parse_method
-from .report import learning_curves, paired_comparison, report_table, summarize
-from .runner import Unit, cancel_run, execute, plan_units, resume_run, start_run
+from .report import ReportTable, learning_curves, paired_comparison, report_frame, report_table, run_metrics, summarize
+from .runner import cancel_run, execute, resume_run, start_run
 from .store import RunStore, find_run, list_runs
+from .units import Unit, plan_units
 
 __all__ = ["RunConfig", "parse_method", "start_run", "resume_run", "cancel_run", "execute", "plan_units", "Unit",
-           "list_runs", "RunStore", "find_run", "report_table", "summarize", "learning_curves", "paired_comparison"]
+           "list_runs", "RunStore", "find_run", "report_table", "report_frame", "ReportTable", "run_metrics", "summarize", "learning_curves", "paired_comparison"]

@@ -20,7 +20,11 @@ def register(sub) -> None:
     p.add_argument("--preset", choices=["quick", "paper"])
     p.add_argument("--rounds", type=int, help="active-learning rounds after the first budget")
     p.add_argument("--query-size", type=int, dest="query_size")
-    p.add_argument("--strategy", help="uncertainty strategy (least-confidence, margin, entropy, bald, badge)")
+    p.add_argument("--strategy", help="AL round strategy (threshold, least-confidence, margin, entropy, bald, "
+                                      "badge, balanced, random); default: the preset's (paper: threshold)")
+    p.add_argument("--ood-filter", type=float, dest="ood_filter",
+                   help="AL rounds: drop this fraction of unlabeled images with the highest OOD score before "
+                        "each query, e.g. 0.1")
     p.add_argument("--no-cold-start", action="store_true", help="only the AL continuation")
     p.add_argument("--warm-start", action="store_true")
     p.add_argument("--val-mode", choices=["split", "holdout"], dest="val_mode")
@@ -28,6 +32,7 @@ def register(sub) -> None:
     p.add_argument("--noise", type=float, help="oracle label-noise rate (symmetric)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="training override, e.g. --set epochs=3 --set size=32")
+    p.add_argument("--workers", type=int, help="processes training units at once (default: one per core)")
     p.add_argument("--background", action="store_true", help="run detached; follow with `coldstart runs`")
     p.set_defaults(func=cmd_run)
 
@@ -46,15 +51,9 @@ def register(sub) -> None:
 
     p = sub.add_parser("report", help="paper-layout table of a run (rows methods, columns budgets)")
     p.add_argument("run")
-    p.add_argument("--metric", default=None, help="default: auprc (classification) or dice (segmentation)")
+    p.add_argument("--metric", default=None, help="default: ap (AUPRC as average precision; auprc_trapz is the paper's trapezoid) or dice (segmentation)")
     p.add_argument("--format", default="text", choices=["text", "csv", "markdown", "latex"])
     p.set_defaults(func=cmd_report)
-
-
-def _value(s: str):
-    import yaml
-
-    return yaml.safe_load(s)
 
 
 def config_from_args(args) -> dict:
@@ -75,7 +74,7 @@ def config_from_args(args) -> dict:
             raise ColdstartError(f"{p}: a run config must be a mapping of settings (key: value lines), "
                                  f"got {type(d).__name__}")
     for k in ("dataset", "task", "methods", "budgets", "seeds", "preset", "rounds", "query_size", "strategy",
-              "val_mode", "probe_embedder"):
+              "val_mode", "probe_embedder", "ood_filter", "workers"):
         v = getattr(args, k)
         if v is not None:
             d[k] = v
@@ -85,11 +84,10 @@ def config_from_args(args) -> dict:
         d["warm_start"] = True
     if args.noise is not None:
         d.setdefault("oracle", {})["noise"] = args.noise
-    for kv in args.set:
-        if "=" not in kv:
-            raise ColdstartError(f"--set {kv!r}: write KEY=VALUE, e.g. --set epochs=3")
-        k, v = kv.split("=", 1)
-        d.setdefault("train", {})[k] = _value(v)
+    if args.set:
+        from ..params import parse_key_values
+
+        d.setdefault("train", {}).update(parse_key_values(args.set, "--set"))
     if "dataset" not in d:
         raise ColdstartError("which dataset? give --dataset NAME or a config file with 'dataset:'")
     return d
@@ -99,7 +97,12 @@ def cmd_run(args) -> int:
     from .config import RunConfig
     from .runner import create_run, execute, _spawn
 
+    from ..train.torchloop import pretrained_notice
+
     cfg = RunConfig.from_dict(config_from_args(args))
+    notice = pretrained_notice(cfg.task, cfg.params)
+    if notice:
+        print(f"warning: {notice}", file=sys.stderr, flush=True)
     d = create_run(cfg)
     print(f"run id: {d.name}", flush=True)
     if args.background:
@@ -147,6 +150,6 @@ def cmd_report(args) -> int:
 
     ds, d = find_run(args.run)
     st = RunStore.from_dir(d)
-    metric = args.metric or ("dice" if st.raw_config.get("task") == "segmentation" else "auprc")
+    metric = args.metric or ("dice" if st.raw_config.get("task") == "segmentation" else "ap")
     sys.stdout.write(report_table(st.results(), metric, args.format))
     return 0

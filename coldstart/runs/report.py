@@ -9,14 +9,15 @@ image". SE combines the between-seed SE and the test-set bootstrap SE (see
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
 from ..errors import ColdstartError
-from ..metrics import mean_se_over_seeds
+from ..metrics import LOWER_IS_BETTER, METRIC_ALIASES, mean_se_over_seeds
 
 FORMATS = ("text", "csv", "markdown", "latex")
-LOWER_IS_BETTER = {"hausdorff95", "hausdorff"}
 
 
 def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
@@ -28,6 +29,8 @@ def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     if results is None or not len(results):
         return pd.DataFrame(columns=["phase", "round", "method", "strategy", "budget", "metric", "mean", "se",
                                      "n_seeds", "n_untrainable"])
+    metric = METRIC_ALIASES.get(metric, metric)
+    results = results.assign(metric=results["metric"].replace(METRIC_ALIASES))
     r = results if metric is None else results[results["metric"] == metric]
     if metric is not None and not len(r):
         raise ColdstartError(f"metric {metric!r} is not in this run: choose one of "
@@ -53,29 +56,74 @@ def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     return out[cols]
 
 
+def run_metrics(task: str, results: pd.DataFrame) -> list[str]:
+    """The metrics of ``results`` in display order: the task's own (headline first), then any others."""
+    from ..train.base import TASK_METRICS
+
+    have = list(dict.fromkeys(results["metric"])) if len(results) else []
+    own = [m for m in TASK_METRICS.get(task, ()) if m in have]
+    return own + sorted(m for m in have if m not in own)
+
+
 def _row_label(phase: str, method: str, strategy: str) -> str:
     return method if phase == "cold" else f"{method} -> {strategy} (AL)"
 
 
-def report_table(results: pd.DataFrame, metric: str = "auprc", fmt: str = "text") -> str:
-    """The paper-layout table of ``metric`` as text, csv (long form), markdown or latex.
+@dataclass
+class ReportTable:
+    """The paper-layout table of one metric as data.
 
-    Parameters
+    Attributes
     ----------
-    results : DataFrame
-        ``RunStore.results()`` (one row per unit x metric).
     metric : str
-        e.g. "auprc", "auroc", "f1", "dice", "hausdorff95".
-    fmt : {"text", "csv", "markdown", "latex"}
-        "csv" is long form (method, budget, metric, mean, se, n_seeds, n_untrainable, phase, round...).
+    cells : DataFrame
+        Index ``method`` (row labels), one column per budget; cell text ``mean (SE)`` plus ``[k/n]``
+        when some seeds could not train, ``- [0/n]`` when none could.
+    best : DataFrame of bool
+        Same shape: the best cell of each budget column (lowest for distances), per phase.
+    notes : list of str
+        One footnote per cell with untrainable seeds.
     """
-    if fmt not in FORMATS:
-        raise ColdstartError(f"format {fmt!r}: choose one of {', '.join(FORMATS)}")
+
+    metric: str
+    cells: pd.DataFrame
+    best: pd.DataFrame
+    notes: list = field(default_factory=list)
+
+    @property
+    def header(self) -> str:
+        lower = self.metric in LOWER_IS_BETTER
+        return (f"{self.metric}: mean (SE) over seeds; columns = labeled budget; "
+                + ("lowest" if lower else "best") + " per column marked")
+
+    def marked(self, fmt: str) -> pd.DataFrame:
+        """The cells with the best ones marked for ``fmt`` (text ``*``, markdown bold, LaTeX bold)."""
+        mark = {"text": "*{}", "markdown": "**{}**", "latex": "\\textbf{{{}}}"}[fmt]
+        return self.cells.where(~self.best, self.cells.map(mark.format))
+
+    def to_text(self) -> str:
+        return "\n".join([self.header, self.marked("text").to_string(), *self.notes]) + "\n"
+
+    def to_markdown(self) -> str:
+        return "\n".join([self.header, self.markdown_table(), *self.notes]) + "\n"
+
+    def markdown_table(self) -> str:
+        t = self.marked("markdown")
+        head = "| method | " + " | ".join(t.columns) + " |"
+        sep = "|---|" + "---|" * len(t.columns)
+        rows = [f"| {i} | " + " | ".join(r) + " |" for i, r in zip(t.index, t.values.tolist())]
+        return "\n".join([head, sep] + rows)
+
+    def to_latex(self) -> str:
+        return self.marked("latex").to_latex(escape=False)
+
+
+def report_frame(results: pd.DataFrame, metric: str = "ap") -> ReportTable:
+    """The paper-layout table of ``metric`` (rows methods, columns budgets) as a :class:`ReportTable`."""
     if results is None or not len(results):
         raise ColdstartError("this run has no results yet: wait for its first unit or resume it")
+    metric = METRIC_ALIASES.get(metric, metric)
     s = summarize(results, metric)
-    if fmt == "csv":
-        return s.to_csv(index=False, float_format="%.6g")
     s = s.assign(row=[_row_label(p, m, st) for p, m, st in zip(s["phase"], s["method"], s["strategy"])])
     budgets = sorted(s["budget"].unique())
     row_order = list(dict.fromkeys(s["row"]))
@@ -87,6 +135,7 @@ def report_table(results: pd.DataFrame, metric: str = "auprc", fmt: str = "text"
             if len(col):
                 best[(phase, b)] = col.min() if lower else col.max()
     cells: dict[tuple[str, int], str] = {}
+    is_best: dict[tuple[str, int], bool] = {}
     notes = []
     for _, x in s.iterrows():
         if not np.isfinite(x["mean"]):
@@ -95,44 +144,53 @@ def report_table(results: pd.DataFrame, metric: str = "auprc", fmt: str = "text"
             txt = f"{x['mean']:.3f} ({x['se']:.3f})" if np.isfinite(x["se"]) else f"{x['mean']:.3f}"
             if x["n_untrainable"]:
                 txt += f" [{x['n_trainable']}/{x['n_seeds']}]"
-            if np.isclose(x["mean"], best.get((x["phase"], x["budget"]), np.nan)):
-                txt = {"text": f"*{txt}", "markdown": f"**{txt}**", "latex": f"\\textbf{{{txt}}}"}[fmt]
+            is_best[(x["row"], x["budget"])] = bool(np.isclose(x["mean"], best.get((x["phase"], x["budget"]), np.nan)))
         cells[(x["row"], x["budget"])] = txt
         if x["n_untrainable"]:
             rest = "mean over the other seeds" if x["n_trainable"] else "no trainable seed"
             notes.append(f"{x['row']} @ {x['budget']}: {x['n_untrainable']}/{x['n_seeds']} seeds "
                          f"untrainable ({x['untrainable_reasons']}); {rest}")
-    table = pd.DataFrame([[cells.get((r, b), "") for b in budgets] for r in row_order],
-                         index=row_order, columns=[str(b) for b in budgets])
-    table.index.name = "method"
-    lines = [f"{metric}: mean (SE) over seeds; columns = labeled budget; "
-             + ("lowest" if lower else "best") + " per column marked"]
-    if fmt == "text":
-        lines.append(table.to_string())
-    elif fmt == "markdown":
-        lines.append(_markdown(table))
-    else:
-        body = table.to_latex(escape=False)
-        return body
-    lines += notes
-    return "\n".join(lines) + "\n"
+    cols = [str(b) for b in budgets]
+    table = pd.DataFrame([[cells.get((r, b), "") for b in budgets] for r in row_order], index=row_order, columns=cols)
+    mask = pd.DataFrame([[is_best.get((r, b), False) for b in budgets] for r in row_order], index=row_order,
+                        columns=cols)
+    table.index.name = mask.index.name = "method"
+    from ..train.torchloop import weights_footnote
+
+    foot = weights_footnote(results)
+    return ReportTable(metric, table, mask, notes + ([foot] if foot else []))
 
 
-def _markdown(table: pd.DataFrame) -> str:
-    head = "| method | " + " | ".join(table.columns) + " |"
-    sep = "|---|" + "---|" * len(table.columns)
-    rows = [f"| {i} | " + " | ".join(r) + " |" for i, r in zip(table.index, table.values.tolist())]
-    return "\n".join([head, sep] + rows)
+def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text") -> str:
+    """The paper-layout table of ``metric`` as text, csv (long form), markdown or latex.
+
+    Parameters
+    ----------
+    results : DataFrame
+        ``RunStore.results()`` (one row per unit x metric).
+    metric : str
+        e.g. "ap", "auprc_trapz", "auroc", "f1", "dice", "hausdorff95".
+    fmt : {"text", "csv", "markdown", "latex"}
+        "csv" is long form (method, budget, metric, mean, se, n_seeds, n_untrainable, phase, round...).
+    """
+    if fmt not in FORMATS:
+        raise ColdstartError(f"format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if results is None or not len(results):
+        raise ColdstartError("this run has no results yet: wait for its first unit or resume it")
+    if fmt == "csv":
+        return summarize(results, metric).to_csv(index=False, float_format="%.6g")
+    rep = report_frame(results, metric)
+    return {"text": rep.to_text, "markdown": rep.to_markdown, "latex": rep.to_latex}[fmt]()
 
 
-def learning_curves(results: pd.DataFrame, metric: str = "auprc") -> pd.DataFrame:
+def learning_curves(results: pd.DataFrame, metric: str = "ap") -> pd.DataFrame:
     """Per-seed values for plotting: phase, method, strategy, seed, round, budget, value, status."""
-    r = results[results["metric"] == metric]
+    r = results[results["metric"] == METRIC_ALIASES.get(metric, metric)]
     return r[["phase", "method", "strategy", "seed", "round", "budget", "value", "se", "status",
               "n_wasted"]].reset_index(drop=True)
 
 
-def paired_comparison(store, method_a: str, method_b: str, budget: int, seed: int, metric: str = "auprc",
+def paired_comparison(store, method_a: str, method_b: str, budget: int, seed: int, metric: str = "ap",
                       n: int = 1000, phase: str = "cold", boot_seed: int = 0) -> dict:
     """Paired bootstrap of ``metric(method_a) - metric(method_b)`` on the shared test set of one run.
 
@@ -145,7 +203,7 @@ def paired_comparison(store, method_a: str, method_b: str, budget: int, seed: in
         diff, lo, hi (95% CI), excludes_zero, n_test, unit_a, unit_b.
     """
     from .. import metrics as M
-    from .runner import Unit
+    from .units import Unit
 
     def key(m):
         if phase == "cold":
@@ -159,11 +217,10 @@ def paired_comparison(store, method_a: str, method_b: str, budget: int, seed: in
     a, b = store.predictions(ua), store.predictions(ub)
     if not (a["index"].to_numpy() == b["index"].to_numpy()).all():
         raise ColdstartError(f"units {ua} and {ub} were scored on different test sets: compare units of one run")
+    from ..compare import sample_values
+
+    name, va = sample_values(metric, a)
+    _, vb = sample_values(metric, b)
     y = a["y"].to_numpy()
-    fns = {"auprc": (M.auprc, "score"), "auroc": (M.auroc, "score"), "f1": (M.f1, "pred"),
-           "dice": (M.mean_of, "dice"), "hausdorff95": (M.mean_of, "hausdorff95")}
-    if metric not in fns:
-        raise ColdstartError(f"metric {metric!r} cannot be compared per sample: choose one of {', '.join(fns)}")
-    fn, col = fns[metric]
-    diff, lo, hi, sig = M.paired_bootstrap(y, a[col].to_numpy(), b[col].to_numpy(), fn, n=n, seed=boot_seed)
+    diff, lo, hi, sig = M.paired_bootstrap(y, va, vb, name, n=n, seed=boot_seed)
     return dict(diff=diff, lo=lo, hi=hi, excludes_zero=sig, n_test=len(y), unit_a=ua, unit_b=ub)

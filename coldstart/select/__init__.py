@@ -1,56 +1,29 @@
-"""Selection strategies (see :mod:`coldstart.select.base` for the contract)."""
+"""Selection strategies (see :mod:`coldstart.select.base` for the contract and the registry).
 
-from .base import REGISTRY, Selection, SelectorSpec, get_selector, list_selectors, register
+``select(name, X, budget, seed, **params)`` works on arrays (positions into ``X``);
+``select_dataset(dataset, selector, embedder, budget, ...)`` works on a dataset's pool, returns
+dataset rows and reuses the on-disk selection cache (:mod:`coldstart.select.cache`).
+"""
 
-_SELECTOR_MODULES: tuple[str, ...] = (
-    "random_", "kmeans", "typiclust", "probcover", "coreset", "balanced", "ood", "uncertainty",
-)
+from .base import (REGISTRY, Param, Selection, SelectorSpec, get_selector, list_selectors, load_all, register,
+                   select, selector_specs)
 
+_load_all = load_all  # old private name, still called by pages/2_Train.py and ui/common.py: use load_all
 
-def _load_all() -> None:
-    import importlib
-
-    for m in _SELECTOR_MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{m}")
-        except ModuleNotFoundError as e:  # a module not written yet
-            if e.name != f"{__name__}.{m}":
-                raise
+_LAZY = {"ood_scores": "ood", "query_uncertain": "uncertainty", "select_dataset": "dataset",
+         "pool_indices": "dataset", "cached_select": "cache",
+         "coverage": "diagnostics"}
 
 
-def select(name: str, features, budget: int, seed: int = 0, **params) -> Selection:
-    """Run registered selector ``name``; see :class:`Selection`.
+def __getattr__(name: str):
+    """Lazy re-exports (their modules import pandas/scipy, which ``import coldstart.select`` avoids)."""
+    if name in _LAZY:
+        import importlib
 
-    Unknown parameters raise :class:`ColdstartError` naming the valid ones.
-    """
-    import inspect
-
-    from ..errors import ColdstartError
-
-    spec = get_selector(name)
-    sig = inspect.signature(spec.func)
-    if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        valid = [p for p in list(sig.parameters)[3:]]
-        bad = sorted(set(params) - set(valid))
-        if bad:
-            raise ColdstartError(f"selector {name!r} has no parameter {', '.join(bad)}: valid ones are "
-                                 f"{', '.join(valid) or 'none'}")
-    return spec.func(features, budget, seed, **params)
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def ood_scores(features, k: int = 20, **kw):
-    """Per-image OOD score (see :func:`coldstart.select.ood.ood_scores`)."""
-    from .ood import ood_scores as _f
-
-    return _f(features, k=k, **kw)
-
-
-def query_uncertain(strategy, probs, candidates, size, seed=0, mc_probs=None, features=None):
-    """Uncertainty-round picks (see :func:`coldstart.select.uncertainty.query_uncertain`)."""
-    from .uncertainty import query_uncertain as _f
-
-    return _f(strategy, probs, candidates, size, seed=seed, mc_probs=mc_probs, features=features)
-
-
-__all__ = ["REGISTRY", "Selection", "SelectorSpec", "get_selector", "list_selectors", "ood_scores",
-           "query_uncertain", "register", "select"]
+__all__ = ["REGISTRY", "Param", "cached_select", "Selection", "SelectorSpec", "coverage", "get_selector", "list_selectors",
+           "load_all", "ood_scores", "pool_indices", "query_uncertain", "register", "select", "select_dataset",
+           "selector_specs"]

@@ -24,8 +24,8 @@ import time
 
 import numpy as np
 
-from ._space import kmeans, l2_normalize, reduce_dim
-from .base import register
+from ._space import farthest_first, kmeans, l2_normalize, reduce_dim, single_thread
+from .base import Param, register
 from .diagnostics import make_selection
 from .validation import check_inputs
 from ..errors import ColdstartError
@@ -59,23 +59,9 @@ def prior_order(Z: np.ndarray, n_clusters: int, seed: int, min_cluster_size: int
     if not len(live):  # a tiny pool: every cluster is small, so order them all farthest-first
         live, small = small, small[:0]
     # farthest-first over medoids of the live clusters, from the labeled images or the largest cluster
-    P = Z[medoid[live]]
-    d2 = np.full(len(live), np.inf)
-    if labeled is not None and len(labeled):
-        for s in range(0, len(labeled), 1024):
-            L = Z[labeled[s:s + 1024]]
-            d2 = np.minimum(d2, ((P[:, None, :] - L[None, :, :]) ** 2).sum(-1).min(axis=1))
-        first = int(np.argmax(d2))
-    else:
-        first = int(np.argmax(sizes[live]))
-    corder = [first]
-    d2 = np.minimum(d2, ((P - P[first]) ** 2).sum(axis=1))
-    d2[first] = -1
-    while len(corder) < len(live):
-        p = int(np.argmax(d2))
-        corder.append(p)
-        d2 = np.minimum(d2, ((P - P[p]) ** 2).sum(axis=1))
-        d2[corder] = -1
+    has_lab = labeled is not None and len(labeled)
+    corder, _ = farthest_first(Z[medoid[live]], len(live), seeds=Z[labeled] if has_lab else None,
+                               first=None if has_lab else int(np.argmax(sizes[live])))
     cluster_rank = np.empty(k, np.int64)
     ordered = np.concatenate([live[corder], small[np.argsort(-sizes[small], kind="stable")]])
     cluster_rank[ordered] = np.arange(len(ordered))
@@ -86,7 +72,13 @@ def prior_order(Z: np.ndarray, n_clusters: int, seed: int, min_cluster_size: int
 
 
 @register("balanced", "Imbalance-aware: one pick per cluster before any gets two, outlying clusters "
-                      "early; with model probabilities, picks alternate across predicted classes.")
+                      "early; with model probabilities, picks alternate across predicted classes.",
+          params=(Param("horizon", int, 100, "Number of clusters (one pick each in the first round).", low=1),
+                  Param("dim", int, 64, "PCA components of the L2-normalised features (None: no PCA).", low=1,
+                        optional=True),
+                  Param("min_cluster_size", int, 3, "Smaller clusters (isolated outliers) are picked last.", low=0)),
+          inputs=("probs", "labels", "labeled"))
+@single_thread
 def select_balanced(features, budget: int, seed: int = 0, horizon: int = 100, dim: int | None = 64,
                     min_cluster_size: int = 3, probs=None, labels=None, labeled=None):
     """Imbalance-aware selection.

@@ -1,16 +1,18 @@
-"""The selector contract: ``select(features, budget, seed, **params) -> Selection``.
+"""The selector contract: ``select(features, budget, seed, **params) -> Selection``, and the registry.
 
 A *method* shown to users is a pair (embedder, selector). Selections are
 nested: ``indices[:b]`` is the selection for budget ``b``.
-Implementations register themselves in :data:`REGISTRY` with :func:`register`.
+Implementations register themselves in :data:`REGISTRY` with :func:`register`,
+declaring their tunable parameters as :class:`Param` rows (the registry is
+data: pages build widgets from it and :func:`select` validates against it).
 """
 
 from __future__ import annotations
 
+import importlib
+import numbers
 from dataclasses import dataclass, field
-from typing import Any, Callable
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -18,6 +20,13 @@ from ..errors import ColdstartError
 
 if TYPE_CHECKING:  # pandas is imported lazily: `import coldstart` / `coldstart --help` stay fast
     import pandas as pd
+
+# the modules that register selectors, imported once by load_all()
+SELECTOR_MODULES: tuple[str, ...] = (
+    "random_", "kmeans", "typiclust", "probcover", "coreset", "balanced", "ood", "uncertainty",
+)
+# keyword inputs that are data, not tunable parameters (never shown as widgets, never in cache keys)
+DATA_INPUTS: tuple[str, ...] = ("labeled", "probs", "labels", "mc_probs", "candidates")
 
 
 def _empty_frame():
@@ -60,33 +69,131 @@ class Selection:
 
 
 @dataclass(frozen=True)
+class Param:
+    """One tunable selector parameter, declared as data.
+
+    ``type`` is int, float, bool or str; ``low``/``high`` bound numbers (``low_open``/``high_open``
+    make a bound strict); ``choices`` lists the allowed strings; ``optional`` allows None (whose
+    meaning ``help`` states).
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] | None = None
+    optional: bool = False
+
+    def range_text(self) -> str:
+        lo = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
+        hi = "" if self.high is None else f"{'<' if self.high_open else '<='} {self.high:g}"
+        return " and ".join(t for t in (lo, hi) if t)
+
+    def check(self, value, selector: str) -> None:
+        """Raise :class:`ColdstartError` naming the parameter, the value and the fix when ``value`` is invalid."""
+        if value is None:
+            if self.optional or self.default is None:
+                return
+            raise ColdstartError(f"{self.name}=None is not allowed for selector {selector!r}: give a "
+                                 f"{self.type.__name__} (default {self.default!r})")
+        where = f"{self.name}={value!r} for selector {selector!r}"
+        if self.type is bool:
+            if not isinstance(value, (bool, np.bool_)):
+                raise ColdstartError(f"{where} must be true or false")
+            return
+        if self.type is str:
+            if not isinstance(value, str) or (self.choices and value not in self.choices):
+                raise ColdstartError(f"{where} must be one of {', '.join(self.choices or ())}")
+            return
+        ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+        if ok and self.type is int:
+            ok = float(value).is_integer()
+        if not ok:
+            raise ColdstartError(f"{where} must be {'an integer' if self.type is int else 'a number'} "
+                                 f"(default {self.default!r})")
+        v = float(value)
+        bad_lo = self.low is not None and (v <= self.low if self.low_open else v < self.low)
+        bad_hi = self.high is not None and (v >= self.high if self.high_open else v > self.high)
+        if bad_lo or bad_hi or not np.isfinite(v):
+            raise ColdstartError(f"{self.name}={value!r} must be {self.range_text()} "
+                                 f"(selector {selector!r}; default {self.default!r})")
+
+
+@dataclass(frozen=True)
 class SelectorSpec:
-    """A registry row: name, factory, one-sentence "when to use it", and what it needs."""
+    """A registry row: name, function, one-sentence "when to use it", what it needs, its parameters.
+
+    ``params`` is None for a selector registered without declarations: then the names it accepts
+    come from its signature (see :meth:`accepted`), and no widgets are offered.
+    """
 
     name: str
     func: Callable[..., Selection]
     summary: str
     needs_features: bool = True
-    params: dict[str, Any] = field(default_factory=dict)
+    kind: str = "cold-start"
+    params: tuple[Param, ...] | None = None
+    inputs: tuple[str, ...] = ("labeled",)
+    extra_params: bool = False  # accepts further keyword parameters (passed on, e.g. to a base selector)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params or () if p.name == name), None)
+
+    def defaults(self) -> dict[str, Any]:
+        """Declared parameters and their defaults."""
+        return {p.name: p.default for p in self.params or ()}
+
+    def accepted(self) -> list[str]:
+        """Every keyword :func:`select` passes on (parameters, then data inputs)."""
+        if self.params is None:
+            import inspect
+
+            return [p for p in list(inspect.signature(self.func).parameters)[3:]]
+        return [p.name for p in self.params] + list(self.inputs)
+
+    def check_params(self, params: dict[str, Any]) -> None:
+        """Unknown names and invalid values raise :class:`ColdstartError` naming the valid ones."""
+        if not self.extra_params:
+            valid = self.accepted()
+            bad = sorted(set(params) - set(valid))
+            if bad:
+                raise ColdstartError(f"selector {self.name!r} has no parameter {', '.join(bad)}: valid ones "
+                                     f"are {', '.join(valid) or 'none'}")
+        for k, v in params.items():
+            p = self.param(k)
+            if p is not None:
+                p.check(v, self.name)
 
 
 REGISTRY: dict[str, SelectorSpec] = {}
 
 
-def register(name: str, summary: str, needs_features: bool = True, **params):
-    """Decorator registering ``func(features, budget, seed, **params) -> Selection``."""
+def register(name: str, summary: str, needs_features: bool = True, kind: str = "cold-start",
+             params: tuple[Param, ...] | list[Param] | None = None, inputs: tuple[str, ...] = ("labeled",),
+             extra_params: bool = False):
+    """Decorator registering ``func(features, budget, seed, **params) -> Selection`` under ``name``."""
 
     def deco(func):
-        REGISTRY[name] = SelectorSpec(name, func, summary, needs_features, params)
+        REGISTRY[name] = SelectorSpec(name, func, summary, needs_features, kind,
+                                      None if params is None else tuple(params), tuple(inputs), extra_params)
         return func
 
     return deco
 
 
-def get_selector(name: str) -> SelectorSpec:
-    from . import _load_all  # noqa: F401  (imports every selector module once)
+def load_all() -> None:
+    """Import every selector module once, so :data:`REGISTRY` is complete."""
+    for m in SELECTOR_MODULES:
+        importlib.import_module(f"{__package__}.{m}")
 
-    _load_all()
+
+def get_selector(name: str) -> SelectorSpec:
+    """The registry row of ``name``; unknown names raise with the sorted list of valid ones."""
+    load_all()
     if name not in REGISTRY:
         raise ColdstartError(f"unknown selector {name!r}: choose one of {', '.join(sorted(REGISTRY))}")
     return REGISTRY[name]
@@ -95,7 +202,22 @@ def get_selector(name: str) -> SelectorSpec:
 def list_selectors(kind: str | None = "cold-start") -> list[str]:
     """Registered selector names, sorted; ``kind`` filters ("cold-start" = usable before any model
     exists, "uncertainty" = active-learning round strategies needing model outputs, None = all)."""
-    from . import _load_all
+    load_all()
+    return sorted(n for n, s in REGISTRY.items() if kind is None or s.kind == kind)
 
-    _load_all()
-    return sorted(n for n, s in REGISTRY.items() if kind is None or s.params.get("kind", "cold-start") == kind)
+
+def selector_specs(kind: str | None = "cold-start") -> dict[str, SelectorSpec]:
+    """Registry rows in registration order, filtered by ``kind`` as in :func:`list_selectors`."""
+    load_all()
+    return {n: s for n, s in REGISTRY.items() if kind is None or s.kind == kind}
+
+
+def select(name: str, features, budget: int, seed: int = 0, **params) -> Selection:
+    """Run registered selector ``name`` on an array (or, for ``random``, a pool size).
+
+    Parameters are checked against the selector's declared :class:`Param` specs first:
+    unknown names and out-of-range values raise :class:`ColdstartError` naming the valid ones.
+    """
+    spec = get_selector(name)
+    spec.check_params(params)
+    return spec.func(features, budget, seed, **params)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ast
 
 
 def register(sub) -> None:
@@ -14,7 +13,8 @@ def register(sub) -> None:
     p.add_argument("--embedder", "-e", metavar="NAME",
                    help="embedding to select in (see `coldstart embedders`); not needed for random")
     p.add_argument("--selector", "-s", default="kmeans", metavar="NAME",
-                   help="see `coldstart selectors` (default: kmeans)")
+                   help="see `coldstart selectors` (default: kmeans, a fast approximation of the paper's "
+                        "protocol; kmeans-paper is the paper's)")
     p.add_argument("--budget", "-b", type=int, required=True, help="number of images to pick")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", default="train",
@@ -30,19 +30,10 @@ def register(sub) -> None:
 
 
 def parse_params(items: list[str]) -> dict:
-    """``["k=20", "base=kmeans"]`` -> ``{"k": 20, "base": "kmeans"}`` (Python literals, else strings)."""
-    from ..errors import ColdstartError
+    """``["k=20", "base=kmeans"]`` -> ``{"k": 20, "base": "kmeans"}`` (values read as YAML, else strings)."""
+    from ..params import parse_key_values
 
-    out = {}
-    for it in items:
-        if "=" not in it:
-            raise ColdstartError(f"--param {it!r} is not KEY=VALUE: write e.g. --param exclude=0.2")
-        k, v = it.split("=", 1)
-        try:
-            out[k.strip()] = ast.literal_eval(v)
-        except (ValueError, SyntaxError):
-            out[k.strip()] = v
-    return out
+    return parse_key_values(items, "--param")
 
 
 def cmd_select(args: argparse.Namespace) -> int:
@@ -52,7 +43,7 @@ def cmd_select(args: argparse.Namespace) -> int:
     from ..data import Dataset
     from ..errors import ColdstartError
     from ..io import atomic_path, write_json
-    from . import get_selector, select
+    from .base import get_selector, select
 
     ds = Dataset(args.dataset)
     spec = get_selector(args.selector)
@@ -113,7 +104,7 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 
 def cmd_selectors(args: argparse.Namespace) -> int:
-    from . import REGISTRY, list_selectors
+    from .base import REGISTRY, list_selectors
 
     names = list_selectors(None)
     w = max(len(n) for n in names)

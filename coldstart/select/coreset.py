@@ -12,14 +12,15 @@ import time
 
 import numpy as np
 
-from ._space import sq_dist
-from .base import register
+from ._space import farthest_first, single_thread
+from .base import Param, register
 from .diagnostics import make_selection
 from .validation import check_inputs
 
 
 @register("coreset", "Core-set (greedy k-center): each pick is the image farthest from all earlier "
-                     "picks; maximal spread, also picks outliers.")
+                     "picks; maximal spread, also picks outliers.", params=())
+@single_thread
 def select_coreset(features, budget: int, seed: int = 0, labeled=None):
     """Greedy k-center selection.
 
@@ -41,22 +42,9 @@ def select_coreset(features, budget: int, seed: int = 0, labeled=None):
     t0 = time.perf_counter()
     X, budget, seed, lab = check_inputs(features, budget, seed, labeled)
     Z = np.asarray(X, dtype=np.float32)
-    zz = np.einsum("ij,ij->i", Z, Z)
-    n = len(Z)
-    d2 = np.full(n, np.inf, dtype=np.float32)
-    step = max(1, (64 * 2**20) // (4 * n))
-    for s in range(0, len(lab), step):
-        d2 = np.minimum(d2, sq_dist(Z[lab[s:s + step]], Z, zz).min(axis=0))
-    picks, dist = [], []
-    if not len(lab):
-        first = int(np.random.default_rng(seed).integers(n))
-        picks.append(first)
-        dist.append(np.nan)
-        d2 = np.minimum(d2, sq_dist(Z[first:first + 1], Z, zz)[0])
-    while len(picks) < budget:
-        p = int(np.argmax(d2))
-        picks.append(p)
-        dist.append(float(np.sqrt(d2[p])))
-        d2 = np.minimum(d2, sq_dist(Z[p:p + 1], Z, zz)[0])
+    first = None if len(lab) else int(np.random.default_rng(seed).integers(len(Z)))
+    allowed = np.ones(len(Z), bool)
+    allowed[lab] = False
+    picks, dist = farthest_first(Z, budget, seeds=Z[lab], first=first, allowed=allowed)
     return make_selection("coreset", X, picks, seed, {}, {"distance": dist},
                           {"space": "raw features"}, t0, lab)

@@ -8,7 +8,7 @@ budget b is the first b entries, so selections are nested.
 
 ``kmeans-paper`` runs that loop literally with scikit-learn
 (``KMeans(n_clusters=k, init="random", n_init=10, random_state=seed)``) and
-is the reference. ``kmeans`` (fast, the default) keeps the nested
+is the reference. ``kmeans``, a fast approximation of the paper's protocol, keeps the nested
 medoid-of-each-centroid idea but makes each k cheap: the z-scored features
 are projected to ``dim`` PCA components once, and the clustering for k+1 is
 warm-started from the k centroids plus one k-means++ point (a single short
@@ -21,8 +21,8 @@ import time
 
 import numpy as np
 
-from ._space import _chunked_sq_dist, kmeanspp, lloyd, reduce_dim, sq_dist, standardize
-from .base import register
+from ._space import _chunked_sq_dist, farthest_first, kmeanspp, lloyd, reduce_dim, standardize
+from .base import Param, register
 from .diagnostics import make_selection
 from .validation import check_inputs
 
@@ -37,19 +37,10 @@ def _take(order_or_col, allowed_mask) -> int:
 
 def _fill_farthest(Z: np.ndarray, picks: list[int], budget: int, allowed: np.ndarray) -> list[int]:
     """Complete ``picks`` by farthest-first traversal (only when clustering ran out of new medoids)."""
-    d2 = np.full(len(Z), np.inf)
-    zz = np.einsum("ij,ij->i", Z, Z)
-    for p in picks:
-        d2 = np.minimum(d2, sq_dist(Z, Z[p:p + 1], zz[p:p + 1]).ravel())
-    d2[~allowed] = -1
-    d2[picks] = -1
-    while len(picks) < budget:
-        p = int(np.argmax(d2))
-        picks.append(p)
-        d2 = np.minimum(d2, sq_dist(Z, Z[p:p + 1], zz[p:p + 1]).ravel())
-        d2[picks] = -1
-        d2[~allowed] = -1
-    return picks
+    ok = np.asarray(allowed, bool).copy()
+    ok[picks] = False
+    extra, _ = farthest_first(Z, budget - len(picks), seeds=Z[picks], allowed=ok)
+    return list(picks) + extra
 
 
 def paper_kmeans_indices(X: np.ndarray, budget: int, seed: int, n_init: int = 10,
@@ -160,7 +151,8 @@ def fast_kmeans_indices(X: np.ndarray, budget: int, seed: int, dim: int | None =
 
 @register("kmeans-paper",
           "The paper's exact protocol: nested KMeans (k=2,3,..., 10 random restarts each), "
-          "image nearest each centroid. Slow beyond a few thousand images.")
+          "image nearest each centroid. Slow beyond a few thousand images.",
+          params=(Param("n_init", int, 10, "Random restarts per k (the paper's 10).", low=1),))
 def select_kmeans_paper(features, budget: int, seed: int = 2024, n_init: int = 10, labeled=None):
     """Yuan & Hong's reference selection, step for step.
 
@@ -189,11 +181,18 @@ def select_kmeans_paper(features, budget: int, seed: int = 2024, n_init: int = 1
 
 
 @register("kmeans",
-          "Nested KMeans, image nearest each centroid (the paper's idea, fast: PCA space + "
-          "warm-started clusterings). The default.")
+          "Fast approximation of the paper's protocol: nested KMeans in a PCA-64 space with one "
+          "warm-started Lloyd run per k; coverage within 3% of kmeans-paper on the phantom pool "
+          "(docs/fidelity.md). Use kmeans-paper for the paper's protocol.",
+          params=(Param("dim", int, 64, "PCA components after z-scoring (None: the full z-scored space).",
+                        low=1, optional=True),
+                  Param("max_iter", int, 30, "Lloyd iterations per k (warm-started, so few are needed).", low=1)))
 def select_kmeans(features, budget: int, seed: int = 0, dim: int | None = 64, max_iter: int = 30,
                   labeled=None):
-    """Fast nested-KMeans selection (same idea as ``kmeans-paper``, much cheaper).
+    """Fast approximation of the paper's protocol (``kmeans-paper``): same nested idea, much cheaper.
+
+    Measured against ``kmeans-paper`` (benchmarks/select.py, phantom 800 x 1,024, budgets
+    20-100): mean distance from each pool image to its nearest pick differs by +1.9% to -2.7%.
 
     Parameters
     ----------

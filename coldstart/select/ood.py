@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from ._space import knn_mean_distance, reduce_dim, standardize
-from .base import register
+from ._space import knn_mean_distance, reduce_dim, single_thread, standardize
+from .base import Param, register
 from .diagnostics import make_selection
 from .validation import check_features, check_inputs, check_seed
 from ..errors import ColdstartError
@@ -63,7 +63,15 @@ def ood_scores(features, k: int = 20, dim: int | None = 64, seed: int = 0) -> np
 
 
 @register("ood-aware", "Skips the most unusual images (kNN-distance OOD score, top `exclude` fraction), "
-                       "then picks typical images of each cluster (TypiClust) from the rest.")
+                       "then picks typical images of each cluster (TypiClust) from the rest.",
+          params=(Param("exclude", float, 0.15, "Fraction of the pool with the highest OOD scores never picked.",
+                        low=0, high=1, high_open=True),
+                  Param("k", int, 20, "Neighbours for the OOD score.", low=1),
+                  Param("base", str, "typiclust", "Selector run on the kept images.",
+                        choices=("typiclust", "kmeans", "kmeans-paper", "probcover", "coreset", "balanced",
+                                 "random"))),
+          extra_params=True)
+@single_thread
 def select_ood_aware(features, budget: int, seed: int = 0, exclude: float = 0.15, k: int = 20,
                      base: str = "typiclust", labeled=None, **base_params):
     """OOD-aware selection.
@@ -98,7 +106,7 @@ def select_ood_aware(features, budget: int, seed: int = 0, exclude: float = 0.15
         raise ColdstartError(f"exclude={exclude} must be a fraction in [0, 1), e.g. 0.15")
     if base == "ood-aware":
         raise ColdstartError("base='ood-aware' would recurse: choose e.g. base='typiclust'")
-    from . import get_selector, select
+    from .base import get_selector, select
 
     get_selector(base)  # unknown names raise with the list of valid ones
     n = len(X)

@@ -13,7 +13,7 @@ from .validation import check_budget, check_inputs, check_labeled, check_seed
 from ..errors import ColdstartError
 
 
-@register("random", "Uniformly random images (seeded); the baseline to beat.", needs_features=False)
+@register("random", "Uniformly random images (seeded); the baseline to beat.", needs_features=False, params=())
 def select_random(features, budget: int, seed: int = 0, labeled=None):
     """Pick ``budget`` images uniformly at random.
 

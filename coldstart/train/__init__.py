@@ -6,6 +6,7 @@ the task functions that need them.
 """
 
 from .presets import PRESETS, TASKS, resolve_params
-from .tasks import TaskInput, TaskOutput, check_trainable, run_task, train_selection
+from .base import TaskInput, TaskOutput, check_trainable
+from .tasks import run_task, train_selection
 
 __all__ = ["PRESETS", "TASKS", "resolve_params", "TaskInput", "TaskOutput", "check_trainable", "run_task", "train_selection"]

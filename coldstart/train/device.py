@@ -1,19 +1,6 @@
-"""Device choice: CUDA (with AMP and channels_last) when present, else CPU."""
+"""Seeding torch for a training (the device choice is :func:`coldstart.device.resolve_device`)."""
 
 from __future__ import annotations
-
-
-def resolve_device(device: str | None = None) -> str:
-    """``device`` if given, else ``"cuda"`` when available, else ``"cpu"``."""
-    import torch
-
-    if device and device != "auto":
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            from ..errors import ColdstartError
-
-            raise ColdstartError(f"device={device!r} requested but CUDA is not available: use device='cpu' or 'auto'")
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def seed_everything(seed: int) -> None:

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from ..errors import ColdstartError
-from .tasks import TaskInput, TaskOutput, classification_output
+from .base import TaskInput, TaskOutput, classification_output
 
 
 def fit_probe(inp: TaskInput, params: dict) -> TaskOutput:

@@ -1,93 +1,43 @@
-"""The task protocol: train on a labeled set, score the test split, score the pool for the next round.
+"""Run a task by name: train on a labeled set, score the test split, score the pool for the next round.
 
-``run_task(task, TaskInput, params) -> TaskOutput``. Every task returns test
-predictions (per-sample, stored so that two methods can be compared per test
-image), metrics with bootstrap SEs and, when asked, class probabilities on
-the unlabeled pool for uncertainty sampling.
+``run_task(task, TaskInput, params) -> TaskOutput`` looks the task up in :data:`FITTERS`. Every
+task returns test predictions (per-sample, stored so that two methods can be compared per test
+image), metrics with bootstrap SEs and, when asked, class probabilities on the unlabeled pool for
+uncertainty sampling. The protocol types live in :mod:`.base`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
-import pandas as pd
 
-from .. import metrics as M
 from ..errors import ColdstartError
+from .base import TaskInput, TaskOutput, check_trainable, eval_indices, holdout_split, untrainable_message
 
 
-@dataclass
-class TaskInput:
-    """Everything one training needs.
+# heavy libraries (torch) load only when their task runs
+def _probe(inp: TaskInput, params: dict) -> TaskOutput:
+    from .probe import fit_probe
 
-    Attributes
-    ----------
-    dataset : coldstart.data.Dataset
-    train_idx, train_labels : int arrays
-        Labeled dataset rows and the labels the annotator gave (usable ones only).
-    val_idx, val_labels : int arrays
-        Validation rows and labels (threshold, LR schedule, best checkpoint).
-    test_idx : int array
-        Test rows (evaluated with their stored labels / masks).
-    seed : int
-    features : float array (N, D), optional
-        Embedding of the whole dataset (probe task).
-    score_idx : int array, optional
-        Rows to return class probabilities for (the unlabeled pool, for the next AL round).
-    init_state : object, optional
-        Weights to start from (warm start); None = the task's initial weights.
-    on_epoch : callable(epoch, epochs, info dict), optional
-    """
-
-    dataset: Any
-    train_idx: np.ndarray
-    train_labels: np.ndarray
-    val_idx: np.ndarray
-    val_labels: np.ndarray
-    test_idx: np.ndarray
-    seed: int = 0
-    features: np.ndarray | None = None
-    score_idx: np.ndarray | None = None
-    init_state: Any = None
-    on_epoch: Callable | None = None
-    n_bootstrap: int = 100
+    return fit_probe(inp, params)
 
 
-@dataclass
-class TaskOutput:
-    """What a training returns: ``metrics`` {name: (value, se)}, per-test-sample ``predictions``,
-    ``pool_probs`` (len(score_idx), C) or None, ``state`` (for warm start), ``info``."""
+def _classification(inp: TaskInput, params: dict) -> TaskOutput:
+    from .classification import fit_classifier
 
-    metrics: dict[str, tuple[float, float]]
-    predictions: pd.DataFrame
-    pool_probs: np.ndarray | None = None
-    state: Any = None
-    info: dict = field(default_factory=dict)
+    return fit_classifier(inp, params)
 
 
-def check_trainable(labels, classes, task: str = "probe") -> str | None:
-    """None when ``labels`` can train a classifier, else the reason (which class is missing).
+def _segmentation(inp: TaskInput, params: dict) -> TaskOutput:
+    from .segmentation import fit_segmenter
 
-    Segmentation trains on masks and accepts any labeled set that is not empty.
-    """
-    labels = np.asarray(labels, int)
-    if len(labels) == 0:
-        return "no usable label (every pick was out-of-distribution or unusable)"
-    if task == "segmentation":
-        return None
-    present = set(np.unique(labels).tolist())
-    missing = [classes[c] if c < len(classes) else str(c) for c in range(max(len(classes), 2)) if c not in present]
-    if missing:
-        return "no " + " and no ".join(f"{m} image" for m in missing)
-    return None
+    return fit_segmenter(inp, params)
 
 
-def untrainable_message(reason: str) -> str:
-    """The message shown for a single interactive training on an untrainable set."""
-    return (f"cannot train on this labeled set: {reason}. Use a class-balanced selector "
-            "(e.g. 'balanced') or a larger budget.")
+#: task name -> fit function ``(TaskInput, params) -> TaskOutput``
+FITTERS: dict[str, Callable[[TaskInput, dict], TaskOutput]] = {
+    "probe": _probe, "classification": _classification, "segmentation": _segmentation}
 
 
 def run_task(task: str, inp: TaskInput, params: dict) -> TaskOutput:
@@ -101,37 +51,13 @@ def run_task(task: str, inp: TaskInput, params: dict) -> TaskOutput:
     reason = check_trainable(inp.train_labels, inp.dataset.classes, task)
     if reason:
         raise ColdstartError(untrainable_message(reason))
-    if task == "probe":
-        from .probe import fit_probe as fit
-    elif task == "classification":
-        from .classification import fit_classifier as fit
-    elif task == "segmentation":
-        from .segmentation import fit_segmenter as fit
-    else:
-        raise ColdstartError(f"unknown task {task!r}: choose probe, classification or segmentation")
-    return fit(inp, params)
+    if task not in FITTERS:
+        raise ColdstartError(f"unknown task {task!r}: choose one of {', '.join(FITTERS)}")
+    return FITTERS[task](inp, params)
 
 
-def classification_output(inp: TaskInput, test_scores, val_scores, pool_probs, state, info) -> TaskOutput:
-    """Threshold by Youden's J on validation, then test metrics with bootstrap SEs."""
-    y = inp.dataset.labels[inp.test_idx]
-    thr = M.youden_threshold(inp.val_labels, val_scores) if len(inp.val_labels) else 0.5
-    pred = (np.asarray(test_scores) >= thr).astype(int)
-    s = np.asarray(test_scores, float)
-    n, seed = inp.n_bootstrap, inp.seed
-    mets = {
-        "auprc": (M.auprc(y, s), M.bootstrap_se(M.auprc, y, s, n, seed)),
-        "auroc": (M.auroc(y, s), M.bootstrap_se(M.auroc, y, s, n, seed)),
-        "f1": (M.f1(y, pred), M.bootstrap_se(M.f1, y, pred, n, seed)),
-    }
-    preds = pd.DataFrame({"index": np.asarray(inp.test_idx, int), "y": y.astype(int), "score": s,
-                          "pred": pred})
-    info = dict(info, threshold=float(thr))
-    return TaskOutput(mets, preds, pool_probs, state, info)
-
-
-def train_selection(dataset, indices, task: str = "probe", embedder: str = "pixels", preset: str = "quick",
-                    seed: int = 0, labels=None, val_mode: str = "split", **overrides) -> TaskOutput:
+def train_selection(dataset, indices, task: str = "probe", embedder: str | None = "pixels", preset: str = "quick",
+                    seed: int = 0, labels=None, val_mode: str = "split", features=None, **overrides) -> TaskOutput:
     """One interactive training on a chosen set (what the app's "train on these picks" button calls).
 
     Parameters
@@ -142,6 +68,8 @@ def train_selection(dataset, indices, task: str = "probe", embedder: str = "pixe
     task : {"probe", "classification", "segmentation"}
     embedder : str
         The embedding the probe trains on (ignored by the other tasks).
+    features : float array (N, D), optional
+        The probe's features for every dataset row, instead of ``embedder`` (e.g. your own model's).
     labels : int array, optional
         Labels given to ``indices`` (default: the stored labels; -1 entries are dropped).
     val_mode : {"split", "holdout"}
@@ -163,20 +91,26 @@ def train_selection(dataset, indices, task: str = "probe", embedder: str = "pixe
     keep = lab >= 0
     idx, lab = idx[keep], lab[keep]
     if val_mode == "holdout":
-        hold = np.arange(len(idx)) % 5 == 4
-        val_idx, val_lab, idx, lab = idx[hold], lab[hold], idx[~hold], lab[~hold]
+        idx, lab, val_idx, val_lab = holdout_split(idx, lab)
     else:
-        v = ds.split_indices("val")
-        v = v[(ds.labels[v] >= 0) & ~ds.ood[v]]
-        val_idx, val_lab = v, ds.labels[v]
-    test = ds.split_indices("test")
-    test = test[(ds.labels[test] >= 0) & ~ds.ood[test]]
-    if task == "segmentation":
-        from .segmentation import check_masks
+        val_idx = eval_indices(ds, "val")
+        val_lab = ds.labels[val_idx]
+    test = eval_indices(ds, "test")
+    if task == "segmentation":  # the paper's cohort: positive images only (unless include_negatives)
+        from .segmentation import check_masks, cohort
 
         check_masks(ds)
+        neg = params["include_negatives"]
+        keep = np.isin(idx, cohort(ds, idx, neg))
+        idx, lab, val_idx, test = idx[keep], lab[keep], cohort(ds, val_idx, neg), cohort(ds, test, neg)
+        val_lab = ds.labels[val_idx]
     feats = None
-    if task == "probe":
+    if task == "probe" and features is not None:
+        feats = np.asarray(features, np.float32)
+        if feats.ndim != 2 or len(feats) != len(ds):
+            raise ColdstartError(f"features has shape {feats.shape}, but the probe needs one row per image of "
+                                 f"dataset {ds.name!r}: shape ({len(ds)}, D), in manifest order")
+    elif task == "probe":
         from ..embed import load_embeddings
 
         feats = np.asarray(load_embeddings(ds, embedder), np.float32)

@@ -1,20 +1,7 @@
-"""Human-in-the-loop labeling sessions ("teaching mode").
+"""One labeling session ("teaching mode"): its files, its order of images, saving and scoring labels.
 
-A session walks a person through labeling the training pool of a dataset:
-
-1. the first ``n_coldstart`` images come from a cold-start selector (e.g.
-   k-means on foundation-model embeddings, the paper's method);
-2. after that, the next image is the one the current model is least sure
-   about (uncertainty sampling);
-3. every label is saved at once to ``<dataset>/labels/<session>.parquet``
-   (atomic rewrite: nothing is lost on reload or crash);
-4. after every label a probe (logistic regression on the cached embedding)
-   is retrained and scored on the test split (AUPRC), so the session has a
-   learning curve; a random-sampling session on the same pool, labeled with
-   the ground truth, is replayed automatically as the reference.
-
-Sessions are plain files: reopen with :meth:`LabelSession.open`, list with
-:func:`list_sessions`, compare several students with :func:`compare_sessions`.
+See :mod:`coldstart.label` for the flow (cold-start picks, then uncertainty sampling, a probe
+refitted after every label, a random-sampling reference).
 
 Examples
 --------
@@ -33,15 +20,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ColdstartError
-from .io import read_json, write_json, write_parquet
-from .paths import validate_name
+from ..errors import ColdstartError
+from ..io import read_json, write_json, write_parquet
+from ..paths import validate_name
+from ..select._space import standardize
+from ..select.base import select
+from ..select.cache import cached_select
+from ..select.dataset import pool_indices
+from .probe import STRATEGIES, fit_probe, learning_curve, probe_scores, score_auprc, uncertainty
 
-STRATEGIES = {
-    "least-confidence": "the image whose most likely class has the lowest probability",
-    "margin": "the image with the smallest gap between the two most likely classes",
-    "entropy": "the image whose predicted class probabilities are most spread out",
-}
 LABEL_COLUMNS = ["step", "index", "id", "label", "label_name", "source", "ground_truth", "mask_ok",
                  "seconds", "time", "n_labels", "auprc"]
 RANDOM_SUFFIX = ".random.parquet"
@@ -73,67 +60,6 @@ class SessionConfig:
         return self
 
 
-# ---- the probe ---------------------------------------------------------------
-def _standardize(features: np.ndarray) -> np.ndarray:
-    f = np.asarray(features, np.float32)
-    mu = f.mean(0, keepdims=True)
-    sd = f.std(0, keepdims=True)
-    return (f - mu) / np.where(sd > 1e-8, sd, 1.0)
-
-
-def fit_probe(x: np.ndarray, y: np.ndarray, seed: int = 0):
-    """A logistic-regression probe on (x, y); None when ``y`` has fewer than two classes."""
-    from sklearn.linear_model import LogisticRegression
-
-    if len(np.unique(y)) < 2:
-        return None
-    clf = LogisticRegression(C=1.0, max_iter=300, class_weight="balanced", random_state=seed)
-    clf.fit(x, y)
-    return clf
-
-
-def probe_scores(clf, x: np.ndarray, n_classes: int) -> np.ndarray:
-    """Class probabilities (n, n_classes) from a fitted probe (columns for unseen classes are 0)."""
-    p = np.zeros((len(x), n_classes), np.float64)
-    p[:, clf.classes_.astype(int)] = clf.predict_proba(x)
-    return p
-
-
-def score_auprc(probs: np.ndarray, y_test: np.ndarray) -> float:
-    """AUPRC of the positive class (binary) or macro one-vs-rest AUPRC (multi-class)."""
-    from .metrics import auprc
-
-    if probs.shape[1] == 2:
-        return auprc(y_test == 1, probs[:, 1])
-    vals = [auprc(y_test == k, probs[:, k]) for k in range(probs.shape[1]) if (y_test == k).any()]
-    vals = [v for v in vals if np.isfinite(v)]
-    return float(np.mean(vals)) if vals else float("nan")
-
-
-def uncertainty(probs: np.ndarray, strategy: str) -> np.ndarray:
-    """Per-row uncertainty (higher = less sure) for a query strategy in :data:`STRATEGIES`.
-
-    The scores are those of :func:`coldstart.select.uncertainty.uncertainty_scores`, restricted to the
-    strategies a teaching session offers.
-    """
-    if strategy not in STRATEGIES:
-        raise ColdstartError(f"strategy={strategy!r} is not known: choose one of {', '.join(STRATEGIES)}")
-    from .select.uncertainty import uncertainty_scores
-
-    return uncertainty_scores(strategy, probs)
-
-
-def learning_curve(features: np.ndarray, rows: np.ndarray, labels: np.ndarray, test: np.ndarray,
-                   y_test: np.ndarray, n_classes: int, seed: int = 0, start: int = 1) -> list[float]:
-    """Test AUPRC of a probe trained on the first n labels, for n = start..len(rows)."""
-    out = []
-    for n in range(start, len(rows) + 1):
-        clf = fit_probe(features[rows[:n]], labels[:n], seed)
-        out.append(float("nan") if clf is None else
-                   score_auprc(probe_scores(clf, features[test], n_classes), y_test))
-    return out
-
-
 # ---- sessions ------------------------------------------------------------------
 def sessions_dir(dataset) -> Path:
     return dataset.subdir("labels")
@@ -157,7 +83,7 @@ class LabelSession:
         if f.ndim != 2 or len(f) != len(dataset):
             raise ColdstartError(f"features have shape {f.shape} but dataset {dataset.name!r} has "
                                  f"{len(dataset)} images: compute the embedding for this dataset first")
-        self.features = _standardize(f)
+        self.features = standardize(f)
         self.n_classes = max(2, len(dataset.classes))
         splits = dataset.splits
         self.pool = np.flatnonzero(splits == "train")
@@ -198,7 +124,8 @@ class LabelSession:
     @classmethod
     def create(cls, dataset, name: str, features: np.ndarray, *, embedder: str = "pixels",
                coldstart: str = "kmeans", n_coldstart: int = 10, strategy: str = "least-confidence",
-               seed: int = 0, student: str = "", overwrite: bool = False) -> "LabelSession":
+               seed: int = 0, student: str = "", overwrite: bool = False,
+               embedding_key: str | None = None) -> "LabelSession":
         """Start a session: compute the cold-start pick order on the pool and save the config.
 
         Parameters
@@ -218,6 +145,10 @@ class LabelSession:
             Seeds the selector, the probe and the random replay.
         overwrite : bool
             Replace an existing session of the same name (its labels are deleted).
+        embedding_key : str, optional
+            The embedder's cache key when ``features`` is that cached embedding: the cold-start picks
+            then go through the shared selection cache (:mod:`coldstart.select.cache`), so a selection
+            Explore or a run already made is reused. Without it they are computed directly.
         """
         cfg = SessionConfig(dataset=dataset.name, name=name, embedder=embedder, coldstart=coldstart,
                             n_coldstart=int(n_coldstart), strategy=strategy, seed=int(seed),
@@ -230,7 +161,7 @@ class LabelSession:
         if len(s.pool) < 2:
             raise ColdstartError(f"dataset {dataset.name!r} has {len(s.pool)} training images: a session "
                                  "needs at least 2")
-        cfg.order = s._coldstart_order()
+        cfg.order = s._coldstart_order(np.asarray(features), embedding_key)
         for p in (s.path, s.random_path):
             if p.exists():
                 p.unlink()
@@ -243,23 +174,24 @@ class LabelSession:
         """Reopen a saved session (labels and curve come back from disk)."""
         p = sessions_dir(dataset) / f"{validate_name(name, 'session name')}.json"
         if not p.exists():
-            have = list_sessions(dataset)["name"].tolist()
+            have = sorted(q.stem for q in sessions_dir(dataset).glob("*.json"))
             raise ColdstartError(f"no labeling session {name!r} for dataset {dataset.name!r}"
                                  + (f": choose one of {', '.join(have)}" if have else ": start a new one"))
         raw = read_json(p)
         cfg = SessionConfig(**{k: v for k, v in raw.items() if k in SessionConfig.__dataclass_fields__})
         return cls(dataset, cfg, features)
 
-    def _coldstart_order(self) -> list[int]:
+    def _coldstart_order(self, raw: np.ndarray, embedding_key: str | None) -> list[int]:
         """Dataset rows in cold-start pick order: the selector's picks, then a seeded shuffle of the rest."""
         cfg = self.config
         n = min(len(self.pool), max(cfg.n_coldstart, 1))
         rng = np.random.default_rng(cfg.seed)
         if cfg.coldstart == "random":
             picks = rng.permutation(len(self.pool))[:n]
+        elif embedding_key is not None and np.array_equal(self.pool, pool_indices(self.dataset, "train")):
+            sel = cached_select(self.dataset, cfg.coldstart, raw[self.pool], embedding_key, n, cfg.seed, "train")
+            picks = np.asarray(sel.indices, int)[:n]
         else:
-            from .select import select
-
             sel = select(cfg.coldstart, self.features[self.pool], n, seed=cfg.seed)
             picks = np.asarray(sel.indices, int)[:n]
         rest = np.setdiff1d(np.arange(len(self.pool)), picks)
@@ -325,8 +257,12 @@ class LabelSession:
         return {"index": int(cand[k]), "source": "uncertainty", "uncertainty": float(u[k]),
                 "reason": f"the model is least sure about this image ({STRATEGIES[cfg.strategy]})"}
 
-    def add_label(self, index: int, label: int, mask_ok: bool | None = None) -> dict:
-        """Save label ``label`` (class index) for dataset row ``index``, retrain, score; returns the row."""
+    def add_label(self, index: int, label: int, mask_ok: bool | None = None, seconds: float | None = None) -> dict:
+        """Save label ``label`` (class index) for dataset row ``index``, retrain, score; returns the row.
+
+        ``seconds`` is the time the person took (default: since :meth:`mark_shown` on this object;
+        a page that reopens the session on every rerun passes its own clock).
+        """
         index = int(index)
         label = int(label)
         if not 0 <= label < self.n_classes:
@@ -352,7 +288,8 @@ class LabelSession:
             row = {"step": len(self._labels) + 1, "index": index, "id": str(self.dataset.ids[index]),
                    "label": label, "label_name": self.dataset.label_name(label), "source": source,
                    "ground_truth": int(self.dataset.labels[index]), "mask_ok": mask_ok,
-                   "seconds": round(now - self._last_shown, 2), "time": _now(),
+                   "seconds": round(now - self._last_shown if seconds is None else float(seconds), 2),
+                   "time": _now(),
                    "n_labels": len(rows), "auprc": score}
             new = pd.DataFrame([row])
             self._labels = new if self._labels.empty else pd.concat([self._labels, new], ignore_index=True)
@@ -435,56 +372,17 @@ class LabelSession:
                 "median_seconds": float(df["seconds"].median()) if len(df) else float("nan"),
                 "coldstart": self.config.coldstart, "embedder": self.config.embedder}
 
-    def export_table(self) -> pd.DataFrame:
-        """The labels with file paths, for CSV / Label Studio / folder exports."""
-        from .export import selection_table
-
+    def export_columns(self) -> pd.DataFrame:
+        """Per label, aligned with :meth:`labeled_rows`: ``source``, ``auprc_after``, ``session`` (the
+        extra columns of every export of this session's labels)."""
         if self._labels.empty:
             raise ColdstartError("this session has no labels yet: label at least one image before exporting")
-        t = selection_table(self.dataset, self.labeled_rows(), labels=self._labels["label"].to_numpy(int))
-        return t.assign(source=self._labels["source"].to_numpy(), auprc_after=self._labels["auprc"].to_numpy(),
-                        session=self.name)
+        return pd.DataFrame({"source": self._labels["source"].to_numpy(),
+                             "auprc_after": self._labels["auprc"].to_numpy(), "session": self.name})
 
+    def export_table(self) -> pd.DataFrame:
+        """The labels with file paths, for CSV / Label Studio / folder exports."""
+        from ..export import selection_table
 
-# ---- many sessions -----------------------------------------------------------
-def list_sessions(dataset) -> pd.DataFrame:
-    """Saved sessions of a dataset: name, student, labels, created, coldstart, embedder (newest first)."""
-    rows = []
-    for p in sorted(sessions_dir(dataset).glob("*.json")):
-        try:
-            cfg = read_json(p)
-        except (OSError, ValueError):
-            continue
-        lab = p.with_suffix(".parquet")
-        n = len(pd.read_parquet(lab, columns=["step"])) if lab.exists() else 0
-        rows.append({"name": cfg.get("name", p.stem), "student": cfg.get("student", ""), "labels": n,
-                     "created": cfg.get("created", ""), "coldstart": cfg.get("coldstart", ""),
-                     "embedder": cfg.get("embedder", ""), "strategy": cfg.get("strategy", "")})
-    df = pd.DataFrame(rows, columns=["name", "student", "labels", "created", "coldstart", "embedder", "strategy"])
-    return df.sort_values("created", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def compare_sessions(dataset, names, features: np.ndarray, with_random: bool = True
-                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Curves (long: ``session, n_labels, auprc``) and a summary row per session.
-
-    Sessions must use the same embedding (``features``); the random-sampling
-    reference is the one of the first session, extended to the longest session.
-    """
-    if not names:
-        raise ColdstartError("no sessions chosen: pick at least one session to compare")
-    sessions = [LabelSession.open(dataset, n, features) for n in names]
-    emb = {s.config.embedder for s in sessions}
-    if len(emb) > 1:
-        raise ColdstartError(f"sessions use different embeddings ({', '.join(sorted(emb))}): compare "
-                             "sessions made with the same embedding")
-    curves = [s.curve() for s in sessions]
-    if with_random:
-        longest = max(len(s) for s in sessions)
-        curves.append(sessions[0].random_curve(longest))
-    summ = pd.DataFrame([s.summary() for s in sessions])
-    return pd.concat(curves, ignore_index=True), summ
-
-
-__all__ = ["LabelSession", "SessionConfig", "STRATEGIES", "list_sessions", "compare_sessions",
-           "fit_probe", "probe_scores", "score_auprc", "uncertainty", "learning_curve"]
+        return selection_table(self.dataset, self.labeled_rows(), labels=self._labels["label"].to_numpy(int),
+                               per_pick=self.export_columns())

@@ -1,0 +1,90 @@
+"""The teaching-mode probe: a small model refitted after every label, its scores and its query rule."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ColdstartError
+from ..select.uncertainty import STRATEGIES as _ALL_STRATEGIES
+
+# what a teaching session tells the student about each uncertainty strategy it offers
+_EXPLAINED = {
+    "least-confidence": "the image whose most likely class has the lowest probability",
+    "margin": "the image with the smallest gap between the two most likely classes",
+    "entropy": "the image whose predicted class probabilities are most spread out",
+}
+# the strategies a session offers: those of coldstart.select.uncertainty that need only class probabilities
+STRATEGIES = {s: _EXPLAINED[s] for s in _ALL_STRATEGIES if s in _EXPLAINED}
+
+
+def fit_probe(x: np.ndarray, y: np.ndarray, seed: int = 0):
+    """A multi-class logistic-regression probe on (x, y), refitted after every label; None when ``y``
+    has fewer than two classes.
+
+    Not :func:`coldstart.train.probe.fit_probe`: that one is the binary *task* of a run (threshold on
+    validation, bootstrap SEs), far more than one click needs.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    if len(np.unique(y)) < 2:
+        return None
+    clf = LogisticRegression(C=1.0, max_iter=300, class_weight="balanced", random_state=seed)
+    clf.fit(x, y)
+    return clf
+
+
+def probe_scores(clf, x: np.ndarray, n_classes: int) -> np.ndarray:
+    """Class probabilities (n, n_classes) from a fitted probe (columns for unseen classes are 0)."""
+    p = np.zeros((len(x), n_classes), np.float64)
+    p[:, clf.classes_.astype(int)] = clf.predict_proba(x)
+    return p
+
+
+def score_auprc(probs: np.ndarray, y_test: np.ndarray) -> float:
+    """AUPRC of the positive class (binary) or macro one-vs-rest AUPRC (multi-class)."""
+    from ..metrics import auprc
+
+    if probs.shape[1] == 2:
+        return auprc(y_test == 1, probs[:, 1])
+    vals = [auprc(y_test == k, probs[:, k]) for k in range(probs.shape[1]) if (y_test == k).any()]
+    vals = [v for v in vals if np.isfinite(v)]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def uncertainty(probs: np.ndarray, strategy: str) -> np.ndarray:
+    """Per-row uncertainty (higher = less sure) for a query strategy in :data:`STRATEGIES`.
+
+    The scores are those of :func:`coldstart.select.uncertainty.uncertainty_scores`, restricted to the
+    strategies a teaching session offers.
+    """
+    if strategy not in STRATEGIES:
+        raise ColdstartError(f"strategy={strategy!r} is not known: choose one of {', '.join(STRATEGIES)}")
+    from ..select.uncertainty import uncertainty_scores
+
+    return uncertainty_scores(strategy, probs)
+
+
+def learning_curve(features: np.ndarray, rows: np.ndarray, labels: np.ndarray, test: np.ndarray,
+                   y_test: np.ndarray, n_classes: int, seed: int = 0, start: int = 1) -> list[float]:
+    """Test AUPRC of a probe trained on the first n labels, for n = start..len(rows)."""
+    out = []
+    for n in range(start, len(rows) + 1):
+        clf = fit_probe(features[rows[:n]], labels[:n], seed)
+        out.append(float("nan") if clf is None else
+                   score_auprc(probe_scores(clf, features[test], n_classes), y_test))
+    return out
+
+
+def waiting_for_classes(labels, class_names) -> str | None:
+    """Why the student's model cannot train yet (all labels so far are one class), or None when it can."""
+    y = np.asarray(labels, int)
+    seen = sorted(set(y[y >= 0].tolist()))
+    if len(seen) >= 2 or len(class_names) < 2:
+        return None
+    if not seen:
+        return "No labels yet: the model trains once your labels hold both classes."
+    have = class_names[seen[0]]
+    others = " or ".join(f"'{c}'" for k, c in enumerate(class_names) if k != seen[0])
+    n = int((y >= 0).sum())
+    return (f"All {n} label{'s' if n != 1 else ''} so far are '{have}': the model needs both classes to train. "
+            f"It starts as soon as you label an image {others}; until then the curve has no point.")

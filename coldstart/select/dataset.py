@@ -1,0 +1,94 @@
+"""Selection on a dataset's pool (the notebook verb): dataset rows in, dataset rows out, cached.
+
+The pool is the train split by default (val and test stay untouched), or every image.
+:func:`select_dataset` loads (or computes) the embedding, selects on the pool's rows through the
+shared selection cache, and returns a :class:`Selection` whose ``indices`` are dataset rows.
+
+Examples
+--------
+>>> sel = select_dataset("pneumonia", "kmeans", "pixels", budget=20)   # doctest: +SKIP
+>>> ds.ids[sel.indices]                                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ColdstartError
+from .base import Selection, get_selector
+from .cache import cached_select
+
+POOLS = {"train": "train split (the unlabelled pool a project starts from)",
+         "all": "every image (train, val and test)"}
+
+
+def pool_indices(dataset, pool: str = "train") -> np.ndarray:
+    """Dataset row indices of the pool: ``"train"`` (split == train; every image when there is
+    no train split) or ``"all"``."""
+    if pool == "all":
+        return np.arange(len(dataset))
+    if pool != "train":
+        raise ColdstartError(f"pool={pool!r} is unknown: choose one of {', '.join(POOLS)}")
+    idx = dataset.split_indices("train")
+    return idx if len(idx) else np.arange(len(dataset))
+
+
+def pool_selection(dataset, selector: str, embedder: str | None, budget: int, seed: int = 0,
+                   pool: str = "train", params: dict | None = None, features=None) -> Selection:
+    """A cached selection on the pool; ``indices`` are positions into :func:`pool_indices`.
+
+    ``features`` (every dataset row) may be passed when the caller holds them already; otherwise
+    they are loaded (computed and cached when missing).
+    """
+    spec = get_selector(selector)
+    rows = pool_indices(dataset, pool)
+    if spec.needs_features and embedder is None:
+        raise ColdstartError(f"selector {selector!r} needs features: pass embedder= (e.g. 'pixels'; "
+                             "see coldstart.embed.list_embedders())")
+    if embedder is None:
+        return cached_select(dataset, selector, len(rows), None, budget, seed, pool, params)
+    from ..embed import get_embedder, load_embeddings
+
+    key = get_embedder(embedder, dataset).key
+    X = load_embeddings(dataset, embedder) if features is None else features
+    X = np.asarray(X)
+    if len(X) != len(dataset):
+        raise ColdstartError(f"features have {len(X)} rows but dataset {dataset.name!r} has {len(dataset)}: "
+                             f"pass the {embedder} embedding of every image")
+    return cached_select(dataset, selector, X[rows], key, budget, seed, pool, params)
+
+
+def select_dataset(dataset, selector: str, embedder: str | None = None, budget: int = 20, seed: int = 0,
+                   pool: str = "train", **params) -> Selection:
+    """Pick ``budget`` images of a dataset's pool with a registered selector.
+
+    Parameters
+    ----------
+    dataset : Dataset or str
+        A dataset or its name.
+    selector : str
+        See :func:`coldstart.select.list_selectors`.
+    embedder : str, optional
+        The embedding to select in; required unless the selector needs no features (``random``).
+    budget : int
+    seed : int
+    pool : {"train", "all"}
+        The unlabeled pool: the train split (default) or every image.
+    **params
+        Selector parameters (see ``get_selector(selector).params``).
+
+    Returns
+    -------
+    Selection
+        ``indices`` are **dataset rows** in pick order; ``per_pick`` has ``index`` (dataset row) and
+        ``position`` (position in the pool); ``info`` adds ``pool`` and ``embedder``.
+    """
+    from ..data import Dataset
+
+    ds = Dataset(dataset) if isinstance(dataset, str) else dataset
+    sel = pool_selection(ds, selector, embedder, budget, seed, pool, params)
+    rows = pool_indices(ds, pool)[np.asarray(sel.indices, dtype=np.int64)]
+    per = sel.per_pick.copy()
+    per["position"] = np.asarray(sel.indices, dtype=np.int64)
+    per["index"] = rows
+    return Selection(rows, per.reset_index(drop=True), dict(sel.info, pool=pool, embedder=embedder))

@@ -1,0 +1,155 @@
+"""The selection cache, the dataset-level select, declared selector parameters and the Explore budget policy."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coldstart import explore as ex
+from coldstart.errors import ColdstartError
+from coldstart.select import cache, get_selector, select, select_dataset, selector_specs
+from coldstart.select.base import Param
+
+
+@pytest.fixture
+def X():
+    return np.random.default_rng(0).normal(size=(40, 6)).astype(np.float32)
+
+
+def test_cache_roundtrip_prefix_and_longest(blob_dataset, X):
+    sel = select("kmeans", X, 8, 3)
+    key = cache.selection_key(blob_dataset.manifest_hash, "emb-v1", "kmeans", {}, 3, "train")
+    assert key != cache.selection_key(blob_dataset.manifest_hash, "emb-v1", "kmeans", {}, 4, "train")
+    assert key != cache.selection_key(blob_dataset.manifest_hash, "emb-v2", "kmeans", {}, 3, "train")
+    assert key != cache.selection_key(blob_dataset.manifest_hash, "emb-v1", "kmeans", {"dim": 8}, 3, "train")
+    assert key != cache.selection_key(blob_dataset.manifest_hash, "emb-v1", "kmeans", {}, 3, "all")
+    assert cache.load(blob_dataset, key) is None
+    cache.save(blob_dataset, key, sel)
+    back = cache.load(blob_dataset, key)
+    np.testing.assert_array_equal(back.indices, sel.indices)
+    pd.testing.assert_frame_equal(back.per_pick, sel.per_pick, check_dtype=False)
+    assert back.info["selector"] == "kmeans" and back.info["seed"] == 3
+    # nested: a smaller budget is served as a prefix, a larger one is a miss
+    np.testing.assert_array_equal(cache.load(blob_dataset, key, budget=3).indices, sel.indices[:3])
+    assert cache.load(blob_dataset, key, budget=9) is None
+    cache.save(blob_dataset, key, sel.prefix(4))  # never replaces a longer selection
+    assert len(cache.load(blob_dataset, key)) == 8
+
+
+def test_torn_cache_entry_is_a_miss(blob_dataset, X):
+    sel = select("random", X, 5, 0)
+    key = cache.selection_key(blob_dataset.manifest_hash, None, "random", {}, 0, "train")
+    cache.save(blob_dataset, key, sel)
+    js = blob_dataset.cache_dir("sel") / f"{key}.json"
+    js.write_text(js.read_text().replace('"n": 5', '"n": 6'))
+    assert cache.load(blob_dataset, key) is None
+
+
+def test_cached_select_computes_once(blob_dataset, X, monkeypatch):
+    calls = []
+    import coldstart.select.cache as c
+
+    real = c.select
+    monkeypatch.setattr(c, "select", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    a = c.cached_select(blob_dataset, "kmeans", X, "emb", 10, seed=1)
+    b = c.cached_select(blob_dataset, "kmeans", X, "emb", 6, seed=1)
+    np.testing.assert_array_equal(b.indices, a.indices[:6])
+    assert calls == [10]
+    c.cached_select(blob_dataset, "kmeans", X, "emb", 12, seed=1)  # larger: computed, then kept
+    assert calls == [10, 12] and len(c.load(blob_dataset, c.selection_key(
+        blob_dataset.manifest_hash, "emb", "kmeans", {}, 1, "train"))) == 12
+    c.cached_select(blob_dataset, "coreset", X, "emb", 5, params={"labeled": np.array([0, 1])})  # data inputs: no cache
+    c.cached_select(blob_dataset, "coreset", X, "emb", 5, params={"labeled": np.array([0, 1])})
+    assert calls == [10, 12, 5, 5]
+
+
+def test_select_dataset_returns_dataset_rows(blob_dataset):
+    ds = blob_dataset
+    pool = ex.pool_indices(ds, "train")
+    sel = select_dataset(ds, "kmeans", "pixels", budget=7, seed=2)
+    from coldstart.embed import load_embeddings
+
+    ref = select("kmeans", load_embeddings(ds, "pixels")[pool], 7, 2)
+    np.testing.assert_array_equal(sel.indices, pool[ref.indices])
+    assert set(ds.splits[sel.indices]) == {"train"}
+    assert list(sel.per_pick["index"]) == list(sel.indices)
+    assert list(sel.per_pick["position"]) == list(ref.indices)
+    assert sel.info["pool"] == "train" and sel.info["embedder"] == "pixels"
+    allr = select_dataset(ds.name, "random", budget=len(ds), seed=0, pool="all")
+    assert sorted(allr.indices) == list(range(len(ds)))
+    with pytest.raises(ColdstartError, match="needs features"):
+        select_dataset(ds, "kmeans", None, budget=3)
+    with pytest.raises(ColdstartError, match="pool='val'"):
+        select_dataset(ds, "random", budget=3, pool="val")
+
+
+# ---------------------------------------------------------------- declared parameters
+def test_every_cold_start_selector_declares_its_parameters():
+    for name, spec in selector_specs("cold-start").items():
+        assert spec.params is not None, name
+        sig = inspect.signature(spec.func).parameters
+        for p in spec.params:
+            assert p.name in sig, (name, p.name)
+            assert sig[p.name].default == p.default, (name, p.name)
+            p.check(p.default, name)  # defaults are valid
+        tunable = {k for k, v in sig.items() if v.default is not inspect.Parameter.empty
+                   and k not in ("seed",) and k not in spec.inputs and v.kind is not v.VAR_KEYWORD}
+        assert tunable == {p.name for p in spec.params}, name
+
+
+@pytest.mark.parametrize("name, params, match", [
+    ("kmeans", {"bogus": 1}, "no parameter bogus"),
+    ("kmeans", {"max_iter": 0}, r"max_iter=0 must be >= 1"),
+    ("kmeans", {"max_iter": 2.5}, r"max_iter=2.5 .* must be an integer"),
+    ("probcover", {"purity": 1.0}, r"purity=1.0 must be > 0 and < 1"),
+    ("typiclust", {"horizon": "10"}, "must be an integer"),
+    ("ood-aware", {"base": "nope"}, "must be one of"),
+])
+def test_params_validated_against_specs(X, name, params, match):
+    with pytest.raises(ColdstartError, match=match):
+        select(name, X, 5, 0, **params)
+
+
+def test_param_check_bool_and_optional():
+    p = Param("flag", bool, False, "a switch")
+    p.check(True, "s")
+    with pytest.raises(ColdstartError, match="true or false"):
+        p.check(1, "s")
+    Param("dim", int, 64, "", low=1, optional=True).check(None, "s")
+    with pytest.raises(ColdstartError, match="None is not allowed"):
+        Param("k", int, 20, "", low=1).check(None, "s")
+    assert get_selector("kmeans").defaults() == {"dim": 64, "max_iter": 30}
+
+
+# ---------------------------------------------------------------- Explore budget policy
+def test_budget_range():
+    assert ex.budget_range(5) == (5, 5)
+    assert ex.budget_range(60) == (60, 20)
+    assert ex.budget_range(800) == (100, 20)
+    assert ex.budget_range(1500) == (150, 20)
+    assert ex.budget_range(50000) == (200, 20)
+
+
+def test_nested_picks_prefix_and_fallback(X):
+    calls = []
+
+    def compute(b):
+        calls.append(b)
+        return select("kmeans", X, b, 0)
+
+    s = ex.nested_picks(compute, 5, 20)
+    assert calls == [20] and len(s) == 5
+
+    def strict(b):
+        calls.append(b)
+        if b > 10:
+            raise ColdstartError("budget too large")
+        return select("random", X, b, 0)
+
+    calls.clear()
+    assert len(ex.nested_picks(strict, 4, 30)) == 4 and calls == [30, 4]
+    with pytest.raises(ColdstartError):
+        ex.nested_picks(strict, 12, 30)
