@@ -90,3 +90,11 @@ def test_weighted_balanced_accuracy_equals_sklearn_multiclass():
     for b in range(30):
         idx = rng.integers(0, 60, 60)
         assert abs(got[b] - balanced_accuracy_score(y[idx], pred[idx])) < 1e-12
+
+
+def test_score_draws_equal_each_weighted_metric():
+    y, s = _data(90, 6, True)
+    W = M.bootstrap_weights(90, 25, seed=1)
+    d = M.score_draws(y, s, W)
+    for name in ("ap", "auprc_trapz", "auroc"):
+        np.testing.assert_array_equal(d[name], M.weighted_metric(name, y, s, W))

@@ -125,10 +125,9 @@ def classification_output(inp: TaskInput, test_scores, val_scores, pool_probs, s
     pred = (np.asarray(test_scores) >= thr).astype(int)
     s = np.asarray(test_scores, float)
     W = M.bootstrap_weights(len(y), inp.n_bootstrap, inp.seed)  # one set of resamples for every metric
-    mets = {}
-    for name, fn, v in (("ap", M.ap, s), ("auprc_trapz", M.auprc_trapz, s), ("auroc", M.auroc, s),
-                        ("f1", M.f1, pred)):
-        mets[name] = (fn(y, v), M.se_of_draws(M.weighted_metric(name, y, v, W)))
+    draws = dict(M.score_draws(y, s, W), f1=M.weighted_metric("f1", y, pred, W))
+    point = {"ap": M.ap(y, s), "auprc_trapz": M.auprc_trapz(y, s), "auroc": M.auroc(y, s), "f1": M.f1(y, pred)}
+    mets = {name: (point[name], M.se_of_draws(draws[name])) for name in point}
     preds = pd.DataFrame({"index": np.asarray(inp.test_idx, int), "y": y.astype(int), "score": s,
                           "pred": pred})
     info = dict(info, threshold=float(thr))
