@@ -98,3 +98,13 @@ def test_score_draws_equal_each_weighted_metric():
     d = M.score_draws(y, s, W)
     for name in ("ap", "auprc_trapz", "auroc"):
         np.testing.assert_array_equal(d[name], M.weighted_metric(name, y, s, W))
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_unit_weights_give_sklearns_observed_values(ties):
+    y, s = _data(150, 9, ties)
+    d = M.score_draws(y, s, np.ones((1, 150)))
+    assert abs(d["ap"][0] - M.ap(y, s)) < 1e-12 and abs(d["auroc"][0] - M.auroc(y, s)) < 1e-12
+    assert abs(d["auprc_trapz"][0] - M.auprc_trapz(y, s)) < 1e-12
+    pred = (s > 0.3).astype(int)
+    assert abs(M.weighted_metric("f1", y, pred, np.ones((1, 150)))[0] - M.f1(y, pred)) < 1e-12
