@@ -8,13 +8,12 @@ stops a run.
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from coldstart.errors import ColdstartError
-from coldstart.runs import RunConfig, RunStore, cancel_run, list_runs, resume_run, run_metrics, start_run
+from coldstart.runs import RunConfig, RunStore, cancel_run, defaults, list_runs, resume_run, run_metrics, start_run
 from coldstart.runs.estimate import EPOCH_TASKS, estimate_run, live_eta, unit_words
+from coldstart.runs.executors import default_workers
 from coldstart.train.presets import default_methods, resolve_params
 from coldstart.train.torchloop import pretrained_notice
 from coldstart.ui import common as ui
@@ -48,19 +47,16 @@ st.markdown(
 # ------------------------------------------------------------------ options
 @st.cache_data(ttl=30, show_spinner=False)
 def _options(stamp: str) -> tuple[list[str], list[str], dict]:
-    from coldstart.select import REGISTRY, list_selectors
-
     try:
-        t = loaders.embedders_table(ds)
-        embs = [str(n) for n, ok in zip(t["name"], t["available"]) if ok and str(n) != "file"]
+        embs = defaults.usable_embedders(loaders.embedders_table(ds))
     except (ImportError, ColdstartError):
         embs = ["pixels"]
-    sels = [s for s in list_selectors("cold-start") if s != "random"]  # round strategies are not methods
-    return embs or ["pixels"], sels, {k: REGISTRY[k].summary for k in ["random", *sels]}
+    sels, summaries = defaults.cold_start_selectors()  # round strategies are not methods
+    return embs, sels, {k: summaries[k] for k in ["random", *sels]}
 
 
 embs, sels, sel_summary = _options(ui.dataset_stamp(ds))
-all_methods = ["random"] + [f"{e}:{s}" for e in embs for s in sels]
+all_methods = defaults.method_options(embs, sels)
 n_pool = int((ds.splits == "train").sum())
 
 with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
@@ -76,7 +72,7 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
                                   "clustering; a foundation model's features with kmeans-paper is the paper's "
                                   "method; 'kmeans' is a fast approximation of the paper's protocol.\n\n"
                                   + "\n".join(f"- **{k}**: {v}" for k, v in sel_summary.items()))
-    c3, c4, c5 = st.columns(3)
+    c3, c4, c5, c6 = st.columns(4)
     budgets = c3.text_input("Budgets (images labelled)", "20,40,60,80,100", key="train_budgets",
                             help=f"Comma-separated, increasing. The pool has {n_pool} training images.")
     seeds = c4.number_input("Seeds (repeats)", 1, 20, 5, key="train_seeds",
@@ -91,6 +87,9 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
     missing = pretrained_notice("classification", resolve_params("classification", "paper"))
     if missing:
         st.warning(missing[0].upper() + missing[1:] + ".", icon=":material/warning:")
+    workers = c6.number_input("Parallel workers", 1, 64, default_workers(), key="train_workers",
+                              help="Processes training parts at once (default: one per core). "
+                                   "The results do not depend on it.")
     with st.popover("Active learning after the first selection (optional)"):
         rounds = st.number_input("Rounds", 0, 20, 0, key="train_rounds",
                                  help="After the first budget, label this many more rounds chosen by "
@@ -103,7 +102,7 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
         ood_filter = st.number_input("Drop likely OOD images before each query (fraction)", 0.0, 0.5, 0.0,
                                      0.05, key="train_ood_filter")
     cfg = dict(dataset=ds.name, task=task, methods=methods, budgets=budgets, seeds=list(range(int(seeds))),
-               preset=preset, rounds=int(rounds), query_size=int(query), strategy=strategy,
+               preset=preset, rounds=int(rounds), query_size=int(query), strategy=strategy, workers=int(workers),
                ood_filter=float(ood_filter))
     if task != "probe":
         cfg["train"] = {"pretrained": "imagenet" if imagenet else "none"}
@@ -206,16 +205,13 @@ def watch_section() -> None:
     b = st.columns([1, 1, 1, 3])
     if b[0].button("Cancel run", key="train_cancel", disabled=not live, icon=":material/stop:"):
         with ui.guarded("cancel"):
-            st.toast(f"Run {store.run_id}: {cancel_run(ds.name, store.run_id)}")
+            s = cancel_run(ds.name, store.run_id)  # waits until the runner has recorded it
+            st.toast(f"Run {store.run_id}: {s}")
             st.rerun()
     if b[1].button("Resume run", key="train_resume", icon=":material/replay:",
                    disabled=live or p["status"] == "finished"):
         with ui.guarded("resume"):
-            resume_run(ds.name, store.run_id, background=True)
-            with st.spinner("resuming…"):
-                t0 = time.time()  # wait until the runner has taken over, so the page polls it
-                while store.status() == p["status"] and time.time() - t0 < 20:
-                    time.sleep(0.2)
+            resume_run(ds.name, store.run_id, background=True)  # "starting" until the runner takes over
             st.toast(f"Run {store.run_id} resumed in the background")
             st.rerun()
     if p["status"] == "finished":

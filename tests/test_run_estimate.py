@@ -28,10 +28,12 @@ def test_estimate_from_earlier_runs_of_the_same_task_and_preset(blob_dataset):
     assert none.seconds is None and none.parts == 4 and "no earlier probe run" in none.basis
     rid = start_run(first, background=False)
     spent = RunStore("blobs", rid).results().drop_duplicates("unit")["unit_s"].to_numpy(float)
-    bigger = _cfg(seeds=[0, 1, 2], budgets=[8, 16, 24])  # 18 parts
+    bigger = _cfg(seeds=[0, 1, 2], budgets=[8, 16, 24], workers=1)  # 18 parts, one after the other
     est = estimate_run(bigger)
     assert est.parts == 18 and "of 1 earlier probe run on" in est.basis
     assert np.isclose(est.seconds, 18 * np.median(spent))
+    two = estimate_run(_cfg(seeds=[0, 1, 2], budgets=[8, 16, 24], workers=2))
+    assert np.isclose(two.seconds, est.seconds / 2) and "shared by 2 workers" in two.basis
     # the probe ignores the preset; another task has its own history
     assert estimate_run(_cfg(preset="paper")).seconds is not None
     assert len(history(_cfg(task="classification"))) == 0

@@ -92,6 +92,9 @@ class RunConfig:
         ``{selector: {param: value}}`` passed to the selector.
     n_bootstrap : int
         Bootstrap resamples for the test-set SE (default 100).
+    workers : int or None
+        Processes that train units at once (None: the number of cores; a run with fewer than two
+        units per worker runs in one process). Results do not depend on it.
     """
 
     dataset: str
@@ -113,6 +116,7 @@ class RunConfig:
     selector_params: dict = field(default_factory=dict)
     n_bootstrap: int = 100
     name: str = ""
+    workers: int | None = None
 
     # ---- construction ----------------------------------------------------
     @classmethod
@@ -188,6 +192,15 @@ class RunConfig:
         resolve_params(self.task, self.preset, self.train)
         if int(self.n_bootstrap) < 2:
             raise ColdstartError(f"n_bootstrap={self.n_bootstrap} must be >= 2 (default 100)")
+        if self.workers is not None:
+            given = self.workers
+            try:
+                self.workers = int(given)
+            except (TypeError, ValueError):
+                self.workers = 0
+            if self.workers < 1 or isinstance(given, bool):
+                raise ColdstartError(f"workers={given!r} must be a positive number of processes "
+                                     "(or unset for one per core)")
 
     @property
     def params(self) -> dict:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..paths import data_root
 from .config import RunConfig, parse_method
+from .executors import default_workers
 from .store import RunStore
 from .units import plan_units
 
@@ -84,7 +85,7 @@ def history(cfg: RunConfig, root=None) -> pd.DataFrame:
     want = _kind(cfg)
     rows = []
     for rd in sorted(root.glob("*/runs/*")):
-        if not (rd / "results.parquet").exists() or not (rd / "config.json").exists():
+        if not (rd / "config.json").exists():
             continue
         try:
             store = RunStore.from_dir(rd)
@@ -93,6 +94,8 @@ def history(cfg: RunConfig, root=None) -> pd.DataFrame:
                 continue
             res = store.results()
         except Exception:  # noqa: BLE001 - an unreadable old run only means less history
+            continue
+        if not len(res):
             continue
         res = res[res["status"] == "ok"].drop_duplicates("unit")
         for b, s in zip(res["budget"], res["unit_s"]):
@@ -110,10 +113,12 @@ def estimate_run(cfg: RunConfig, root=None) -> Estimate:
     if not len(h):
         return Estimate(len(units), None, f"no earlier {what} on this machine to measure from", cfg.task)
     rate = float(np.median(h["unit_s"] / h["work"]))
-    total = sum(rate * _work(cfg, u.budget) for u in units)
+    workers = max(1, min(int(cfg.workers or default_workers()), len(units)))
+    total = sum(rate * _work(cfg, u.budget) for u in units) / workers
     per = "per labelled image and epoch" if cfg.task in EPOCH_TASKS else "per part"
     return Estimate(len(units), total, f"{rate:.3g} s {per}, the median of {len(h)} parts of "
-                                       f"{h['run'].nunique()} earlier {what}", cfg.task)
+                                       f"{h['run'].nunique()} earlier {what}"
+                                       + (f", shared by {workers} workers" if workers > 1 else ""), cfg.task)
 
 
 def live_eta(store: RunStore, progress: dict | None = None, now: float | None = None) -> tuple[float | None, str]:
