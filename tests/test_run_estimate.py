@@ -47,7 +47,7 @@ def test_confirmation_over_five_minutes_or_unknown():
 
 
 def test_live_eta_from_epoch_timing(blob_dataset, tmp_path):
-    rid = start_run(_cfg(), background=False)
+    rid = start_run(_cfg(workers=1), background=False)
     store = RunStore("blobs", rid)
     p = dict(store.progress(), units_total=10, units_done=4, epoch=5, epochs=20, unit_started_at=1000.0)
     eta, basis = live_eta(store, p, now=1050.0)  # 10 s per epoch so far

@@ -7,7 +7,7 @@ there is no estimate (:attr:`Estimate.seconds` is None) and the page asks for co
 for the epoch tasks, which take minutes to hours per part on a CPU.
 
 While a run runs: :func:`live_eta` uses finished parts, and inside an epoch-based part the
-seconds per epoch so far.
+seconds per epoch so far; parts left are shared by the run's workers.
 """
 
 from __future__ import annotations
@@ -135,7 +135,8 @@ def live_eta(store: RunStore, progress: dict | None = None, now: float | None = 
         per_part = float(done.mean()) if len(done) else float(epochs) * per_epoch
         basis = (f"epoch {epoch} of {epochs}, {per_epoch:.0f} s per epoch so far"
                  + (f"; {per_part:.0f} s per finished part" if len(done) else ""))
-        return current + max(left - 1, 0) * per_part, basis
+        workers = max(1, int(store.config.workers or default_workers()))
+        return current + max(left - 1, 0) * per_part / workers, basis
     if p.get("eta_s") is not None:
         return float(p["eta_s"]), "mean time of the finished parts"
     return None, ""
