@@ -52,6 +52,8 @@ def test_label_page_three_labels_write_three_rows(blobs_with_pixels, monkeypatch
         at.button(key=f"label_btn_{k % 2}").click()
         at.run()
         assert not at.exception, at.exception
+        waiting = [i.value for i in at.info if "needs both classes" in i.value]
+        assert bool(waiting) == (k == 0)  # one label of one class: the page says why there is no curve yet
     rows = pd.read_parquet(ds.dir / "labels" / "Alice-Smith.parquet")
     assert len(rows) == 3
     assert rows["index"].tolist() == shown
