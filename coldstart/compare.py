@@ -132,6 +132,8 @@ def paired_vs_baseline(stores, metric: str = "ap", baseline: str = "random", pha
     if not len(res):
         return pd.DataFrame(columns=cols)
     res = res.assign(metric=res["metric"].replace(METRIC_ALIASES))
+    if "stratum" in res:
+        res = res[res["stratum"].fillna("all") == "all"]  # the overall rows (per-stratum rows have no pairs)
     r = res[(res["metric"] == metric) & (res["phase"] == phase) & (res["status"] == "ok")]
     if baseline not in set(r["method"]):
         raise ColdstartError(f"baseline {baseline!r} has no trained results for {metric} here: choose one of "

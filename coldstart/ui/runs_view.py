@@ -99,6 +99,8 @@ def live_figure(results: pd.DataFrame, metric: str, height: int = 340):
 
     fig = go.Figure()
     r = results[(results["metric"] == metric) & (results["status"] == "ok")] if len(results) else results
+    if len(r) and "stratum" in r:
+        r = r[r["stratum"] == "all"]
     if len(r):
         r = r.assign(x=np.where(r["phase"] == "al", r["budget"], r["budget"]),
                      label=np.where(r["phase"] == "al", r["method"] + " → " + r["strategy"].astype(str) + " (AL)",
