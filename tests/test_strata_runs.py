@@ -65,3 +65,29 @@ def test_strata_bad_inputs(blobs_with_strata):
         RunConfig.from_dict(dict(dataset="blobs", budgets=[8], strata="nope")).validate()
     with pytest.raises(ColdstartError, match=r"strata='id' is not a categorical column"):
         RunConfig.from_dict(dict(dataset="blobs", budgets=[8], strata="id")).validate()
+
+
+def test_compare_page_shows_strata(blobs_with_strata):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from coldstart import compare
+    from coldstart.runs import RunConfig, RunStore, start_run, stratum_table
+
+    rid = start_run(RunConfig.from_dict(dict(dataset="blobs", methods=["random", "pixels:kmeans"], budgets=[8, 16],
+                                             seeds=[0, 1], strata="subgroup", n_bootstrap=20, workers=1)),
+                    background=False)
+    r = RunStore("blobs", rid).results()
+    t = stratum_table(r, "ap")
+    assert list(t["method"]) == ["random", "pixels:kmeans"] and (t["budget"] == 16).all()
+    per = t[["PTX + drain", "PTX untreated"]]
+    assert np.allclose(t["worst"], per.min(axis=1)) and set(t["worst stratum"]) <= {"PTX + drain", "PTX untreated"}
+    ch = compare.chance_levels(blobs_with_strata, "subgroup")
+    assert 0 < ch["PTX + drain"] < ch["all"] < 1
+    page = Path(__file__).resolve().parents[1] / "pages" / "3_Compare.py"
+    at = AppTest.from_file(str(page), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Per stratum" in h.value for h in at.header)
+    assert any("chance" in c.proto.spec for c in at.get("plotly_chart"))

@@ -64,6 +64,31 @@ def summarize(results: pd.DataFrame, metric: str | None = None, stratum: str | N
     return pd.DataFrame(rows, columns=cols)
 
 
+def stratum_table(results: pd.DataFrame, metric: str = "ap", budget: int | None = None,
+                  phase: str = "cold") -> pd.DataFrame:
+    """Per-stratum means of ``metric`` at one budget: one row per method with the overall value, each
+    stratum's value, and the worst stratum (lowest; highest for distances) and its value.
+
+    ``budget`` None = the largest. Empty when the results have no per-stratum rows (a run without strata).
+    """
+    s = summarize(results, metric, stratum=None) if len(results) else pd.DataFrame()
+    if not len(s) or set(s["stratum"]) == {"all"}:
+        return pd.DataFrame()
+    s = s[s["phase"] == phase]
+    b = int(s["budget"].max()) if budget is None else int(budget)
+    s = s[s["budget"] == b]
+    wide = s.pivot_table(index="method", columns="stratum", values="mean", aggfunc="first", sort=False)
+    strata = [c for c in wide.columns if c != "all"]
+    per = wide[strata]
+    lower = metric in LOWER_IS_BETTER
+    wide["worst stratum"] = (per.idxmax(axis=1) if lower else per.idxmin(axis=1)) if len(strata) else ""
+    wide["worst"] = (per.max(axis=1) if lower else per.min(axis=1)) if len(strata) else np.nan
+    cols = (["all"] if "all" in wide.columns else []) + ["worst", "worst stratum"] + strata
+    out = wide[cols].reset_index().rename(columns={"all": "overall"})
+    out.insert(1, "budget", b)
+    return out
+
+
 def run_metrics(task: str, results: pd.DataFrame) -> list[str]:
     """The metrics of ``results`` in display order: the task's own (headline first), then any others."""
     from ..train.base import TASK_METRICS
