@@ -14,7 +14,7 @@ import streamlit as st
 
 from ..data.dataset import Dataset
 from ..errors import ColdstartError
-from . import selcache
+from ..select import cache as selcache
 from .common import cached_dataset, manifest_stamp, progress_callback
 
 
