@@ -244,3 +244,17 @@ def test_bald_run_end_to_end_with_mc_dropout(blob_dataset):
     state = np.load(next((st.dir / "state").glob("*r0.npz")))
     assert state["mc_probs"].shape[0] == 3 and "threshold" in state.files
     assert sorted(st.results()["budget"].unique()) == [12, 16]
+
+
+@pytest.mark.slow
+def test_cli_warns_about_random_initialisation_and_report_names_the_weights(blob_dataset, capsys):
+    from coldstart.cli import main
+
+    rc = main(["run", "--dataset", "blobs", "--task", "classification", "--methods", "random", "--budgets", "12",
+               "--seeds", "0", "--set", "pretrained=none", "--set", "size=32", "--set", "epochs=1",
+               "--set", "device=cpu"])
+    out = capsys.readouterr()
+    assert rc == 0 and "warning: training starts from random initialisation" in out.err
+    run_id = out.out.split("run id: ")[1].split()[0]
+    assert main(["report", run_id]) == 0
+    assert "Initial weights: random initialisation (no pretrained file)." in capsys.readouterr().out
