@@ -13,6 +13,7 @@ import streamlit as st
 from coldstart.errors import ColdstartError
 from coldstart.runs import RunConfig, RunStore, cancel_run, defaults, list_runs, resume_run, run_metrics, start_run
 from coldstart.runs.executors import default_workers
+from coldstart.select.strata import stratifier_columns
 from coldstart.train.presets import default_methods, resolve_params
 from coldstart.train.torchloop import pretrained_notice
 from coldstart.ui import common as ui
@@ -89,6 +90,10 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
         workers = c6.number_input("Parallel workers", 1, 64, default_workers(), key="train_workers",
                                   help="Processes training parts at once (default: one per core). "
                                        "The results do not depend on it.")
+        strata_col = st.selectbox("Per-stratum results (optional)", ["(none)", *stratifier_columns(ds.manifest)],
+                                  key="train_strata",
+                                  help="A manifest column such as 'subgroup' or 'protocol': each stratum's positive "
+                                       "images are also scored against all negatives (hidden stratification).")
         with st.popover("Active learning after the first selection (optional)"):
             rounds = st.number_input("Rounds", 0, 20, 0, key="train_rounds",
                                      help="After the first budget, label this many more rounds chosen by "
@@ -105,6 +110,7 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
 if go:
     cfg = dict(dataset=ds.name, task=task, methods=methods, budgets=budgets, seeds=list(range(int(seeds))),
                preset=preset, rounds=int(rounds), query_size=int(query), strategy=strategy, workers=int(workers),
+               strata=None if strata_col == "(none)" else strata_col,
                ood_filter=float(ood_filter))
     if task != "probe":
         cfg["train"] = {"pretrained": "imagenet" if imagenet else "none"}

@@ -11,7 +11,7 @@ import streamlit as st
 
 from coldstart import compare
 from coldstart.errors import ColdstartError
-from coldstart.runs import RunStore, list_runs, report_frame, report_table, run_metrics, summarize
+from coldstart.runs import RunStore, list_runs, report_frame, report_table, run_metrics, stratum_table, summarize
 from coldstart.ui import common as ui
 from coldstart.ui import runs_view as rv
 
@@ -99,6 +99,26 @@ for m, tab in zip(metrics, tabs):
                              key=f"compare_dl_md_{m}", icon=":material/download:")
         d[2].download_button("Table (LaTeX)", rep.to_latex(), f"{name}-{m}.tex", "text/x-tex",
                              key=f"compare_dl_tex_{m}", icon=":material/download:")
+
+# ------------------------------------------------------------------ strata
+if "stratum" in results and (results["stratum"] != "all").any():
+    st.header("Per stratum (hidden stratification)")
+    column = next((x.raw_config.get("strata") for x in stores if x.raw_config.get("strata")), None)
+    st.markdown(f"Each stratum of **{column}**: its positive images against all negative images. The worst "
+                "stratum is the one a model serves least; compare it with the overall value.")
+    s_metrics = [m for m in ("ap", "auroc", "sensitivity") if m in set(results.loc[results["stratum"] != "all", "metric"])]
+    c = st.columns(2)
+    sm = c[0].selectbox("Metric  ", s_metrics, key="compare_strata_metric", format_func=rv.metric_name)
+    s_budgets = sorted(results.loc[results["phase"] == "cold", "budget"].unique())
+    sb = c[1].select_slider("Budget", s_budgets, value=s_budgets[-1], key="compare_strata_budget") \
+        if len(s_budgets) > 1 else (s_budgets[0] if s_budgets else None)
+    table = stratum_table(results, sm, sb)
+    if len(table):
+        st.plotly_chart(rv.strata_figure(table, sm, compare.chance_levels(ds, column) if column else None),
+                        key="compare_strata", width="stretch")
+        st.dataframe(table.round(3), hide_index=True, width="stretch")
+        st.caption("Grey ticks: chance (a random scorer's AUPRC = the positives' share). NaN: the stratum has no "
+                   "positive image in the test split.")
 
 # ------------------------------------------------------------------ AL rounds
 if (results["phase"] == "al").any():

@@ -9,7 +9,8 @@ METRIC_NAMES = {"ap": "AUPRC (average precision)", "auprc": "AUPRC (average prec
                 "auprc_trapz": "AUPRC (trapezoid, as in the paper)", "auroc": "AUROC", "f1": "F1",
                 "dice": "Dice (DSC, images with a finding)", "hausdorff": "Hausdorff (px, the paper's; lower is better)",
                 "hausdorff95": "Hausdorff 95 (px, lower is better)",
-                "dice_all": "Dice incl. images without a finding (other protocol)"}
+                "dice_all": "Dice incl. images without a finding (other protocol)",
+                "sensitivity": "Sensitivity at the run's threshold"}
 RANDOM_COLOR = "#7f7f7f"
 PALETTE = ["#1f6feb", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#e377c2", "#bcbd22", "#8c564b"]
 
@@ -72,6 +73,33 @@ def budget_figure(summary: pd.DataFrame, metric: str, title: str = "", height: i
     return fig
 
 
+def strata_figure(table: pd.DataFrame, metric: str, chance: dict | None = None, height: int = 400):
+    """Per-stratum bars (one group per stratum, one bar per method) from
+    :func:`coldstart.runs.stratum_table`, with the overall value first and each stratum's chance
+    level (a random scorer's AP) as a grey tick."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    strata = [c for c in table.columns if c not in ("method", "budget", "worst", "worst stratum")]
+    order = _ordered(table["method"])
+    colors = method_colors(order)
+    for m in order:
+        row = table[table["method"] == m].iloc[0]
+        fig.add_trace(go.Bar(x=strata, y=[row[c] for c in strata], name=f"{m} (reference)" if is_random(m) else m,
+                             marker_color=colors[m],
+                             hovertemplate=f"<b>{m}</b><br>%{{x}}: %{{y:.3f}}<extra></extra>"))
+    if chance and metric in ("ap", "auprc"):
+        xs = [c for c in strata if (c if c != "overall" else "all") in chance]
+        fig.add_trace(go.Scatter(x=xs, y=[chance[c if c != "overall" else "all"] for c in xs], mode="markers",
+                                 name="chance (random scorer)", marker=dict(symbol="line-ew-open", size=40,
+                                                                            color=RANDOM_COLOR, line_width=2)))
+    elif metric == "auroc":
+        fig.add_hline(y=0.5, line_dash="dot", line_color=RANDOM_COLOR, annotation_text="chance")
+    fig.update_layout(barmode="group")
+    _layout(fig, "stratum (its positives against all negatives)", metric, "", height)
+    return fig
+
+
 def al_figure(summary: pd.DataFrame, metric: str, title: str = "", height: int = 380):
     """Active-learning rounds: metric vs labeled images per (method -> strategy), mean ± SE."""
     import plotly.graph_objects as go
@@ -99,6 +127,8 @@ def live_figure(results: pd.DataFrame, metric: str, height: int = 340):
 
     fig = go.Figure()
     r = results[(results["metric"] == metric) & (results["status"] == "ok")] if len(results) else results
+    if len(r) and "stratum" in r:
+        r = r[r["stratum"] == "all"]
     if len(r):
         r = r.assign(x=np.where(r["phase"] == "al", r["budget"], r["budget"]),
                      label=np.where(r["phase"] == "al", r["method"] + " → " + r["strategy"].astype(str) + " (AL)",
