@@ -194,6 +194,7 @@ def page_timings(data_root: Path) -> dict:
             act()
             out[f"{name}_s"] = round(time.perf_counter() - t0 + _until(page, check), 3)
         # lasso over the middle of the map
+        page.frame_locator(IFRAME).locator(".nsewdrag").first.scroll_into_view_if_needed()
         box = page.frame_locator(IFRAME).locator(".nsewdrag").first.bounding_box()
         x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
         t0 = time.perf_counter()
