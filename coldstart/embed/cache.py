@@ -127,7 +127,7 @@ def cache_info(dataset, name: str) -> dict | None:
     """The ``.json`` of a valid cache entry, or None."""
     ds = _as_dataset(dataset)
     e = get_embedder(name, ds)
-    if not e.available()[0] or _read(ds, e.key) is None:
+    if not e.available()[0] or _read(ds, e.key, raw=True) is None:
         return None
     return read_json(_paths(ds, e.key)[1])
 
@@ -156,14 +156,31 @@ def load_embeddings(dataset, name: str, device=None, batch_size=None, progress=N
         where) or its output is malformed.
     """
     ds = _as_dataset(dataset)
+    info = ensure_embeddings(ds, name, device=device, batch_size=batch_size, progress=progress,
+                             chunk_size=chunk_size)
+    x = _read(ds, info["key"])
+    if x is None:
+        raise ColdstartError(f"the cached {name} embeddings of {ds.name!r} could not be read back: check the "
+                             "disk (full?) and run the command again")
+    return x
+
+
+def ensure_embeddings(dataset, name: str, device=None, batch_size=None, progress=None,
+                      chunk_size: int = DEFAULT_CHUNK) -> dict:
+    """Compute and cache the embeddings if needed, without loading them; returns the cache's ``.json``.
+
+    Same parameters as :func:`load_embeddings`. Use it (and :func:`embedding_chunks`) for pools
+    too large to hold as one float32 matrix: memory stays at one chunk.
+    """
+    ds = _as_dataset(dataset)
     e = get_embedder(name, ds)
     ok, reason = e.available()
     if not ok:
         raise ColdstartError(f"embedder {name!r} is unavailable: {reason}")
     key = e.key
-    x = _read(ds, key)
-    if x is not None:
-        return x
+    npy, js, parts, lock = _paths(ds, key)
+    if _read(ds, key, raw=True) is not None:
+        return read_json(js)
     if batch_size is not None:
         batch_size = check_batch_size(batch_size)
     chunk_size = check_batch_size(chunk_size)
@@ -176,11 +193,9 @@ def load_embeddings(dataset, name: str, device=None, batch_size=None, progress=N
 
         device = resolve_device(device)
 
-    npy, js, parts, lock = _paths(ds, key)
     with FileLock(str(lock)):
-        x = _read(ds, key)  # another process may have finished while we waited
-        if x is not None:
-            return x
+        if _read(ds, key, raw=True) is not None:  # another process finished while we waited
+            return read_json(js)
         t0 = time.time()
         shape, dtype, resumed = _compute_chunks(ds, e, key, parts, npy, device, batch_size, progress,
                                                 chunk_size)
@@ -194,11 +209,7 @@ def load_embeddings(dataset, name: str, device=None, batch_size=None, progress=N
             chunk_size=chunk_size, resumed_chunks=resumed, versions=_versions(),
             created=datetime.now(timezone.utc).isoformat(timespec="seconds")))
         shutil.rmtree(parts, ignore_errors=True)
-    x = _read(ds, key)
-    if x is None:
-        raise ColdstartError(f"the {name} embeddings just written to {npy} could not be read back: check the "
-                             "disk (full?) and run the command again")
-    return x
+    return read_json(js)
 
 
 def _compute_chunks(ds, e, key, parts, npy, device, batch_size, progress, chunk_size):

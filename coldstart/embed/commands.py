@@ -52,7 +52,7 @@ def register(sub) -> None:
 
 def cmd_embed(args: argparse.Namespace) -> int:
     from ..data import Dataset
-    from . import get_embedder, load_embeddings
+    from . import get_embedder
 
     ds = Dataset(args.dataset)
     if args.embedder is None:
@@ -70,23 +70,26 @@ def cmd_embed(args: argparse.Namespace) -> int:
         from . import clear_cache
 
         clear_cache(ds, args.embedder)
-    x = load_embeddings(ds, args.embedder, device=args.device, batch_size=args.batch_size, progress=True)
-    from . import cache_info
+    from . import embedding_chunks, ensure_embeddings
 
-    info = cache_info(ds, args.embedder) or {}
-    print(f"{args.embedder}: {x.shape[0]} x {x.shape[1]} float32 -> "
-          f"{ds.cache_dir('emb') / (info.get('key', '?') + '.npy')}")
+    info = ensure_embeddings(ds, args.embedder, device=args.device, batch_size=args.batch_size, progress=True)
+    n, d = info["shape"]
+    print(f"{args.embedder}: {n} x {d} ({info['dtype']} on disk) -> {ds.cache_dir('emb') / (info['key'] + '.npy')}")
     if args.out:
         import numpy as np
 
-        from ..io import save_npy
+        from ..io import atomic_path
 
         out = Path(args.out).expanduser()
         if out.suffix != ".npy":
             raise ColdstartError(f"--out {args.out!r} must end in .npy: the matrix is written with numpy.save")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        save_npy(out, np.asarray(x, dtype=np.float32))
-        print(f"wrote {out} ({x.shape[0]} rows in manifest order, ids in {ds.dir / 'manifest.parquet'})")
+        with atomic_path(out, suffix=".npy") as tmp:  # block by block: never the whole float32 matrix
+            y = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, d))
+            for rows, block in embedding_chunks(ds, args.embedder):
+                y[rows[0]:rows[-1] + 1] = block
+            y.flush()
+            del y
+        print(f"wrote {out} (float32, {n} rows in manifest order, ids in {ds.dir / 'manifest.parquet'})")
     return 0
 
 

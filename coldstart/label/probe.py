@@ -17,7 +17,7 @@ _EXPLAINED = {
 STRATEGIES = {s: _EXPLAINED[s] for s in _ALL_STRATEGIES if s in _EXPLAINED}
 
 
-def fit_probe(x: np.ndarray, y: np.ndarray, seed: int = 0):
+def fit_session_probe(x: np.ndarray, y: np.ndarray, seed: int = 0):
     """A multi-class logistic-regression probe on (x, y), refitted after every label; None when ``y``
     has fewer than two classes.
 
@@ -69,7 +69,22 @@ def learning_curve(features: np.ndarray, rows: np.ndarray, labels: np.ndarray, t
     """Test AUPRC of a probe trained on the first n labels, for n = start..len(rows)."""
     out = []
     for n in range(start, len(rows) + 1):
-        clf = fit_probe(features[rows[:n]], labels[:n], seed)
+        clf = fit_session_probe(features[rows[:n]], labels[:n], seed)
         out.append(float("nan") if clf is None else
                    score_auprc(probe_scores(clf, features[test], n_classes), y_test))
     return out
+
+
+def waiting_for_classes(labels, class_names) -> str | None:
+    """Why the student's model cannot train yet (all labels so far are one class), or None when it can."""
+    y = np.asarray(labels, int)
+    seen = sorted(set(y[y >= 0].tolist()))
+    if len(seen) >= 2 or len(class_names) < 2:
+        return None
+    if not seen:
+        return "No labels yet: the model trains once your labels hold both classes."
+    have = class_names[seen[0]]
+    others = " or ".join(f"'{c}'" for k, c in enumerate(class_names) if k != seen[0])
+    n = int((y >= 0).sum())
+    return (f"All {n} label{'s' if n != 1 else ''} so far are '{have}': the model needs both classes to train. "
+            f"It starts as soon as you label an image {others}; until then the curve has no point.")

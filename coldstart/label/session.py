@@ -27,7 +27,7 @@ from ..select._space import standardize
 from ..select.base import select
 from ..select.cache import cached_select
 from ..select.dataset import pool_indices
-from .probe import STRATEGIES, fit_probe, learning_curve, probe_scores, score_auprc, uncertainty
+from .probe import STRATEGIES, fit_session_probe, learning_curve, probe_scores, score_auprc, uncertainty
 
 LABEL_COLUMNS = ["step", "index", "id", "label", "label_name", "source", "ground_truth", "mask_ok",
                  "seconds", "time", "n_labels", "auprc"]
@@ -228,7 +228,7 @@ class LabelSession:
         rows = self.labeled_rows()
         if len(rows) == 0:
             return None
-        return fit_probe(self.features[rows], self._labels["label"].to_numpy(int), self.config.seed)
+        return fit_session_probe(self.features[rows], self._labels["label"].to_numpy(int), self.config.seed)
 
     def next_item(self) -> dict | None:
         """The next image to label: ``{"index", "source", "reason", "uncertainty"}``; None when done.
@@ -281,7 +281,7 @@ class LabelSession:
                 nxt["source"] if nxt and nxt["index"] == index else "user")
             rows = np.append(self.labeled_rows(), index)
             ys = np.append(self._labels["label"].to_numpy(int), label)
-            clf = fit_probe(self.features[rows], ys, self.config.seed)
+            clf = fit_session_probe(self.features[rows], ys, self.config.seed)
             score = float("nan") if clf is None or len(self.test) == 0 else score_auprc(
                 probe_scores(clf, self.features[self.test], self.n_classes), self.y_test)
             now = time.time()
@@ -324,6 +324,10 @@ class LabelSession:
     def has_ground_truth(self) -> bool:
         return bool(len(self.test) and (self.dataset.labels[self.pool] >= 0).all())
 
+    def random_order(self) -> np.ndarray:
+        """Dataset rows of the pool in the random-sampling reference's (seeded) order."""
+        return self.pool[np.random.default_rng(self.config.seed + 1_000_003).permutation(len(self.pool))]
+
     def random_curve(self, n: int | None = None) -> pd.DataFrame:
         """The random-sampling reference: probe AUPRC after 1..n ground-truth labels of a random order.
 
@@ -339,7 +343,7 @@ class LabelSession:
         cached = pd.read_parquet(self.random_path) if self.random_path.exists() else empty
         have = len(cached)
         if have < n:
-            order = self.pool[np.random.default_rng(self.config.seed + 1_000_003).permutation(len(self.pool))]
+            order = self.random_order()
             y = self.dataset.labels[order[:n]]
             more = learning_curve(self.features, order[:n], y, self.test, self.y_test, self.n_classes,
                                   self.config.seed, start=have + 1)

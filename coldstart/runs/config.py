@@ -92,6 +92,14 @@ class RunConfig:
         ``{selector: {param: value}}`` passed to the selector.
     n_bootstrap : int
         Bootstrap resamples for the test-set SE (default 100).
+    strata : str or None
+        A categorical manifest column (e.g. ``subgroup``, ``protocol``): results then also carry
+        per-stratum metrics, each positive stratum's positives against all negatives (AP, AUROC,
+        sensitivity at the run's threshold), in rows whose ``stratum`` is the value ("all" = overall).
+        Classification tasks only (probe, classification).
+    workers : int or None
+        Processes that train units at once (None: the number of cores; a run with fewer than two
+        units per worker runs in one process). Results do not depend on it.
     """
 
     dataset: str
@@ -113,6 +121,8 @@ class RunConfig:
     selector_params: dict = field(default_factory=dict)
     n_bootstrap: int = 100
     name: str = ""
+    workers: int | None = None
+    strata: str | None = None
 
     # ---- construction ----------------------------------------------------
     @classmethod
@@ -188,6 +198,15 @@ class RunConfig:
         resolve_params(self.task, self.preset, self.train)
         if int(self.n_bootstrap) < 2:
             raise ColdstartError(f"n_bootstrap={self.n_bootstrap} must be >= 2 (default 100)")
+        if self.workers is not None:
+            given = self.workers
+            try:
+                self.workers = int(given)
+            except (TypeError, ValueError):
+                self.workers = 0
+            if self.workers < 1 or isinstance(given, bool):
+                raise ColdstartError(f"workers={given!r} must be a positive number of processes "
+                                     "(or unset for one per core)")
 
     @property
     def params(self) -> dict:
@@ -257,6 +276,13 @@ class RunConfig:
                     f"method {m!r}: {parse_method(m)[1]!r} is an active-learning round strategy (it needs a "
                     "trained model), not a cold-start selector: remove it from methods and set it as the "
                     f"rounds' strategy instead (strategy: {parse_method(m)[1]}, rounds >= 1)")
+        if self.strata:
+            if self.task == "segmentation":
+                raise ColdstartError(f"strata={self.strata!r}: per-stratum metrics are computed for the probe and "
+                                     "classification tasks; remove strata for segmentation")
+            from ..select.strata import stratum_values
+
+            stratum_values(ds.manifest, self.strata)  # a clear error listing the usable columns
         for e in self.embedders():
             ok, reason = _embedder_available(e, ds)
             if not ok:

@@ -9,32 +9,45 @@ image". SE combines the between-seed SE and the test-set bootstrap SE (see
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
 from ..errors import ColdstartError
 from ..metrics import LOWER_IS_BETTER, METRIC_ALIASES, mean_se_over_seeds
+from .store import OVERALL
 
 FORMATS = ("text", "csv", "markdown", "latex")
+#: What the (SE) of every table cell and every error bar is: one wording for the report and the pages.
+SE_MEANING = "the SE combines the spread over seeds and the test-set bootstrap"
 
 
-def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
-    """Long-form summary: one row per (phase, method, strategy, budget, metric).
+def summarize(results: pd.DataFrame, metric: str | None = None, stratum: str | None = "all") -> pd.DataFrame:
+    """Long-form summary: one row per (phase, method, strategy, budget, metric, stratum).
 
-    Columns: phase, round, method, strategy, budget, metric, mean, se, se_seeds, se_test,
-    n_seeds, n_trainable, n_untrainable, untrainable_reasons, wasted_mean, weights.
+    ``stratum``: "all" (default) keeps the overall rows; None keeps every stratum (runs with
+    ``strata``); a value keeps that stratum. Columns: phase, round, method, strategy, budget, metric,
+    stratum, mean, se, se_seeds, se_test, n_seeds, n_trainable, n_untrainable, untrainable_reasons,
+    nan_reason (why a stratum has no value), wasted_mean, weights.
     """
+    cols = ["phase", "round", "method", "strategy", "budget", "metric", "stratum", "mean", "se", "se_seeds",
+            "se_test", "n_seeds", "n_trainable", "n_untrainable", "untrainable_reasons", "nan_reason",
+            "wasted_mean", "weights"]
     if results is None or not len(results):
-        return pd.DataFrame(columns=["phase", "round", "method", "strategy", "budget", "metric", "mean", "se",
-                                     "n_seeds", "n_untrainable"])
+        return pd.DataFrame(columns=cols)
     metric = METRIC_ALIASES.get(metric, metric)
     results = results.assign(metric=results["metric"].replace(METRIC_ALIASES))
+    if "stratum" not in results:
+        results = results.assign(stratum=OVERALL)
     r = results if metric is None else results[results["metric"] == metric]
     if metric is not None and not len(r):
         raise ColdstartError(f"metric {metric!r} is not in this run: choose one of "
                              f"{', '.join(sorted(results['metric'].unique()))}")
+    if stratum is not None:
+        r = r[r["stratum"] == stratum]
     rows = []
-    keys = ["phase", "method", "strategy", "budget", "metric"]
+    keys = ["phase", "method", "strategy", "budget", "metric", "stratum"]
     for k, g in r.groupby(keys, sort=False, dropna=False):
         ok = g[g["status"] == "ok"]
         m, se = mean_se_over_seeds(ok["value"].to_numpy(float), ok["se"].to_numpy(float))
@@ -42,16 +55,40 @@ def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
         se_seeds = float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
         se_test = float(np.sqrt(np.nanmean(ok["se"].to_numpy(float) ** 2))) if len(ok) else float("nan")
         bad = g[g["status"] != "ok"]
+        nan = ok[ok["value"].isna()]
         rows.append(dict(zip(keys, k), round=int(g["round"].iloc[0]), mean=m, se=se, se_seeds=se_seeds,
                          se_test=se_test, n_seeds=int(g["seed"].nunique()), n_trainable=int(ok["seed"].nunique()),
                          n_untrainable=int(bad["seed"].nunique()),
                          untrainable_reasons="; ".join(sorted(set(bad["reason"].astype(str)))),
+                         nan_reason="; ".join(sorted(set(nan["reason"].astype(str)) - {""})),
                          wasted_mean=float(g["n_wasted"].mean()),
                          weights=",".join(sorted(set(ok["weights"].astype(str)) - {""}))))
-    out = pd.DataFrame(rows)
-    cols = ["phase", "round", "method", "strategy", "budget", "metric", "mean", "se", "se_seeds", "se_test",
-            "n_seeds", "n_trainable", "n_untrainable", "untrainable_reasons", "wasted_mean", "weights"]
-    return out[cols]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def stratum_table(results: pd.DataFrame, metric: str = "ap", budget: int | None = None,
+                  phase: str = "cold") -> pd.DataFrame:
+    """Per-stratum means of ``metric`` at one budget: one row per method with the overall value, each
+    stratum's value, and the worst stratum (lowest; highest for distances) and its value.
+
+    ``budget`` None = the largest. Empty when the results have no per-stratum rows (a run without strata).
+    """
+    s = summarize(results, metric, stratum=None) if len(results) else pd.DataFrame()
+    if not len(s) or set(s["stratum"]) == {"all"}:
+        return pd.DataFrame()
+    s = s[s["phase"] == phase]
+    b = int(s["budget"].max()) if budget is None else int(budget)
+    s = s[s["budget"] == b]
+    wide = s.pivot_table(index="method", columns="stratum", values="mean", aggfunc="first", sort=False)
+    strata = [c for c in wide.columns if c != "all"]
+    per = wide[strata]
+    lower = metric in LOWER_IS_BETTER
+    wide["worst stratum"] = (per.idxmax(axis=1) if lower else per.idxmin(axis=1)) if len(strata) else ""
+    wide["worst"] = (per.max(axis=1) if lower else per.min(axis=1)) if len(strata) else np.nan
+    cols = (["all"] if "all" in wide.columns else []) + ["worst", "worst stratum"] + strata
+    out = wide[cols].reset_index().rename(columns={"all": "overall"})
+    out.insert(1, "budget", b)
+    return out
 
 
 def run_metrics(task: str, results: pd.DataFrame) -> list[str]:
@@ -65,6 +102,98 @@ def run_metrics(task: str, results: pd.DataFrame) -> list[str]:
 
 def _row_label(phase: str, method: str, strategy: str) -> str:
     return method if phase == "cold" else f"{method} -> {strategy} (AL)"
+
+
+@dataclass
+class ReportTable:
+    """The paper-layout table of one metric as data.
+
+    Attributes
+    ----------
+    metric : str
+    cells : DataFrame
+        Index ``method`` (row labels), one column per budget; cell text ``mean (SE)`` plus ``[k/n]``
+        when some seeds could not train, ``- [0/n]`` when none could.
+    best : DataFrame of bool
+        Same shape: the best cell of each budget column (lowest for distances), per phase.
+    notes : list of str
+        One footnote per cell with untrainable seeds.
+    """
+
+    metric: str
+    cells: pd.DataFrame
+    best: pd.DataFrame
+    notes: list = field(default_factory=list)
+
+    @property
+    def header(self) -> str:
+        lower = self.metric in LOWER_IS_BETTER
+        return (f"{self.metric}: mean (SE) over seeds; {SE_MEANING}; columns = labeled budget; "
+                + ("lowest" if lower else "best") + " per column marked")
+
+    def marked(self, fmt: str) -> pd.DataFrame:
+        """The cells with the best ones marked for ``fmt`` (text ``*``, markdown bold, LaTeX bold)."""
+        mark = {"text": "*{}", "markdown": "**{}**", "latex": "\\textbf{{{}}}"}[fmt]
+        return self.cells.where(~self.best, self.cells.map(mark.format))
+
+    def to_text(self) -> str:
+        return "\n".join([self.header, self.marked("text").to_string(), *self.notes]) + "\n"
+
+    def to_markdown(self) -> str:
+        return "\n".join([self.header, self.markdown_table(), *self.notes]) + "\n"
+
+    def markdown_table(self) -> str:
+        t = self.marked("markdown")
+        head = "| method | " + " | ".join(t.columns) + " |"
+        sep = "|---|" + "---|" * len(t.columns)
+        rows = [f"| {i} | " + " | ".join(r) + " |" for i, r in zip(t.index, t.values.tolist())]
+        return "\n".join([head, sep] + rows)
+
+    def to_latex(self) -> str:
+        return self.marked("latex").to_latex(escape=False)
+
+
+def report_frame(results: pd.DataFrame, metric: str = "ap") -> ReportTable:
+    """The paper-layout table of ``metric`` (rows methods, columns budgets) as a :class:`ReportTable`."""
+    if results is None or not len(results):
+        raise ColdstartError("this run has no results yet: wait for its first unit or resume it")
+    metric = METRIC_ALIASES.get(metric, metric)
+    s = summarize(results, metric)
+    s = s.assign(row=[_row_label(p, m, st) for p, m, st in zip(s["phase"], s["method"], s["strategy"])])
+    budgets = sorted(s["budget"].unique())
+    row_order = list(dict.fromkeys(s["row"]))
+    lower = metric in LOWER_IS_BETTER
+    best = {}
+    for b in budgets:
+        for phase in ("cold", "al"):
+            col = s[(s["budget"] == b) & (s["phase"] == phase)]["mean"].dropna()
+            if len(col):
+                best[(phase, b)] = col.min() if lower else col.max()
+    cells: dict[tuple[str, int], str] = {}
+    is_best: dict[tuple[str, int], bool] = {}
+    notes = []
+    for _, x in s.iterrows():
+        if not np.isfinite(x["mean"]):
+            txt = f"- [0/{x['n_seeds']}]"
+        else:
+            txt = f"{x['mean']:.3f} ({x['se']:.3f})" if np.isfinite(x["se"]) else f"{x['mean']:.3f}"
+            if x["n_untrainable"]:
+                txt += f" [{x['n_trainable']}/{x['n_seeds']}]"
+            is_best[(x["row"], x["budget"])] = bool(np.isclose(x["mean"], best.get((x["phase"], x["budget"]), np.nan)))
+        cells[(x["row"], x["budget"])] = txt
+        if x["n_untrainable"]:
+            rest = "mean over the other seeds" if x["n_trainable"] else "no trainable seed"
+            notes.append(f"{x['row']} @ {x['budget']}: {x['n_untrainable']}/{x['n_seeds']} seeds "
+                         f"untrainable ({x['untrainable_reasons']}); {rest}")
+    cols = [str(b) for b in budgets]
+    table = pd.DataFrame([[cells.get((r, b), "") for b in budgets] for r in row_order], index=row_order, columns=cols)
+    mask = pd.DataFrame([[is_best.get((r, b), False) for b in budgets] for r in row_order], index=row_order,
+                        columns=cols)
+    table.index.name = mask.index.name = "method"
+    from ..train.torchloop import weights_footnote
+
+    foot = weights_footnote(results)
+    return ReportTable(metric, table, mask, notes + ([foot] if foot else []))
 
 
 def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text") -> str:
@@ -83,63 +212,17 @@ def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text") -
         raise ColdstartError(f"format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if results is None or not len(results):
         raise ColdstartError("this run has no results yet: wait for its first unit or resume it")
-    s = summarize(results, metric)
-    if fmt == "csv":
-        return s.to_csv(index=False, float_format="%.6g")
-    s = s.assign(row=[_row_label(p, m, st) for p, m, st in zip(s["phase"], s["method"], s["strategy"])])
-    budgets = sorted(s["budget"].unique())
-    row_order = list(dict.fromkeys(s["row"]))
-    lower = metric in LOWER_IS_BETTER
-    best = {}
-    for b in budgets:
-        for phase in ("cold", "al"):
-            col = s[(s["budget"] == b) & (s["phase"] == phase)]["mean"].dropna()
-            if len(col):
-                best[(phase, b)] = col.min() if lower else col.max()
-    cells: dict[tuple[str, int], str] = {}
-    notes = []
-    for _, x in s.iterrows():
-        if not np.isfinite(x["mean"]):
-            txt = f"- [0/{x['n_seeds']}]"
-        else:
-            txt = f"{x['mean']:.3f} ({x['se']:.3f})" if np.isfinite(x["se"]) else f"{x['mean']:.3f}"
-            if x["n_untrainable"]:
-                txt += f" [{x['n_trainable']}/{x['n_seeds']}]"
-            if np.isclose(x["mean"], best.get((x["phase"], x["budget"]), np.nan)):
-                txt = {"text": f"*{txt}", "markdown": f"**{txt}**", "latex": f"\\textbf{{{txt}}}"}[fmt]
-        cells[(x["row"], x["budget"])] = txt
-        if x["n_untrainable"]:
-            rest = "mean over the other seeds" if x["n_trainable"] else "no trainable seed"
-            notes.append(f"{x['row']} @ {x['budget']}: {x['n_untrainable']}/{x['n_seeds']} seeds "
-                         f"untrainable ({x['untrainable_reasons']}); {rest}")
-    table = pd.DataFrame([[cells.get((r, b), "") for b in budgets] for r in row_order],
-                         index=row_order, columns=[str(b) for b in budgets])
-    table.index.name = "method"
-    lines = [f"{metric}: mean (SE) over seeds; columns = labeled budget; "
-             + ("lowest" if lower else "best") + " per column marked"]
-    if fmt == "text":
-        lines.append(table.to_string())
-    elif fmt == "markdown":
-        lines.append(_markdown(table))
-    else:
-        body = table.to_latex(escape=False)
-        return body
-    from ..train.torchloop import weights_footnote
-
-    lines += notes + ([weights_footnote(results)] if weights_footnote(results) else [])
-    return "\n".join(lines) + "\n"
-
-
-def _markdown(table: pd.DataFrame) -> str:
-    head = "| method | " + " | ".join(table.columns) + " |"
-    sep = "|---|" + "---|" * len(table.columns)
-    rows = [f"| {i} | " + " | ".join(r) + " |" for i, r in zip(table.index, table.values.tolist())]
-    return "\n".join([head, sep] + rows)
+    if fmt == "csv":  # long form, every stratum ("all" = overall)
+        return summarize(results, metric, stratum=None).to_csv(index=False, float_format="%.6g")
+    rep = report_frame(results, metric)
+    return {"text": rep.to_text, "markdown": rep.to_markdown, "latex": rep.to_latex}[fmt]()
 
 
 def learning_curves(results: pd.DataFrame, metric: str = "ap") -> pd.DataFrame:
     """Per-seed values for plotting: phase, method, strategy, seed, round, budget, value, status."""
     r = results[results["metric"] == METRIC_ALIASES.get(metric, metric)]
+    if "stratum" in r:
+        r = r[r["stratum"] == OVERALL]
     return r[["phase", "method", "strategy", "seed", "round", "budget", "value", "se", "status",
               "n_wasted"]].reset_index(drop=True)
 

@@ -94,8 +94,9 @@ def pretrained_notice(task: str, params: dict) -> str | None:
         return ("training starts from random initialisation (pretrained=none); the paper starts VGG-11 from "
                 "ImageNet weights, so results are not comparable to it")
     if find_vgg11_weights() is None:
-        return (f"the ImageNet VGG-11 weights ({VGG11_FILE}) are missing: put the file in {weights_dir()}, "
-                "or choose pretrained=none (random initialisation) explicitly")
+        return (f"the ImageNet VGG-11 weights ({VGG11_FILE}) are missing, so VGG-11 and U-Net runs that start "
+                f"from them will be refused: put the file in {weights_dir()}, or choose random initialisation "
+                "explicitly (pretrained=none; on the Train page, switch off 'Start ... from ImageNet weights')")
     return None
 
 

@@ -254,7 +254,7 @@ def explore_map(xy: np.ndarray, ids: Sequence[str], *, budget: int, max_budget: 
     raw = xy.tobytes()
     joined = "\n".join(ids)
     info_payload = _info(info)
-    pool_key = hashlib.blake2b(raw + joined.encode() + json.dumps(info_payload).encode() + title.encode(),
+    pool_key = hashlib.blake2b(raw + joined.encode() + json.dumps(info_payload).encode(),
                                digest_size=12).hexdigest()
     color = color or {"kind": "none", "title": ""}
     color_key = hashlib.blake2b(json.dumps(color).encode(), digest_size=12).hexdigest()

@@ -14,7 +14,7 @@ import streamlit as st
 
 from ..data.dataset import Dataset
 from ..errors import ColdstartError
-from . import selcache
+from ..select import cache as selcache
 from .common import cached_dataset, manifest_stamp, progress_callback
 
 
@@ -52,6 +52,46 @@ def embedding_key(ds: Dataset, embedder: str) -> str:
     from ..embed import get_embedder
 
     return get_embedder(embedder, ds).key
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _background_map(name: str, root: str, stamp: int, embedder: str, key: str, method: str, seed: int):
+    """Start computing a map in a daemon thread, once per (dataset, embedding, method, seed) and server.
+
+    The thread calls only the package (no ``st.*``); the map lands in the disk cache, where
+    :func:`cached_map` finds it.
+    """
+    import threading
+
+    from .. import maps
+
+    feats = _features(name, root, stamp, embedder, key, weights_present())
+    ds = cached_dataset(name, root, stamp)
+    t = threading.Thread(target=maps.load_or_compute_map, args=(ds, feats, key, method, seed),
+                         name=f"coldstart-map-{name}-{method}", daemon=True)
+    t.start()
+    return t
+
+
+def map_in_background(ds: Dataset, embedder: str, method: str = "umap", seed: int = 0) -> str:
+    """Make sure the map exists or is being computed in the background.
+
+    Returns ``"ready"`` (cached), ``"computing"`` (a background thread runs) or ``"unavailable"``
+    (no cached embedding to map, or the computation failed).
+    """
+    if cached_map(ds, embedder, method, seed) is not None:
+        return "ready"
+    if cached_features(ds, embedder) is None:
+        return "unavailable"
+    root = str(ds.dir.parent)
+    t = _background_map(ds.name, root, manifest_stamp(ds.name, root), embedder, embedding_key(ds, embedder),
+                        method, int(seed))
+    if t is None:
+        return "unavailable"
+    if t.is_alive():
+        return "computing"
+    _map.clear()  # the thread finished: forget the cached "not there yet"
+    return "ready" if cached_map(ds, embedder, method, seed) is not None else "unavailable"
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -197,28 +237,6 @@ def ood_scores(ds: Dataset, embedder: str, pool: str = "train") -> np.ndarray | 
     """OOD scores of the pool in an embedding (``coldstart.select.ood_scores``), or None if unavailable."""
     root = str(ds.dir.parent)
     return _ood(ds.name, root, manifest_stamp(ds.name, root), embedder, embedding_key(ds, embedder), pool)
-
-
-def needs_model(spec) -> bool:
-    """True for selectors that rank by a trained model's outputs (uncertainty sampling rounds).
-
-    They take ``probs`` / ``mc_probs`` from a model and cannot make a *cold-start* pick, so the
-    Explore page does not offer them (the Train page uses them for the later rounds).
-    """
-    import inspect
-
-    return "mc_probs" in inspect.signature(spec.func).parameters
-
-
-def selectors_table(cold_start_only: bool = True):
-    """Registered selectors: name -> SelectorSpec (all selector modules loaded), registry order.
-
-    With ``cold_start_only`` the model-based uncertainty strategies are left out (see :func:`needs_model`).
-    """
-    from ..select import REGISTRY, _load_all
-
-    _load_all()
-    return {k: v for k, v in REGISTRY.items() if not (cold_start_only and needs_model(v))}
 
 
 def pretrain_ssl(ds: Dataset, epochs: int, seed: int = 0, preset: str = "cpu") -> str:
