@@ -19,6 +19,8 @@ from ..metrics import LOWER_IS_BETTER, METRIC_ALIASES, mean_se_over_seeds
 from .store import OVERALL
 
 FORMATS = ("text", "csv", "markdown", "latex")
+#: What the (SE) of every table cell and every error bar is: one wording for the report and the pages.
+SE_MEANING = "the SE combines the spread over seeds and the test-set bootstrap"
 
 
 def summarize(results: pd.DataFrame, metric: str | None = None, stratum: str | None = "all") -> pd.DataFrame:
@@ -126,7 +128,7 @@ class ReportTable:
     @property
     def header(self) -> str:
         lower = self.metric in LOWER_IS_BETTER
-        return (f"{self.metric}: mean (SE) over seeds; columns = labeled budget; "
+        return (f"{self.metric}: mean (SE) over seeds; {SE_MEANING}; columns = labeled budget; "
                 + ("lowest" if lower else "best") + " per column marked")
 
     def marked(self, fmt: str) -> pd.DataFrame:
