@@ -83,7 +83,7 @@ def cache_info(dataset, name: str) -> dict | None:
 
 
 def load_embeddings(dataset, name: str, device=None, batch_size=None, progress=None,
-                    chunk_size: int = DEFAULT_CHUNK) -> np.ndarray:
+                    chunk_size: int = DEFAULT_CHUNK, compute=None) -> np.ndarray:
     """Embeddings (float32, one row per manifest row): from the cache, else computed and cached.
 
     Parameters
@@ -98,6 +98,11 @@ def load_embeddings(dataset, name: str, device=None, batch_size=None, progress=N
     progress : None, True or callable(done, total, message)
     chunk_size : int
         Images per saved chunk (the unit of resumption).
+    compute : callable, optional
+        What computes the chunks not saved yet, ``compute(ds, embedder, key, parts, device,
+        batch_size, progress, chunk_size) -> (x, resumed_chunks)``; default: this process.
+        :func:`coldstart.embed.ray_embed.ray_compute` returns one that uses Ray Data (the
+        ``[scale]`` extra); the cache it writes is the same.
 
     Raises
     ------
@@ -132,7 +137,7 @@ def load_embeddings(dataset, name: str, device=None, batch_size=None, progress=N
         if x is not None:
             return x
         t0 = time.time()
-        x, resumed = _compute_chunks(ds, e, key, parts, device, batch_size, progress, chunk_size)
+        x, resumed = (compute or _compute_chunks)(ds, e, key, parts, device, batch_size, progress, chunk_size)
         seconds = time.time() - t0
         save_npy(npy, x)
         wid = getattr(e, "weights_id", None)
@@ -146,7 +151,13 @@ def load_embeddings(dataset, name: str, device=None, batch_size=None, progress=N
     return x
 
 
-def _compute_chunks(ds, e, key, parts, device, batch_size, progress, chunk_size):
+def part_path(parts, start: int, stop: int):
+    """The file of one saved chunk (rows ``start:stop``) under ``<key>.parts/``."""
+    return parts / f"{start:09d}-{stop:09d}.npy"
+
+
+def open_parts(ds, key, parts, chunk_size) -> None:
+    """Make ``parts`` ready for chunks of this key, manifest and chunk size (stale parts are discarded)."""
     n = len(ds)
     marker = dict(key=key, manifest_hash=ds.manifest_hash, n=n, chunk_size=chunk_size)
     mfile = parts / "parts.json"
@@ -161,11 +172,15 @@ def _compute_chunks(ds, e, key, parts, device, batch_size, progress, chunk_size)
     if not mfile.exists():
         write_json(mfile, marker)
 
+
+def _compute_chunks(ds, e, key, parts, device, batch_size, progress, chunk_size):
+    n = len(ds)
+    open_parts(ds, key, parts, chunk_size)
     chunks, resumed, dim = [], 0, None
     with Progress(progress, n, f"embedding {e.name}") as p:
         for start in range(0, n, chunk_size):
             stop = min(n, start + chunk_size)
-            f = parts / f"{start:09d}-{stop:09d}.npy"
+            f = part_path(parts, start, stop)
             y = None
             if f.is_file():
                 try:
@@ -176,7 +191,7 @@ def _compute_chunks(ds, e, key, parts, device, batch_size, progress, chunk_size)
             if y is None:
                 kw = {} if batch_size is None else {"batch_size": batch_size}
                 y = e.embed(ds, device=device, progress=None, indices=np.arange(start, stop), **kw)
-                y = _check_chunk(e, y, stop - start)
+                y = check_chunk(e, y, stop - start)
                 save_npy(f, y)
             if dim is not None and y.shape[1] != dim:
                 raise ColdstartError(f"embedder {e.name!r} changed dimension between chunks ({dim} vs "
@@ -188,7 +203,7 @@ def _compute_chunks(ds, e, key, parts, device, batch_size, progress, chunk_size)
     return np.ascontiguousarray(x, dtype=np.float32), resumed
 
 
-def _check_chunk(e, y, rows: int) -> np.ndarray:
+def check_chunk(e, y, rows: int) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 2 or y.shape[0] != rows:
         raise ColdstartError(f"embedder {e.name!r} returned shape {y.shape}, expected ({rows}, D)")

@@ -24,6 +24,7 @@ import numpy as np
 from ._space import _chunked_sq_dist, farthest_first, kmeanspp, lloyd, reduce_dim, standardize
 from .base import Param, register
 from .diagnostics import make_selection
+from .faiss_backend import assign_and_medoids, flat_index, use_faiss
 from .validation import check_inputs
 
 
@@ -111,16 +112,23 @@ def fast_kmeans_indices(X: np.ndarray, budget: int, seed: int, dim: int | None =
     cols: dict[str, list] = {"cluster": [], "k": [], "distance": [], "cluster_size": []}
     k = 2
     sizes = np.zeros(0, int)
+    index = None  # faiss index of Z (large pools)
     while True:
         C, lab_f, D_f = lloyd(Zf, C, max_iter, tol_abs)
-        if sub:
+        if sub and use_faiss(n):  # no N x k matrix: flat-index searches
+            index = flat_index(Z) if index is None else index
+            lab, med, dmed = assign_and_medoids(Z, C, allowed, index)
+            D = None
+        elif sub:
             D = _chunked_sq_dist(Z, C)
             lab = D.argmin(axis=1)
         else:
             D, lab = D_f, lab_f
         sizes = np.bincount(lab, minlength=k)
-        Dm = D if allowed.all() else np.where(allowed[:, None], D, np.inf)
-        med = Dm.argmin(axis=0)
+        if D is not None:
+            Dm = D if allowed.all() else np.where(allowed[:, None], D, np.inf)
+            med = Dm.argmin(axis=0)
+            dmed = D[med, np.arange(k)]
         for j in range(k):
             i = int(med[j])
             if not allowed[i] or i in seen:
@@ -129,7 +137,7 @@ def fast_kmeans_indices(X: np.ndarray, budget: int, seed: int, dim: int | None =
             picks.append(i)
             cols["cluster"].append(j)
             cols["k"].append(k)
-            cols["distance"].append(float(np.sqrt(D[i, j])))
+            cols["distance"].append(float(np.sqrt(dmed[j])))
             cols["cluster_size"].append(int(sizes[j]))
         if len(picks) >= budget or k >= n:
             break

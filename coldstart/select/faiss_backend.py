@@ -1,0 +1,141 @@
+"""faiss (the ``[scale]`` extra) for the nearest-neighbour and KMeans steps of the selectors at large pools.
+
+Which backend a step uses (:func:`use_faiss`):
+
+- ``COLDSTART_SELECT_BACKEND=auto`` (default): faiss for pools of :data:`AUTO_MIN_POOL` images or
+  more when faiss is installed, else the numpy path;
+- ``numpy``: always the numpy path (the reference);
+- ``faiss``: always faiss (an error saying how to install it when it is missing).
+
+The CLI's ``coldstart select --backend`` sets it. Below the threshold nothing changes, so
+results equal the numpy path exactly. Above it:
+
+- kNN (TypiClust typicality, the OOD score) and nearest-centroid assignment use an exact flat
+  index (``IndexFlatL2``): the same neighbours as the numpy path up to float rounding ties;
+- the fast nested KMeans assigns the whole pool and finds each centroid's nearest image with
+  flat-index searches instead of an N x k distance matrix;
+- KMeans (TypiClust, ProbCover pseudo-labels) is ``faiss.Kmeans`` seeded with the selection
+  seed, fit on at most ``max_fit`` sampled images (a different, equally seeded algorithm).
+
+faiss computes in float32; memory-mapped (``np.load(mmap_mode="r")``) and float16 embeddings
+are read block by block (:data:`BLOCK` rows), so the pool is never copied whole.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import ColdstartError
+
+#: Pools at least this large use faiss under ``auto`` (below it the numpy path is as fast).
+AUTO_MIN_POOL = 100_000
+#: Rows converted to float32 and searched at a time.
+BLOCK = 65_536
+BACKENDS = ("auto", "numpy", "faiss")
+
+
+def backend() -> str:
+    """The configured backend (``COLDSTART_SELECT_BACKEND``, default ``auto``)."""
+    b = os.environ.get("COLDSTART_SELECT_BACKEND", "auto").strip().lower() or "auto"
+    if b not in BACKENDS:
+        raise ColdstartError(f"COLDSTART_SELECT_BACKEND={b!r}: choose one of {', '.join(BACKENDS)}")
+    return b
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError:
+        return None
+    return faiss
+
+
+def use_faiss(n: int) -> bool:
+    """True when a step over ``n`` images should run on faiss (see the module docstring)."""
+    b = backend()
+    if b == "numpy":
+        return False
+    if b == "faiss":
+        if _faiss() is None:
+            raise ColdstartError('backend faiss needs faiss: install the scale extra with `pip install -e ".[scale]"` '
+                                 "(or use --backend numpy)")
+        return True
+    return n >= AUTO_MIN_POOL and _faiss() is not None
+
+
+def _blocks(X):
+    for s in range(0, len(X), BLOCK):
+        yield s, np.ascontiguousarray(X[s:s + BLOCK], dtype=np.float32)
+
+
+def flat_index(X):
+    """An exact (``IndexFlatL2``) index over the rows of X, added block by block."""
+    faiss = _faiss()
+    index = faiss.IndexFlatL2(X.shape[1])
+    for _, b in _blocks(X):
+        index.add(b)
+    return index
+
+
+def search(X, Q, k: int, index=None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest rows of ``X`` for every row of ``Q``: (squared distances, indices), float32/int64.
+
+    ``index``: :func:`flat_index` of X when the caller already built it.
+    """
+    index = flat_index(X) if index is None else index
+    D = np.empty((len(Q), k), np.float32)
+    idx = np.empty((len(Q), k), np.int64)
+    for s, b in _blocks(Q):
+        D[s:s + len(b)], idx[s:s + len(b)] = index.search(b, k)
+    np.maximum(D, 0, out=D)
+    return D, idx
+
+
+def nearest(X, C) -> tuple[np.ndarray, np.ndarray]:
+    """For every row of X: index of and distance to its nearest row of C."""
+    D, idx = search(C, X, 1)
+    return idx[:, 0], np.sqrt(D[:, 0])
+
+
+def knn_mean_distance(Q, X, k: int, exclude_self: bool = True) -> np.ndarray:
+    """Mean distance from each row of Q to its k nearest rows of X (self excluded: Q is X)."""
+    kk = min(k + int(exclude_self), len(X))
+    D, _ = search(X, Q, kk)
+    D = np.sort(D, axis=1)
+    if exclude_self:
+        D = D[:, 1:]
+    return np.sqrt(D).mean(axis=1).astype(np.float32) if D.shape[1] else np.zeros(len(Q), np.float32)
+
+
+def assign_and_medoids(Z, C, allowed: np.ndarray | None = None, index=None):
+    """Cluster of every image (nearest centroid) and, per centroid, its nearest allowed image.
+
+    ``index``: :func:`flat_index` of Z, built once by a caller that asks for many centroid sets.
+    Returns (labels, medoids, squared distance of each medoid to its centroid).
+    """
+    lab = nearest(Z, C)[0]
+    if allowed is None or allowed.all():
+        D, idx = search(Z, C, 1, index)
+        return lab, idx[:, 0], D[:, 0]
+    rows = np.flatnonzero(allowed)
+    D, idx = search(Z[rows], C, 1)
+    return lab, rows[idx[:, 0]], D[:, 0]
+
+
+def kmeans(Z, k: int, seed: int, max_iter: int = 50, max_fit: int = 20000) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded ``faiss.Kmeans`` fit on at most ``max_fit`` sampled rows, then every row assigned.
+
+    Returns (centroids, labels).
+    """
+    faiss = _faiss()
+    rng = np.random.default_rng(seed)
+    n = len(Z)
+    fit = np.sort(rng.choice(n, max_fit, replace=False)) if n > max_fit else np.arange(n)
+    F = np.ascontiguousarray(np.asarray(Z[fit]), dtype=np.float32)
+    km = faiss.Kmeans(F.shape[1], int(k), niter=int(max_iter), seed=int(seed) % 2**31, nredo=1,
+                      max_points_per_centroid=max(1, len(F) // max(int(k), 1) + 1), spherical=False)
+    km.train(F)
+    C = km.centroids.astype(np.float32)
+    return C, nearest(Z, C)[0]
