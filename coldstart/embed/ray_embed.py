@@ -114,16 +114,18 @@ def compute_chunks(ds, e, key, parts, device, batch_size, progress, chunk_size, 
         bar.update(sum(t - s for s, t in spans if s in have), "resumed")
         if todo:
             rows = np.concatenate([np.arange(s, t, dtype=np.int64) for s, t in todo])
-            data = ray.data.from_numpy(rows).rename_columns({"data": "index"})
-            data = data.repartition(max(1, -(-len(rows) // max(bs, chunk_size))))
+            blocks = np.array_split(rows, max(1, -(-len(rows) // max(bs, chunk_size))))
+            data = ray.data.from_numpy(blocks).rename_columns({"data": "index"})
             if isinstance(e, TorchEmbedder):
                 cpus = int(ray.cluster_resources().get("CPU", 1))
                 gpus = int(ray.cluster_resources().get("GPU", 0)) if str(device).startswith("cuda") else 0
-                # CPU actors each hold a CPU: leave one for the decode tasks
-                actors = int(concurrency or gpus or 1) if gpus else min(int(concurrency or 1), max(1, cpus - 1))
+                actors = int(concurrency or gpus or 1)
                 data = data.map_batches(_Decode, fn_constructor_args=(ds, e), batch_size=bs, concurrency=max(1, cpus - 1))
+                # a CPU actor reserves no CPU slot (it would starve the decode tasks on a small machine);
+                # it runs torch on cpus // actors threads
                 data = data.map_batches(_Model, fn_constructor_args=(e, "cuda" if gpus else "cpu", max(1, cpus // actors)),
-                                        batch_size=bs, concurrency=actors, num_gpus=1 if gpus else 0)
+                                        batch_size=bs, concurrency=actors, num_gpus=1 if gpus else 0,
+                                        num_cpus=1 if gpus else 0)
             else:
                 data = data.map_batches(_embed, fn_kwargs=dict(ds=ds, e=e), batch_size=bs)
             _gather(data, e, todo, have, parts, bar)
