@@ -113,7 +113,7 @@ def main(argv=None):
     mem = InMemoryImages(ds, a.n)
     device = resolve_device(a.device)
     tmp = tempfile.mkdtemp(prefix="cs-bench-weights-")
-    e = get_embedder(a.embedder)
+    e = get_embedder(a.embedder, ds)
     how = ensure_weights(e, tmp) if getattr(e, "weights_id", None) else "no weights"
     model = e.model(device)
     cuda = device.startswith("cuda")

@@ -39,7 +39,10 @@ import time  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-DEFAULT_NPZ = REPO.parent / "shared" / "data" / "pneumoniamnist" / "pneumoniamnist.npz"
+# the shared data folder sits beside the checkout (or beside its worktrees folder)
+DEFAULT_NPZ = next((p for p in (REPO.parent / "shared", REPO.parent.parent / "shared")
+                    if (p / "data" / "pneumoniamnist").exists()), REPO.parent / "shared") \
+    / "data" / "pneumoniamnist" / "pneumoniamnist.npz"
 IFRAME = 'iframe[title*="explore_map"]'
 RUNNING = '[data-testid="stStatusWidgetRunningIcon"]'
 
@@ -151,7 +154,7 @@ def _until(page, check, timeout_s: float = 120.0) -> float:
 
 def page_timings(data_root: Path) -> dict:
     """Other Explore widgets at 5,030 points; each timed from the interaction to the result."""
-    from browser import choose_option, chromium_page, streamlit_app
+    from browser import chromium_page, streamlit_app
 
     out: dict = {}
     with streamlit_app(data_root, timeout=120) as url, chromium_page(1440, 1100) as page:
@@ -161,21 +164,32 @@ def page_timings(data_root: Path) -> dict:
         _until(page, lambda: True, 600)
         out["first_paint_s"] = round(time.perf_counter() - t, 2)
         lk = frame.locator(".layer-key")
-        steps = {
-            "colour_by": (lambda: choose_option(page, "Colour by", "split"),
+
+        def pick(label: str, option: str, nth: int = 0):
+            """Open a select box (not timed); the returned action clicks the option (timed)."""
+            box = page.get_by_role("combobox", name=label, exact=True).nth(nth)
+            box.click()
+            opt = page.get_by_role("option", name=option, exact=True).first
+            opt.wait_for()
+            return opt.click
+
+        toggle = page.get_by_text("Show a second method on the same map")
+        steps = {  # name: (prepare -> timed action, result shown)
+            "colour_by": (lambda: pick("Colour by", "split"),
                           lambda: "split:" in frame.locator("#catlegend").inner_text()),
-            "compare_on": (lambda: page.get_by_text("Show a second method on the same map").click(),
+            "compare_on": (lambda: toggle.click,
                            lambda: lk.filter(has_text="B: random").count() == 1),
-            "selector_b": (lambda: choose_option(page, "Selector", "kmeans", nth=1),
+            "selector_b": (lambda: pick("Selector", "kmeans", nth=1),
                            lambda: lk.filter(has_text="B: kmeans").count() == 1),
-            "budget_panels": (lambda: frame.evaluate(CHANGE_JS, 30),
+            "budget_panels": (lambda: (lambda: frame.evaluate(CHANGE_JS, 30)),
                               lambda: page.get_by_text("of 30", exact=False).count() > 0),
-            "colour_back": (lambda: choose_option(page, "Colour by", "label"),
+            "colour_back": (lambda: pick("Colour by", "label"),
                             lambda: "label:" in frame.locator("#catlegend").inner_text()),
-            "compare_off": (lambda: page.get_by_text("Show a second method on the same map").click(),
+            "compare_off": (lambda: toggle.click,
                             lambda: lk.filter(has_text="B: ").count() == 0),
         }
-        for name, (act, check) in steps.items():
+        for name, (prepare, check) in steps.items():
+            act = prepare()
             t0 = time.perf_counter()
             act()
             out[f"{name}_s"] = round(time.perf_counter() - t0 + _until(page, check), 3)

@@ -35,6 +35,8 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--pretrained", default="imagenet", choices=["imagenet", "none"],
+                    help="initial U-Net encoder weights (the paper: imagenet; the file must be present)")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
 
@@ -69,7 +71,7 @@ def main(argv=None) -> int:
         load_embeddings(ds, emb)
         methods.append(f"{emb}:kmeans")
     timings["embed_s"] = time.time() - t
-    train = {"device": a.device}
+    train = {"device": a.device, "pretrained": a.pretrained}
     if a.preset == "quick":
         train["size"] = a.size
     if a.epochs:
@@ -87,7 +89,7 @@ def main(argv=None) -> int:
     r.to_csv(out / "seg_results.csv", index=False)
     summarize(r).to_csv(out / "seg_summary.csv", index=False)
     with open(out / "seg_report.md", "w") as fh:
-        for m in ("dice", "dice_pos", "hausdorff95"):
+        for m in ("dice", "hausdorff", "hausdorff95"):
             fh.write(report_table(r, m, "markdown") + "\n")
             print(report_table(r, m, "text"), flush=True)
     timings["run_id"] = rid

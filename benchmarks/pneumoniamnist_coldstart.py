@@ -47,6 +47,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cls-seeds", default="", help="seeds of the VGG-11 grid ('' = skip)")
     ap.add_argument("--cls-methods", default="random,pixels:kmeans,ssl-pool:kmeans")
     ap.add_argument("--cls-preset", default="quick")
+    ap.add_argument("--cls-pretrained", default="imagenet", choices=["imagenet", "none"],
+                    help="initial VGG-11 weights (the paper: imagenet; the file must be present)")
     ap.add_argument("--cls-size", type=int, default=32, help="image size of the VGG-11 quick grid (images are 28 px)")
     ap.add_argument("--cls-budgets", default=None, help="budgets of the VGG-11 grid (default: --budgets)")
     ap.add_argument("--skip-probe", action="store_true", help="only the VGG-11 grid")
@@ -140,7 +142,7 @@ def main(argv=None) -> int:
         cm = [m.replace("ssl-pool", feat) if m == "ssl-pool:kmeans" else m
               for m in a.cls_methods.split(",")]
         cm = list(dict.fromkeys(cm))
-        train = {"device": a.device}
+        train = {"device": a.device, "pretrained": a.cls_pretrained}
         if a.cls_preset == "quick":
             train["size"] = a.cls_size
         t = time.time()

@@ -10,7 +10,7 @@ The main verbs, for a notebook (see docs/notebook.md)::
 They live in :mod:`coldstart.api` and load lazily, so ``import coldstart`` stays fast.
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 
 _VERBS = ("open_dataset", "phantom", "import_folder", "embedding", "pick", "train_on", "list_runs")
 

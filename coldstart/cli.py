@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-from . import __version__
+from .version import __version__
 from .errors import ColdstartError
 
 # Stage modules, in the order of the flow; each has register(subparsers).

@@ -8,14 +8,13 @@ maps them back to dataset rows (what :mod:`coldstart.export` takes).
 
 from __future__ import annotations
 
-import functools
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from .errors import ColdstartError
-from .select._space import nearest
+from .select._space import nearest, single_thread
 from .select.dataset import POOLS, pool_indices  # noqa: F401  (the pool the page explores)
 from .select.diagnostics import coverage
 
@@ -24,21 +23,7 @@ CONTINUOUS = {"OOD score", "distance to nearest pick"}
 
 
 
-def _single_thread(func):
-    """Run with one BLAS thread: these are small matrix products, and on a shared server
-    (or several sessions at once) BLAS threads cost more CPU than they save (measured 7x)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1):
-            return func(*args, **kwargs)
-
-    return wrapper
-
-
-@_single_thread
+@single_thread
 def nearest_pick(features: np.ndarray, positions: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
     """For every pool row: the pick (as 0-based position in ``positions``) nearest to it, and the distance."""
     pos = np.asarray(positions, dtype=int)
@@ -49,7 +34,7 @@ def nearest_pick(features: np.ndarray, positions: Sequence[int]) -> tuple[np.nda
     return nearest(X, X[pos])
 
 
-@_single_thread
+@single_thread
 def near_duplicates(features: np.ndarray, positions: Sequence[int], ids: Sequence[str],
                     rel_threshold: float = 0.1, seed: int = 0) -> pd.DataFrame:
     """Pairs of picks closer than ``rel_threshold`` x the typical distance between pool images.
@@ -148,7 +133,7 @@ def color_values(option: str, dataset, pool: np.ndarray, *, clusters: np.ndarray
     raise ValueError(f"unknown colour option {option!r}: choose one of {COLOR_OPTIONS}")
 
 
-@_single_thread
+@single_thread
 def diagnostics(dataset, pool: np.ndarray, positions: Sequence[int], space: np.ndarray,
                 ood_scores: np.ndarray | None = None, dup_threshold: float = 0.1) -> dict:
     """Side-by-side numbers for one method's picks.

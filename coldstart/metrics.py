@@ -94,7 +94,12 @@ def youden_threshold(y, s) -> float:
 
 # ---- segmentation ------------------------------------------------------------
 def dice(pred, target) -> float:
-    """Dice similarity coefficient of two boolean masks (1.0 when both are empty)."""
+    """Dice similarity coefficient of two boolean masks.
+
+    Both empty gives 1.0 (only the ``include_negatives`` protocol meets that case: the
+    paper's segmentation cohort holds positive images only); an empty prediction
+    against a non-empty target gives 0.0.
+    """
     p = np.asarray(pred, bool)
     t = np.asarray(target, bool)
     denom = p.sum() + t.sum()
@@ -109,11 +114,19 @@ def _surface(m: np.ndarray) -> np.ndarray:
     return m & ~ndimage.binary_erosion(m, border_value=0)
 
 
+def image_diagonal(shape) -> float:
+    """Length in pixels of the image diagonal: the largest possible distance in an image of ``shape``."""
+    return float(np.hypot(*shape[-2:]))
+
+
 def hausdorff(pred, target, percentile: float = 100.0) -> float:
     """Symmetric Hausdorff distance (pixels) between mask surfaces, via distance transforms.
 
-    ``percentile=95`` gives HD95. Returns 0 when both masks are empty and NaN
-    when exactly one is empty (undefined; averaged out by :func:`nanmean`).
+    ``percentile=100`` is the Hausdorff distance (HD, the paper's metric); ``percentile=95``
+    gives HD95. Both empty: 0. Exactly one empty: the image diagonal
+    (:func:`image_diagonal`), the worst possible distance, so that a model that misses a
+    finding (or predicts one where there is none) is penalised instead of being dropped
+    from the mean; never NaN.
     """
     from scipy import ndimage
 
@@ -122,12 +135,23 @@ def hausdorff(pred, target, percentile: float = 100.0) -> float:
     if not p.any() and not t.any():
         return 0.0
     if not p.any() or not t.any():
-        return float("nan")
+        return image_diagonal(p.shape)
     sp, st = _surface(p), _surface(t)
     dt_t = ndimage.distance_transform_edt(~st)
     dt_p = ndimage.distance_transform_edt(~sp)
     # max of the two directed distances (at the percentile), as MONAI's compute_hausdorff_distance
     return float(max(np.percentile(dt_t[sp], percentile), np.percentile(dt_p[st], percentile)))
+
+
+def segmentation_scores(pred_masks, target_masks) -> dict[str, np.ndarray]:
+    """Per-image ``dice``, ``hausdorff`` (HD) and ``hausdorff95`` (HD95) of boolean masks (n, H, W),
+    in pixels at the masks' size, plus ``positive`` (target not empty)."""
+    P = np.asarray(pred_masks, bool)
+    Y = np.asarray(target_masks, bool)
+    return dict(dice=np.array([dice(a, b) for a, b in zip(P, Y)]),
+                hausdorff=np.array([hausdorff(a, b) for a, b in zip(P, Y)]),
+                hausdorff95=np.array([hausdorff(a, b, 95) for a, b in zip(P, Y)]),
+                positive=Y.reshape(len(Y), -1).any(1))
 
 
 # ---- uncertainty of estimates: one vectorised bootstrap -------------------------------

@@ -110,6 +110,24 @@ def features_for(name: str | None, auto: bool) -> np.ndarray | None:
     return None
 
 
+def _show_umap() -> None:
+    st.session_state["explore_map_method"] = "umap"
+    st.session_state["explore_umap_pending"] = False
+
+
+@st.fragment(run_every=4)
+def umap_notice(emb: str, seed: int) -> None:
+    """While the map is PCA: compute the UMAP map in the background and offer it when it is ready."""
+    state = loaders.map_in_background(ds, emb, "umap", seed)
+    if state == "computing":
+        st.caption(":material/hourglass_top: Computing the UMAP map in the background (it shows clusters more "
+                   "clearly; about a minute the first time on 2 cores, then cached). PCA until then.")
+    elif state == "ready":
+        if st.button("UMAP map ready: show it", key="explore_umap_ready", icon=":material/scatter_plot:",
+                     on_click=_show_umap):
+            st.rerun()
+
+
 # ------------------------------------------------------------------ controls
 c_map, c_a, c_b = st.columns(3, gap="large")
 with c_map:
@@ -120,13 +138,16 @@ with c_map:
         has_umap = loaders.cached_features(ds, map_emb) is not None and \
             loaders.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is not None
         st.session_state["explore_map_method"] = "umap" if has_umap else "pca"
+        st.session_state["explore_umap_pending"] = not has_umap  # UMAP computes in the background meanwhile
     map_method = st.selectbox("Projection", list(maps.METHODS), key="explore_map_method",
                               format_func=lambda m: m.upper() if m != "tsne" else "t-SNE",
                               help="\n\n".join(maps.METHODS.values()))
-    if map_method == "pca" and map_emb is not None and \
+    if map_method == "pca" and map_emb is not None and st.session_state.get("explore_umap_pending"):
+        umap_notice(map_emb, int(st.session_state.get("explore_seed", 0)))
+    elif map_method == "pca" and map_emb is not None and \
             loaders.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is None:
-        st.caption("UMAP shows clusters more clearly: choose it to compute it once (about 40 s), "
-                   f"or run `coldstart map {ds.name} --embedder {map_emb}`.")
+        st.caption("UMAP shows clusters more clearly: choose it to compute it once (about a minute the first "
+                   f"time), or run `coldstart map {ds.name} --embedder {map_emb}`.")
     if "explore_pool" not in st.session_state:  # deep link: /Explore?pool=all
         qp = st.query_params.get("pool", "train")
         st.session_state["explore_pool"] = qp if qp in ex.POOLS else "train"
@@ -322,12 +343,13 @@ def diagnostics_view(pick_a, pick_b, budget):
 
 
 def galleries_view(pick_a, pick_b, lasso_rows, find_id):
-    find_options = [""] + [str(i) for i in ds.ids[lasso_rows]] + \
-        ([str(i) for i in ds.ids[pool[pick_a.indices]]] if pick_a is not None else [])
+    # every image of the pool can be found (type to search): the picks first, then the lassoed, then the rest
+    find_options = [""] + ([str(i) for i in ds.ids[pool[pick_a.indices]]] if pick_a is not None else []) + \
+        [str(i) for i in ds.ids[lasso_rows]] + [str(i) for i in ds.ids[pool]]
     find_options = list(dict.fromkeys(find_options))
     if st.session_state.get("explore_find") not in find_options:
         st.session_state["explore_find"] = ""
-    st.selectbox("Find an image on the map (ringed in black)", find_options, key="explore_find",
+    st.selectbox("Find an image on the map (ringed in black; type an id)", find_options, key="explore_find",
                  format_func=lambda v: v or "(none)")
 
     st.subheader(f"Selected on the map ({len(lasso_rows)})")

@@ -8,12 +8,13 @@ stops a run.
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from coldstart.errors import ColdstartError
-from coldstart.runs import RunConfig, RunStore, cancel_run, list_runs, resume_run, run_metrics, start_run
+from coldstart.runs import RunConfig, RunStore, cancel_run, defaults, list_runs, resume_run, run_metrics, start_run
+from coldstart.runs.executors import default_workers
+from coldstart.train.presets import default_methods, resolve_params
+from coldstart.train.torchloop import pretrained_notice
 from coldstart.ui import common as ui
 from coldstart.ui import loaders, weights_view
 from coldstart.ui import runs_view as rv
@@ -45,31 +46,16 @@ st.markdown(
 # ------------------------------------------------------------------ options
 @st.cache_data(ttl=30, show_spinner=False)
 def _options(stamp: str) -> tuple[list[str], list[str], dict]:
-    from coldstart.select import REGISTRY, _load_all
-
-    _load_all()
     try:
-        t = loaders.embedders_table(ds)
-        embs = [str(n) for n, ok in zip(t["name"], t["available"]) if ok and str(n) != "file"]
+        embs = defaults.usable_embedders(loaders.embedders_table(ds))
     except (ImportError, ColdstartError):
         embs = ["pixels"]
-    sels = [s for s in REGISTRY if s != "random"]
-    return embs or ["pixels"], sels, {k: v.summary for k, v in REGISTRY.items()}
-
-
-def default_methods(embs: list[str], sels: list[str]) -> list[str]:
-    """Random, naive clustering, and the best available foundation embedding with four selectors (6 methods)."""
-    out = ["random", "pixels:kmeans"]
-    fm = next((e for e in FOUNDATION if e in embs), None)
-    if fm:
-        out += [f"{fm}:{s}" for s in ("kmeans", "typiclust", "probcover", "coreset") if s in sels]
-    else:
-        out += [f"pixels:{s}" for s in ("typiclust", "probcover", "coreset", "kmeans-paper") if s in sels]
-    return out[:6]
+    sels, summaries = defaults.cold_start_selectors()  # round strategies are not methods
+    return embs, sels, {k: summaries[k] for k in ["random", *sels]}
 
 
 embs, sels, sel_summary = _options(ui.dataset_stamp(ds))
-all_methods = ["random"] + [f"{e}:{s}" for e in embs for s in sels]
+all_methods = defaults.method_options(embs, sels)
 n_pool = int((ds.splits == "train").sum())
 
 with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
@@ -80,18 +66,29 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
                                      "segmentation": "segmentation (U-Net)"}.get)
         st.caption("  \n".join(f"**{k}**: {v}" for k, v in TASK_HELP.items()))
         methods = st.multiselect("Methods (features : how images are chosen)", all_methods,
-                                 default=default_methods(embs, sels), key="train_methods",
-                                 help="'random' is the reference. 'pixels:kmeans' is the naive clustering; "
-                                      "a foundation model's features with kmeans is the paper's method.\n\n"
+                                 default=default_methods(embs, sels, "paper", FOUNDATION), key="train_methods",
+                                 help="'random' is the reference. 'pixels:kmeans-paper' is the paper's naive "
+                                      "clustering; a foundation model's features with kmeans-paper is the paper's "
+                                      "method; 'kmeans' is a fast approximation of the paper's protocol.\n\n"
                                       + "\n".join(f"- **{k}**: {v}" for k, v in sel_summary.items()))
-        c3, c4, c5 = st.columns(3)
+        c3, c4, c5, c6 = st.columns(4)
         budgets = c3.text_input("Budgets (images labelled)", "20,40,60,80,100", key="train_budgets",
                                 help=f"Comma-separated, increasing. The pool has {n_pool} training images.")
         seeds = c4.number_input("Seeds (repeats)", 1, 20, 5, key="train_seeds",
                                 help="More seeds give tighter error bars and take longer.")
         preset = c5.selectbox("Training settings", ["paper", "quick"], key="train_preset",
-                              help="'paper': the paper's settings (SGD, 100 epochs, batch 10). 'quick': 8 epochs "
+                              help="'paper': the paper's settings (SGD, 100 epochs, batch 10, pixels / 255, LR "
+                                   "halved after 10 epochs without improvement, ImageNet VGG-11 weights, "
+                                   "threshold-centred AL rounds, positive-only segmentation). 'quick': 8 epochs "
                                    "at 64 px, sized for a computer without a GPU. The quick probe ignores this.")
+        imagenet = st.toggle("Start VGG-11 / U-Net from ImageNet weights (the paper)", True, key="train_imagenet",
+                             help="Off: random initialisation, reported in every table. The quick probe ignores this.")
+        missing = pretrained_notice("classification", resolve_params("classification", "paper"))
+        if missing:
+            st.warning(missing[0].upper() + missing[1:] + ".", icon=":material/warning:")
+        workers = c6.number_input("Parallel workers", 1, 64, default_workers(), key="train_workers",
+                                  help="Processes training parts at once (default: one per core). "
+                                       "The results do not depend on it.")
         with st.popover("Active learning after the first selection (optional)"):
             rounds = st.number_input("Rounds", 0, 20, 0, key="train_rounds",
                                      help="After the first budget, label this many more rounds chosen by "
@@ -99,14 +96,23 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
             query = st.number_input("Images per round", 1, 200, 20, key="train_query")
             from coldstart.train.al import STRATEGIES as AL_STRATEGIES
 
-            strategy = st.selectbox("Uncertainty strategy", list(AL_STRATEGIES), key="train_strategy")
+            strategy = st.selectbox("Round strategy", list(AL_STRATEGIES), key="train_strategy",
+                                    help="'threshold' (the paper's): probabilities nearest the decision threshold.")
+            ood_filter = st.number_input("Drop likely OOD images before each query (fraction)", 0.0, 0.5, 0.0,
+                                         0.05, key="train_ood_filter")
         go = st.form_submit_button("Start run", type="primary", icon=":material/play_arrow:")
 
 if go:
     cfg = dict(dataset=ds.name, task=task, methods=methods, budgets=budgets, seeds=list(range(int(seeds))),
-               preset=preset, rounds=int(rounds), query_size=int(query), strategy=strategy)
+               preset=preset, rounds=int(rounds), query_size=int(query), strategy=strategy, workers=int(workers),
+               ood_filter=float(ood_filter))
+    if task != "probe":
+        cfg["train"] = {"pretrained": "imagenet" if imagenet else "none"}
     if "random" not in methods:
         st.warning("Random picks are not in the methods: the Compare page will have no reference.")
+    notice = pretrained_notice(task, resolve_params(task, preset, cfg.get("train")))
+    if notice:
+        st.warning(notice[0].upper() + notice[1:] + ".", icon=":material/warning:")
     try:
         with st.spinner("checking the settings and starting the run…"):
             run_id = start_run(RunConfig.from_dict(cfg), background=True)
@@ -179,19 +185,13 @@ live_panel(store, live)
 b = st.columns([1, 1, 1, 3])
 if b[0].button("Cancel run", key="train_cancel", disabled=not live, icon=":material/stop:"):
     with ui.guarded("cancel"):
-        s = cancel_run(ds.name, store.run_id)
+        s = cancel_run(ds.name, store.run_id)  # waits until the runner has recorded it
         st.toast(f"Run {store.run_id}: {s}")
-        time.sleep(0.2)
         st.rerun()
 if b[1].button("Resume run", key="train_resume", icon=":material/replay:",
                disabled=live or first["status"] == "finished"):
     with ui.guarded("resume"):
-        before = first["status"]
-        resume_run(ds.name, store.run_id, background=True)
-        with st.spinner("resuming…"):
-            t0 = time.time()  # wait until the runner has taken over, so the page polls it
-            while store.status() == before and time.time() - t0 < 20:
-                time.sleep(0.2)
+        resume_run(ds.name, store.run_id, background=True)  # "starting" until the runner takes over
         st.toast(f"Run {store.run_id} resumed in the background")
         st.rerun()
 if first["status"] == "finished":

@@ -1,6 +1,6 @@
 """Compare: the paper-layout tables, metric vs budget with error bars, AL rounds, paired differences.
 
-A thin view: tables come from :func:`coldstart.runs.report_table` (the same text as
+A thin view: tables come from :func:`coldstart.runs.report_frame` (the same table as
 ``coldstart report``), curves from :func:`coldstart.runs.summarize`, paired differences from
 :func:`coldstart.compare.paired_vs_baseline`.
 """
@@ -11,7 +11,7 @@ import streamlit as st
 
 from coldstart import compare
 from coldstart.errors import ColdstartError
-from coldstart.runs import RunStore, list_runs, report_table, run_metrics, summarize
+from coldstart.runs import RunStore, list_runs, report_frame, report_table, run_metrics, summarize
 from coldstart.ui import common as ui
 from coldstart.ui import runs_view as rv
 
@@ -59,8 +59,7 @@ def _results(run_ids: tuple[str, ...], stamps: tuple[float, ...]):
 
 
 def _stamp(s: RunStore) -> float:
-    p = s.dir / "results.parquet"
-    return p.stat().st_mtime if p.exists() else 0.0
+    return s.results_stamp()
 
 
 results = _results(tuple(picked), tuple(_stamp(s) for s in stores))
@@ -81,16 +80,13 @@ tabs = st.tabs([rv.metric_name(m) for m in metrics])
 for m, tab in zip(metrics, tabs):
     with tab:
         try:
-            md = report_table(results, m, "markdown")
+            rep = report_frame(results, m)
         except ColdstartError as e:
             ui.show_error(e)
             continue
-        lines = md.rstrip("\n").split("\n")
-        head, table, notes = lines[0], [x for x in lines[1:] if x.startswith("|")], \
-            [x for x in lines[1:] if not x.startswith("|")]
-        st.caption(head)
-        st.markdown("\n".join(table))
-        for n in notes:
+        st.caption(rep.header)
+        st.markdown(rep.markdown_table())
+        for n in rep.notes:
             st.caption("⚠️ " + n)
         summ = summarize(results, m)
         if has_cold:
@@ -99,9 +95,9 @@ for m, tab in zip(metrics, tabs):
         d = st.columns(3)
         d[0].download_button("Table (CSV)", report_table(results, m, "csv"), f"{name}-{m}.csv", "text/csv",
                              key=f"compare_dl_csv_{m}", icon=":material/download:")
-        d[1].download_button("Table (Markdown)", md, f"{name}-{m}.md", "text/markdown",
+        d[1].download_button("Table (Markdown)", rep.to_markdown(), f"{name}-{m}.md", "text/markdown",
                              key=f"compare_dl_md_{m}", icon=":material/download:")
-        d[2].download_button("Table (LaTeX)", report_table(results, m, "latex"), f"{name}-{m}.tex", "text/x-tex",
+        d[2].download_button("Table (LaTeX)", rep.to_latex(), f"{name}-{m}.tex", "text/x-tex",
                              key=f"compare_dl_tex_{m}", icon=":material/download:")
 
 # ------------------------------------------------------------------ AL rounds

@@ -16,6 +16,7 @@ import streamlit as st
 
 from coldstart.errors import ColdstartError
 from coldstart.label import STRATEGIES, LabelSession, compare_sessions, list_sessions
+from coldstart.label.probe import waiting_for_classes
 from coldstart.ui import common as ui
 from coldstart.ui import export_view, loaders
 from coldstart.ui import label_view as lv
@@ -26,7 +27,7 @@ if ds is None:
     st.stop()
 
 SESSION_KEY = "label_session"     # active session name
-METHODS = {"Clustering (the paper's method, recommended)": "kmeans",
+METHODS = {"Clustering (fast approximation of the paper's protocol, recommended)": "kmeans",
            "Random picks (for comparison)": "random"}
 
 st.title("Label images yourself")
@@ -219,6 +220,9 @@ def label_panel(s: LabelSession) -> None:
                     delta=f"{mine - rnow:+.3f} for you" if np.isfinite(rnow) and np.isfinite(mine) else None,
                     help="The same model trained on as many randomly picked images with their true labels. "
                          "'—' while those random picks hold only one class.")
+        waiting = waiting_for_classes(s.labels["label"], ds.classes)
+        if waiting:
+            st.info(waiting, icon=":material/hourglass_empty:")
         st.plotly_chart(fig, width="stretch", key="label_curve")
         st.caption(
             f"Blue: a model trained only on your labels. Grey dashed: the same model trained on the same "

@@ -1,8 +1,11 @@
-"""Draw docs/img/phantom_vs_reference.png: the three real reference films beside a grid of phantom films.
+"""Draw docs/img/phantom_vs_reference.png: one row per stratum of the default pool beside three real NIH films.
 
-Positives carry their pneumothorax mask outline (red). Usage::
+The films are exactly those of the default pool (``plan_pool()`` with seed 0,
+rendered as :func:`coldstart.data.phantom.generate_phantom` renders them):
+the first ``--cols`` films of each stratum. ``--outline`` draws the
+pneumothorax mask (red). Usage::
 
-    python scripts/phantom_figure.py [--out docs/img/phantom_vs_reference.png] [--seed 0] [--ood]
+    python scripts/phantom_figure.py [--out docs/img/phantom_vs_reference.png] [--seed 0] [--cols 4] [--outline]
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "data" / "reference-cxr"
+#: the three real films: ../shared/data/reference-cxr beside the checkout (searched upwards, for worktrees)
+REFERENCE = next((p / "shared" / "data" / "reference-cxr" for p in ROOT.parents
+                  if (p / "shared" / "data" / "reference-cxr").is_dir()), ROOT.parent / "shared" / "data" / "reference-cxr")
 
 
 def _rgb(img: np.ndarray, mask: np.ndarray | None = None) -> Image.Image:
@@ -23,8 +28,7 @@ def _rgb(img: np.ndarray, mask: np.ndarray | None = None) -> Image.Image:
     a = np.clip(img * 255, 0, 255).astype(np.uint8)
     rgb = np.stack([a, a, a], -1)
     if mask is not None and mask.any():
-        edge = mask & ~ndi.binary_erosion(mask)
-        rgb[edge] = (255, 40, 40)
+        rgb[mask & ~ndi.binary_erosion(mask)] = (255, 40, 40)
     return Image.fromarray(rgb)
 
 
@@ -32,40 +36,38 @@ def main(argv=None) -> Path:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "docs" / "img" / "phantom_vs_reference.png"))
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--ood", action="store_true", help="add a row of out-of-distribution and ambiguous films")
+    ap.add_argument("--size", type=int, default=192)
+    ap.add_argument("--cols", type=int, default=4)
+    ap.add_argument("--outline", action="store_true", help="outline the pneumothorax masks")
     args = ap.parse_args(argv)
 
-    from coldstart.data.phantom import load_views, render_phantom
+    from coldstart.data.phantom import SUBGROUPS, load_views, plan_pool
+    from coldstart.data.phantom.pool import render_planned
 
     views = load_views(progress=True)
-    s = args.size
-    kinds = ["normal", "pneumothorax", "normal", "pneumothorax", "normal", "pneumothorax",
-             "pneumothorax", "normal", "pneumothorax", "normal", "pneumothorax", "pneumothorax"]
-    if args.ood:
-        kinds += ["small pneumothorax", "small pneumothorax", "lateral", "abdomen", "inverted", "corrupted"]
-    tiles = []
-    for i, k in enumerate(kinds):
-        im = render_phantom(k, seed=[args.seed, i], size=s, views=views)
-        tile = _rgb(im.image, im.mask)
-        ImageDraw.Draw(tile).text((4, 3), k if k != "pneumothorax" else f"PTX {im.meta['side']}", fill=(255, 220, 0))
-        tiles.append(tile)
-    refs = []
-    for p in sorted(REFERENCE.glob("*.png")):
-        r = Image.open(p).convert("L").resize((s, s), Image.BOX).convert("RGB")
-        ImageDraw.Draw(r).text((4, 3), f"REAL {p.stem}", fill=(0, 255, 120))
-        refs.append(r)
-    cols = 4
-    rows = max(len(refs), int(np.ceil(len(tiles) / cols)))
-    gap = 6
-    W = (cols + 1) * s + (cols + 1) * gap + gap
-    H = rows * s + (rows + 1) * gap
+    plan = plan_pool(seed=args.seed)
+    s, gap = args.size, 6
+    strata = [g for g in SUBGROUPS if g in set(plan.subgroup)]
+    refs = sorted(REFERENCE.glob("*.png"))
+    ref_h = (len(strata) * (s + gap) - gap * len(refs)) // max(len(refs), 1)
+    W = gap + ref_h + 2 * gap + args.cols * (s + gap)
+    H = gap + len(strata) * (s + gap)
     canvas = Image.new("RGB", (W, H), (32, 32, 32))
-    for j, r in enumerate(refs):
-        canvas.paste(r, (gap, gap + j * (s + gap)))
-    for i, t in enumerate(tiles):
-        rr, cc = divmod(i, cols)
-        canvas.paste(t, (2 * gap + s + gap + cc * (s + gap), gap + rr * (s + gap)))
+    for j, p in enumerate(refs):
+        r = Image.open(p).convert("L").resize((ref_h, ref_h), Image.BOX).convert("RGB")
+        ImageDraw.Draw(r).text((4, 3), f"REAL NIH {p.stem}", fill=(0, 255, 120))
+        canvas.paste(r, (gap, gap + j * (ref_h + gap)))
+    for row, g in enumerate(strata):
+        for col, i in enumerate(np.flatnonzero(plan.subgroup.to_numpy() == g)[: args.cols]):
+            r = plan.iloc[int(i)]
+            im, _ = render_planned(r, int(i), args.seed, s, views)
+            tile = _rgb(im.image, im.mask if args.outline else None)
+            d = ImageDraw.Draw(tile)
+            d.text((4, s - 26), g, fill=(255, 220, 0))
+            extra = (f"{'PA' if r.protocol == 'PA erect' else 'AP'}" + (f" {r.side}" if "PTX" in g else "")
+                     + (f" {','.join(r.devices)}" if r.devices else ""))
+            d.text((4, s - 13), extra[:34], fill=(255, 220, 0))
+            canvas.paste(tile, (gap + ref_h + 2 * gap + col * (s + gap), gap + row * (s + gap)))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     canvas.save(out)

@@ -95,3 +95,17 @@ def test_first_launch_creates_phantom(data_root):
 
     n = len(Dataset("phantom", data_root))
     assert n > 0 and {m.label: m.value for m in at.metric}["Images"] == f"{n:,}"
+
+
+def test_home_is_the_first_page_and_says_what_the_labels_are(blob_dataset):
+    from coldstart.ui.navigation import PAGES, ROOT
+
+    # the sidebar lists Home first (not "app"), and every page script exists
+    assert PAGES[0][1] == "Home" and [t for _, t, _ in PAGES] == ["Home", "Explore", "Train", "Compare", "Label"]
+    assert all((ROOT / script).is_file() for script, _, _ in PAGES)
+    at = _app().run()
+    assert not at.exception, at.exception
+    gt = [m for m in at.metric if m.label == "Ground truth for evaluation"]
+    assert gt and gt[0].value == f"{int((blob_dataset.labels >= 0).sum()):,}"
+    assert "selection never sees it" in gt[0].help
+    assert not [m for m in at.metric if m.label == "Labelled"]

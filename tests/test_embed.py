@@ -19,7 +19,8 @@ from coldstart.errors import ColdstartError
 from conftest import make_blob_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
-ALL = ["pixels", "txrv-densenet121", "txrv-resnet50", "txrv-autoencoder", "imagenet-densenet121", "file",
+ALL = ["pixels", "pixels-32", "gist", "txrv-densenet121", "txrv-resnet50", "txrv-autoencoder", "imagenet-densenet121",
+       "file",
        "ssl-pool"]
 
 
@@ -32,7 +33,8 @@ def test_registry_lists_every_named_embedder(data_root):
     assert df.loc[df["default"], "name"].tolist() == ["pixels"]  # no weights here: raw pixels
     assert list(df["name"]) == ALL
     assert bool(df.set_index("name").loc["pixels", "available"])
-    assert df.set_index("name").loc["pixels", "dim"] == 1024
+    assert df.set_index("name").loc["pixels", "dim"] == 224 * 224  # the paper's input size
+    assert df.set_index("name").loc["pixels-32", "dim"] == 1024
     for name in ALL:
         e = get_embedder(name)
         assert e.summary and isinstance(e.key, str) and e.key
@@ -93,7 +95,7 @@ def test_pixels_are_resized_flattened_images(blob_dataset):
     x = load_embeddings(blob_dataset, "pixels")
     assert x.shape == (60, 1024) and x.dtype == np.float32
     np.testing.assert_array_equal(x[7], blob_dataset.load_image(7, 32).reshape(-1))
-    sub = PixelsEmbedder().embed(blob_dataset, indices=[3, 1])
+    sub = PixelsEmbedder(blob_dataset).embed(blob_dataset, indices=[3, 1])
     np.testing.assert_array_equal(sub, x[[3, 1]])
 
 
@@ -117,9 +119,10 @@ def test_second_request_is_a_file_read(blob_dataset, monkeypatch):
     assert cached_embeddings(blob_dataset, "pixels") is None
     x = load_embeddings(blob_dataset, "pixels")
     emb = blob_dataset.cache_dir("emb")
-    meta = json.loads((emb / "pixels-32-v1.json").read_text())
-    assert meta["shape"] == [60, 1024] and meta["dtype"] == "float32"
-    assert meta["manifest_hash"] == blob_dataset.manifest_hash and meta["key"] == "pixels-32-v1"
+    meta = json.loads((emb / "pixels-32-u8-v2.json").read_text())  # native 32 px: never upsampled to 224
+    assert meta["shape"] == [60, 1024] and meta["dtype"] == "uint8" and meta["scale"] == 255
+    assert meta["manifest_hash"] == blob_dataset.manifest_hash and meta["key"] == "pixels-32-u8-v2"
+    assert np.load(emb / "pixels-32-u8-v2.npy").dtype == np.uint8 and x.dtype == np.float32
     assert "numpy" in meta["versions"] and meta["seconds"] >= 0
 
     def boom(*a, **k):
@@ -128,7 +131,7 @@ def test_second_request_is_a_file_read(blob_dataset, monkeypatch):
     monkeypatch.setattr(PixelsEmbedder, "embed", boom)
     np.testing.assert_array_equal(load_embeddings(blob_dataset, "pixels"), x)
     np.testing.assert_array_equal(cached_embeddings(blob_dataset, "pixels"), x)
-    assert not (emb / "pixels-32-v1.parts").exists()
+    assert not (emb / "pixels-32-u8-v2.parts").exists()
 
 
 def test_changed_manifest_invalidates(data_root, monkeypatch):
@@ -144,12 +147,12 @@ def test_changed_manifest_invalidates(data_root, monkeypatch):
 
 def test_interrupted_job_resumes_where_it_stopped(data_root, monkeypatch):
     ds = make_blob_dataset("pool", data_root, n=50)
-    full = PixelsEmbedder().embed(ds)
+    full = PixelsEmbedder(ds).embed(ds)
     calls = _count_calls(monkeypatch, fail_after=3)
     with pytest.raises(KeyboardInterrupt):
         load_embeddings(ds, "pixels", chunk_size=8)
     assert len(calls) == 3
-    parts = ds.cache_dir("emb") / "pixels-32-v1.parts"
+    parts = ds.cache_dir("emb") / "pixels-32-u8-v2.parts"
     assert len(list(parts.glob("*.npy"))) == 3
     assert cached_embeddings(ds, "pixels") is None
     monkeypatch.undo()
@@ -157,7 +160,7 @@ def test_interrupted_job_resumes_where_it_stopped(data_root, monkeypatch):
     x = load_embeddings(ds, "pixels", chunk_size=8)
     assert [c[0] for c in calls] == [24, 32, 40, 48]  # only the missing chunks
     np.testing.assert_array_equal(x, full)
-    info = json.loads((ds.cache_dir("emb") / "pixels-32-v1.json").read_text())
+    info = json.loads((ds.cache_dir("emb") / "pixels-32-u8-v2.json").read_text())
     assert info["resumed_chunks"] == 3 and not parts.exists()
 
 
@@ -169,7 +172,7 @@ def test_stale_parts_from_another_manifest_are_discarded(data_root, monkeypatch)
     monkeypatch.undo()
     ds2 = make_blob_dataset("pool", data_root, n=20, seed=5)
     x = load_embeddings(ds2, "pixels", chunk_size=8)
-    np.testing.assert_array_equal(x, PixelsEmbedder().embed(ds2))
+    np.testing.assert_array_equal(x, PixelsEmbedder(ds2).embed(ds2))
 
 
 def test_concurrent_writers_compute_once_and_agree(data_root, tmp_path):
@@ -302,3 +305,95 @@ def test_every_runnable_embedder_meets_the_contract(blob_dataset, runnable):
         again = get_embedder(name, blob_dataset).embed(blob_dataset, device="cpu", indices=[9, 2, 40])
         np.testing.assert_allclose(again, x[[9, 2, 40]], rtol=1e-5, atol=1e-6, err_msg=name)
         np.testing.assert_array_equal(cached_embeddings(blob_dataset, name), x)
+
+
+def test_embed_without_embedder_uses_the_dataset_default_and_out_writes_manifest_order(
+        blob_dataset, tmp_path, capsys):
+    from coldstart.cli import main
+    from coldstart.embed import default_embedder
+    from coldstart.io import read_json, write_json
+
+    assert default_embedder(blob_dataset)[0] == "pixels"
+    assert main(["embed", "blobs", "--out", str(tmp_path / "x.npy")]) == 0
+    x = np.load(tmp_path / "x.npy")
+    np.testing.assert_array_equal(x, load_embeddings(blob_dataset, "pixels"))
+    assert x.shape[0] == len(blob_dataset) and "embedder: pixels" in capsys.readouterr().out
+    # a dataset.json may name its own default; `coldstart embedders DATASET` marks it
+    own = tmp_path / "own.npy"
+    np.save(own, np.arange(len(blob_dataset) * 3, dtype=np.float32).reshape(-1, 3))
+    info = read_json(blob_dataset.dir / "dataset.json")
+    write_json(blob_dataset.dir / "dataset.json", {**info, "default_embedder": f"file:{own}"})
+    from coldstart.data import Dataset
+
+    ds = Dataset("blobs")
+    name, why = default_embedder(ds)
+    assert name == f"file:{own}" and "dataset.json" in why
+    assert main(["embedders", "blobs"]) == 0
+    assert f"* default: file:{own}" in capsys.readouterr().out
+    assert main(["embed", "blobs", "--out", str(tmp_path / "y.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), np.load(own))
+    with pytest.raises(ColdstartError, match="must end in .npy"):
+        from coldstart.embed.commands import cmd_embed
+        import argparse
+
+        cmd_embed(argparse.Namespace(dataset="blobs", embedder="pixels", download=False, force=False,
+                                     device=None, batch_size=None, out=str(tmp_path / "x.csv")))
+
+
+def _square_dataset(root, name: str, size: int, n: int = 12, dtype=np.uint8):
+    from coldstart.data import DatasetBuilder
+
+    rng = np.random.default_rng(0)
+    b = DatasetBuilder(name, classes=["normal", "pneumothorax"], source="test squares", root=root)
+    top = np.iinfo(dtype).max
+    for i in range(n):
+        b.add(f"img{i:03d}", rng.integers(0, top, (size, size), endpoint=True).astype(dtype), label=i % 2)
+    return b.finalize(seed=0)
+
+
+def test_pixels_follow_the_task_input_size_never_upsampled_and_store_uint8(data_root):
+    from coldstart.embed import embedding_chunks, get_embedder
+
+    big = _square_dataset(data_root, "big", 256)
+    e = get_embedder("pixels", big)
+    assert (e.size, e.dim, e.store_dtype) == (224, 224 * 224, "uint8")  # the paper's 224 px
+    x = load_embeddings(big, "pixels")
+    assert x.shape == (12, 50176) and x.dtype == np.float32
+    direct = PixelsEmbedder(big).embed(big)
+    assert np.abs(x - direct).max() <= 0.5 / 255 + 1e-7  # resized values rounded to 8 bits, no more
+    stored = np.load(big.cache_dir("emb") / f"{e.key}.npy", mmap_mode="r")
+    assert stored.dtype == np.uint8 and stored.nbytes == 12 * 50176  # a quarter of float32
+    # read in blocks, in any row order, without the whole float32 matrix
+    rows = np.array([5, 0, 11, 3, 7])
+    got = [(r.copy(), b) for r, b in embedding_chunks(big, "pixels", rows=rows, chunk_rows=2)]
+    assert [len(r) for r, _ in got] == [2, 2, 1] and np.concatenate([r for r, _ in got]).tolist() == rows.tolist()
+    np.testing.assert_array_equal(np.concatenate([b for _, b in got]), x[rows])
+    # PneumoniaMNIST-sized images stay at 28 x 28 = 784
+    assert get_embedder("pixels", _square_dataset(data_root, "mnist", 28)).dim == 784
+    # the cheap thumbnail is its own embedder, labelled as such
+    t = get_embedder("pixels-32", big)
+    assert t.dim == 1024 and "not the paper's" in t.summary and "naive baseline" in e.summary
+    assert load_embeddings(big, "pixels-32").shape == (12, 1024)
+
+
+def test_sixteen_bit_films_keep_their_precision(data_root):
+    from coldstart.embed import get_embedder
+
+    ds = _square_dataset(data_root, "deep", 20, dtype=np.uint16)
+    e = get_embedder("pixels", ds)
+    assert e.store_dtype == "uint16" and e.key.endswith("u16-v2")
+    np.testing.assert_allclose(load_embeddings(ds, "pixels"), PixelsEmbedder(ds).embed(ds), atol=0.5 / 65535)
+
+
+def test_a_float32_cache_written_before_the_rename_is_still_read(blob_dataset, monkeypatch):
+    """The former `pixels` (32 px thumbnail, float32, key pixels-32-v1) is today's `pixels-32`."""
+    from coldstart.io import save_npy, write_json
+
+    old = np.random.default_rng(3).random((60, 1024)).astype(np.float32)
+    emb = blob_dataset.cache_dir("emb")
+    save_npy(emb / "pixels-32-v1.npy", old)
+    write_json(emb / "pixels-32-v1.json", dict(key="pixels-32-v1", name="pixels", dataset="blobs",
+                                                manifest_hash=blob_dataset.manifest_hash, shape=[60, 1024],
+                                                dtype="float32"))
+    monkeypatch.setattr(PixelsEmbedder, "embed", lambda *a, **k: pytest.fail("recomputed an old cache"))
+    np.testing.assert_array_equal(load_embeddings(blob_dataset, "pixels-32"), old)

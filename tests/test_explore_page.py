@@ -61,7 +61,7 @@ def _app(**state):
 def test_map_shows_pool_and_exact_picks(explore_ds):
     from coldstart.embed import cached_embeddings
     from coldstart.select import select
-    from coldstart.ui.explore import pool_indices
+    from coldstart.select.dataset import pool_indices
 
     ds = explore_ds
     at = _app().run()
@@ -210,3 +210,47 @@ def test_parameter_widgets_come_from_declared_specs(explore_ds):
     want = select("typiclust", load_embeddings(explore_ds, "pixels")[pool], 20, 0, horizon=4).indices
     tr = _trace(_map_spec(at), "A: typiclust")
     assert _ids(tr) == [str(i) for i in explore_ds.ids[pool[want]]]
+
+
+def test_opens_on_pca_while_umap_computes_in_the_background_then_offers_it(explore_ds, monkeypatch):
+    """No cached UMAP: the page opens on PCA at once, says UMAP is computing, and offers it when ready."""
+    import threading
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from coldstart import maps
+    from coldstart.embed import get_embedder
+
+    gate = threading.Event()
+    real = maps.compute_map
+
+    def slow_umap(features, method="umap", seed=0, progress=None, **params):
+        if method == "umap":  # stands in for UMAP's minute: waits for the test, then maps quickly
+            gate.wait(60)
+            return real(features, "pca", seed)
+        return real(features, method, seed, progress=progress, **params)
+
+    monkeypatch.setattr(maps, "compute_map", slow_umap)
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert at.session_state["explore_map_method"] == "pca"
+    assert any("Computing the UMAP map in the background" in c.value for c in at.caption)
+    gate.set()
+    key = get_embedder("pixels", explore_ds).key
+    for _ in range(120):
+        if maps.cached_map(explore_ds, key, "umap", 0) is not None:
+            break
+        time.sleep(0.5)
+    at.run()
+    at.button(key="explore_umap_ready").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["explore_map_method"] == "umap"
+    assert "UMAP" in json.dumps(_map_spec(at)["layout"])
+
+
+def test_find_searches_the_whole_pool(explore_ds):
+    at = _app().run()
+    opts = at.selectbox(key="explore_find").options
+    pool = explore_ds.split_indices("train")
+    assert {str(i) for i in explore_ds.ids[pool]} <= set(opts)

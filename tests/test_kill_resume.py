@@ -5,8 +5,11 @@ here the kills are placed deterministically by a small driver script that
 wraps two functions inside the runner process (no hook in the product code):
 
 * ``KILL_AT_UNIT=K``: SIGKILL inside the K-th unit's training (mid-unit);
-* ``KILL_AT_RESULTS_WRITE=N``: on the N-th write of ``results.parquet``, write
-  the temp file, tear it in half and SIGKILL before the rename (mid-write).
+* ``KILL_AT_RESULTS_WRITE=N``: on the N-th append to ``results.jsonl``, write
+  half of the unit's line and SIGKILL (mid-write).
+
+The runs use ``workers=1`` (the hooks live in the runner process); a parallel
+run killed and resumed is tested in tests/test_executors.py.
 
 After both kills the run resumes; finished units are not recomputed (events),
 no file is torn, and the results equal an uninterrupted run with the same seeds.
@@ -33,17 +36,15 @@ TIMING = ["train_s", "unit_s"]
 
 DRIVER = textwrap.dedent('''
     import os, signal, sys
-    from pathlib import Path
-
-    import pandas as pd
 
     import coldstart.train.tasks as tasks
-    from coldstart.runs.runner import _Work
+    from coldstart.runs.store import RESULTS, RunStore
+    from coldstart.runs.work import Work
 
     kill_unit = int(os.environ.get("KILL_AT_UNIT", "0"))
     kill_write = int(os.environ.get("KILL_AT_RESULTS_WRITE", "0"))
     n_unit, n_write, armed = [0], [0], [False]
-    run_unit, run_task, to_parquet = _Work.run_unit, tasks.run_task, pd.DataFrame.to_parquet
+    run_unit, run_task, append = Work.run_unit, tasks.run_task, RunStore.append_results
 
     def die(msg):
         print(msg, flush=True)
@@ -62,20 +63,20 @@ DRIVER = textwrap.dedent('''
             die("killing mid-unit")  # inside the training
         return run_task(*a, **k)
 
-    def hooked_parquet(self, path, *a, **k):
-        out = to_parquet(self, path, *a, **k)
-        if Path(str(path)).name.startswith(".results.parquet."):
-            n_write[0] += 1
-            if n_write[0] == kill_write:
-                data = Path(path).read_bytes()
-                Path(path).write_bytes(data[: len(data) // 2])  # torn temp file, not yet renamed
-                print("killing mid-write", flush=True)
-                os.kill(os.getpid(), signal.SIGKILL)
-        return out
+    def hooked_append(self, unit, rows):
+        n_write[0] += 1
+        if n_write[0] == kill_write:
+            import json
+            line = json.dumps({"unit": unit, "rows": rows}, sort_keys=True, default=str)
+            with open(self.dir / RESULTS, "a") as fh:
+                fh.write(line[: len(line) // 2])  # torn line, no newline
+            print("killing mid-write", flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+        return append(self, unit, rows)
 
     tasks.run_task = hooked_task
-    _Work.run_unit = hooked_unit
-    pd.DataFrame.to_parquet = hooked_parquet
+    Work.run_unit = hooked_unit
+    RunStore.append_results = hooked_append
     from coldstart.runs.runner import main
     sys.exit(main([sys.argv[1]]))
 ''')
@@ -92,7 +93,7 @@ def _strategy() -> str:
 def _cfg() -> RunConfig:
     return RunConfig.from_dict(dict(dataset="blobs", task="probe", methods=["random", "pixels:kmeans"],
                                     budgets=[8, 16], seeds=[0, 1], rounds=2, query_size=4,
-                                    strategy=_strategy(), oracle={"noise": 0.1}, n_bootstrap=20))
+                                    strategy=_strategy(), oracle={"noise": 0.1}, n_bootstrap=20, workers=1))
 
 
 def _run_driver(tmp_path, run_dir, **env) -> subprocess.CompletedProcess:
@@ -138,16 +139,14 @@ def test_sigkill_mid_unit_and_mid_write_then_resume(blob_dataset, tmp_path):
     assert _started(st.events()) == units[:4]
     assert _no_torn_files(d) == []
 
-    # 2) resumed, then killed while writing results.parquet for the 4th unit it finishes
-    #    (the 1st write of the resumed process is unit 4, so the 4th write is unit 7)
+    # 2) resumed, then killed while appending the results of the 4th unit it finishes
+    #    (the 1st append of the resumed process is unit 4, so the 4th append is unit 7)
     p = _run_driver(tmp_path, d, KILL_AT_RESULTS_WRITE=4)
     assert p.returncode == -signal.SIGKILL and "killing mid-write" in p.stdout, p.stderr[-2000:]
     assert st.status() == "interrupted"
-    torn = _no_torn_files(d)  # the old results.parquet is intact; the torn temp file is beside it
-    assert [t.name.split(".parquet.")[0] for t in torn] == [".results"]
-    with pytest.raises(Exception):
-        pd.read_parquet(torn[0])
-    assert st.done_units() == set(units[:6]), "a killed write must leave the previous table"
+    assert _no_torn_files(d) == []
+    assert not (d / "results.jsonl").read_bytes().endswith(b"\n")  # the torn line is there...
+    assert st.done_units() == set(units[:6]), "a killed write must leave the previous units only"  # ...and ignored
     assert _started(st.events()) == units[:4] + units[3:7]
 
     # a torn last line in the event log (a kill inside append) is tolerated too

@@ -120,11 +120,6 @@ def test_list_and_compare_students(blob_dataset, feats):
 
 
 def test_kmeans_coldstart_order(blob_dataset, feats):
-    from coldstart.select import REGISTRY, _load_all
-
-    _load_all()
-    if "kmeans" not in REGISTRY:
-        pytest.skip("kmeans selector not registered in this build")
     s = LabelSession.create(blob_dataset, "km", feats, coldstart="kmeans", n_coldstart=5, seed=0)
     s2 = LabelSession.create(blob_dataset, "km2", feats, coldstart="kmeans", n_coldstart=5, seed=0)
     assert s.config.order == s2.config.order
@@ -162,3 +157,14 @@ def test_add_label_takes_the_callers_clock(blob_dataset, feats):
     row = s.add_label(s.next_item()["index"], 0, seconds=7.25)
     assert row["seconds"] == 7.25
     assert list(s.export_columns().columns) == ["source", "auprc_after", "session"]
+
+
+def test_waiting_for_classes_says_what_the_model_needs():
+    from coldstart.label.probe import waiting_for_classes
+
+    classes = ["normal", "pneumothorax"]
+    assert "No labels yet" in waiting_for_classes([], classes)
+    msg = waiting_for_classes([0, 0, 0], classes)
+    assert "All 3 labels so far are 'normal'" in msg and "'pneumothorax'" in msg and "both classes" in msg
+    assert waiting_for_classes([0, 1], classes) is None
+    assert waiting_for_classes([0], ["only"]) is None

@@ -49,7 +49,7 @@ def test_hausdorff_matches_scipy_directed():
     ref = max(directed_hausdorff(pa, pb)[0], directed_hausdorff(pb, pa)[0])
     assert M.hausdorff(a, b) == pytest.approx(ref)
     assert M.hausdorff(a, a) == 0.0
-    assert np.isnan(M.hausdorff(a, np.zeros_like(a)))
+    assert M.hausdorff(a, np.zeros_like(a)) == pytest.approx(np.hypot(40, 40))  # image diagonal, never NaN
 
 
 def test_bootstrap_se_shrinks_with_test_size():

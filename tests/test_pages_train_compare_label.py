@@ -52,6 +52,8 @@ def test_label_page_three_labels_write_three_rows(blobs_with_pixels, monkeypatch
         at.button(key=f"label_btn_{k % 2}").click()
         at.run()
         assert not at.exception, at.exception
+        waiting = [i.value for i in at.info if "needs both classes" in i.value]
+        assert bool(waiting) == (k == 0)  # one label of one class: the page says why there is no curve yet
     rows = pd.read_parquet(ds.dir / "labels" / "Alice-Smith.parquet")
     assert len(rows) == 3
     assert rows["index"].tolist() == shown
@@ -106,6 +108,8 @@ def test_train_page_launches_tiny_probe_run_and_compare_matches_report(blobs_wit
     at = _app("2_Train.py").run()
     assert not at.exception, at.exception
     assert "random" in at.multiselect(key="train_methods").value  # the reference is prefilled
+    assert "pixels:kmeans-paper" in at.multiselect(key="train_methods").value  # paper settings: the paper's protocol
+    assert not any(o.split(":")[-1] in ("entropy", "bald", "threshold") for o in at.multiselect(key="train_methods").options)
     assert at.text_input(key="train_budgets").value == "20,40,60,80,100"  # paper defaults
     at.multiselect(key="train_methods").set_value(["random", "pixels:kmeans"])
     at.text_input(key="train_budgets").input("10,20")

@@ -27,7 +27,7 @@ def X():
 
 def test_registry_has_every_issue_name():
     assert set(CORE) <= set(COLD)
-    assert set(list_selectors("uncertainty")) == {"least-confidence", "margin", "entropy", "bald", "badge"}
+    assert set(list_selectors("uncertainty")) == {"threshold", "least-confidence", "margin", "entropy", "bald", "badge"}
     with pytest.raises(ColdstartError, match="choose one of"):
         get_selector("nope")
 
@@ -187,14 +187,17 @@ def test_probcover_auto_delta_purity_and_manual_override(X):
     from coldstart.select._space import l2_normalize
     from coldstart.select.probcover import auto_delta
 
-    Z = l2_normalize(X)
-    delta, meta = auto_delta(Z, 10, 0.95, seed=0)
+    Z = np.asarray(X, np.float32)
+    delta, meta = auto_delta(Z, 2, 0.95, seed=0)
     assert meta["purity_achieved"] >= 0.95
     s = select("probcover", X, 10, seed=0)
     assert s.info["delta_auto"] and s.info["delta"] == pytest.approx(delta, rel=1e-5)
     s2 = select("probcover", X, 10, seed=0, delta=0.3)
     assert s2.info["delta"] == 0.3 and not s2.info["delta_auto"]
     assert np.all(np.diff(s.per_pick["gain"].to_numpy()) <= 0)  # greedy gains never grow
+    dn, _ = auto_delta(l2_normalize(X), 10, 0.95, seed=0)  # the original's space: unit sphere
+    sn = select("probcover", X, 10, seed=0, normalize=True, n_clusters=10)
+    assert sn.info["delta"] == pytest.approx(dn, rel=1e-5) and sn.info["space"].startswith("L2")
 
 
 def test_probcover_graph_covers_every_point_no_remainder_dropped():

@@ -22,6 +22,10 @@ def test_scores_by_hand():
     assert np.allclose(uncertainty_scores("least-confidence", P), [0.1, 0.5, 0.3])
     assert np.allclose(uncertainty_scores("margin", P), [0.2, 1.0, 0.6])
     assert np.argmax(uncertainty_scores("entropy", P)) == 1
+    assert np.allclose(uncertainty_scores("threshold", P, threshold=0.2), [0.9, 0.7, 0.9])
+    assert np.allclose(uncertainty_scores("threshold", P), [0.6, 1.0, 0.8])  # default threshold 0.5
+    with pytest.raises(ColdstartError, match="two-class"):
+        uncertainty_scores("threshold", pool())
     mc = np.stack([[[1, 0], [0.5, 0.5]], [[0, 1], [0.5, 0.5]]])  # disagree on 0, agree (but unsure) on 1
     b = uncertainty_scores("bald", None, mc)
     assert b[0] == pytest.approx(np.log(2)) and b[1] == pytest.approx(0.0)
@@ -29,7 +33,7 @@ def test_scores_by_hand():
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_query_respects_candidates_size_seed(strategy):
-    P = pool()
+    P = pool(c=2) if strategy == "threshold" else pool()  # threshold: two classes (a positive probability)
     rng = np.random.default_rng(1)
     mc = np.stack([pool(seed=s) for s in range(4)]) if strategy == "bald" else None
     F = rng.normal(size=(60, 5)) if strategy == "badge" else None

@@ -33,7 +33,9 @@ def import_graph() -> dict[str, set[str]]:
                     prefix = ".".join(base + ([node.module] if node.module else []))
                 else:
                     prefix = node.module or ""
-                targets = [prefix] + [f"{prefix}.{a.name}" for a in node.names]
+                subs = [f"{prefix}.{a.name}" for a in node.names]
+                # `from pkg import module` imports that module; `from pkg import name` imports pkg
+                targets = subs + ([prefix] if any(t not in modules for t in subs) else [])
             for t in targets:
                 # resolve to the longest existing module name
                 while t and t not in modules:

@@ -61,7 +61,8 @@ def test_classification_vgg11_few_steps(blob_dataset, monkeypatch):
     ds = blob_dataset
     tr, va, te = _split(ds)
     seen = []
-    params = resolve_params("classification", "quick", {"size": 32, "epochs": 2, "device": "cpu"})
+    params = resolve_params("classification", "quick", {"size": 32, "epochs": 2, "device": "cpu",
+                                                         "pretrained": "none"})
     assert params["head"] == "gap"
     inp = TaskInput(ds, tr[:20], ds.labels[tr[:20]], va, ds.labels[va], te, seed=0, score_idx=tr[20:25],
                     on_epoch=lambda e, n, info: seen.append((e, n)), n_bootstrap=20)
@@ -69,7 +70,7 @@ def test_classification_vgg11_few_steps(blob_dataset, monkeypatch):
         pytest.skip("fixture gave a one-class prefix")
     out = run_task("classification", inp, params)
     assert seen == [(1, 2), (2, 2)]
-    assert out.info["weights"] == "random-init"  # no vgg11 file in the test weights dir
+    assert out.info["weights"] == "random-init"  # the explicit choice pretrained=none
     y = ds.labels[te]
     assert out.metrics["auroc"][0] == pytest.approx(M.auroc(y, out.predictions["score"]))
     assert out.pool_probs.shape == (5, 2)
@@ -88,12 +89,15 @@ def test_segmentation_unet_few_steps_and_mask_check(blob_dataset, data_root):
     torch.set_num_threads(2)
     ds = blob_dataset
     tr, va, te = _split(ds)
-    params = resolve_params("segmentation", "quick", {"size": 32, "epochs": 2, "device": "cpu"})
+    params = resolve_params("segmentation", "quick", {"size": 32, "epochs": 2, "device": "cpu",
+                                                       "pretrained": "none"})
     inp = TaskInput(ds, tr[:20], ds.labels[tr[:20]], va, ds.labels[va], te, seed=0, n_bootstrap=20)
     out = run_task("segmentation", inp, params)
     p = out.predictions
-    assert set(out.metrics) == {"dice", "dice_pos", "hausdorff95"}
-    assert out.metrics["dice"][0] == pytest.approx(np.nanmean(p["dice"]))
+    # this test set keeps negatives (as include_negatives would): dice_all is reported beside the headline
+    assert set(out.metrics) == {"dice", "hausdorff", "hausdorff95", "dice_all"}
+    assert out.metrics["dice"][0] == pytest.approx(np.nanmean(p["dice"][p["y"] == 1]))
+    assert p["dice"][p["y"] == 0].isna().all() and p["hausdorff"].notna().sum() == (p["y"] == 1).sum()
     assert 0 <= out.metrics["dice"][0] <= 1
     nomask = make_blob_dataset("nomask", data_root, n=30, masks=False)
     with pytest.raises(ColdstartError, match="mask for every positive"):

@@ -198,8 +198,8 @@ def test_download_button_on_the_explore_page(entry, data_root, weight_bytes):
 
     from coldstart.embed import download_jobs, get_embedder
 
-    make_blob_dataset("blobs", data_root, n=40)
-    at = AppTest.from_file(EXPLORE, default_timeout=120)
+    ds = make_blob_dataset("blobs", data_root, n=24)
+    at = AppTest.from_file(EXPLORE, default_timeout=300)
     at.session_state["explore_map_method"] = "pca"
     at.run()
     assert not at.exception
@@ -215,4 +215,11 @@ def test_download_button_on_the_explore_page(entry, data_root, weight_bytes):
     assert get_embedder("imagenet-densenet121").available()[0]
     assert any("imagenet-densenet121" in s.value and "available now" in s.value for s in at.success)
     assert not [b for b in at.button if b.key == f"explore_{WID}"]  # no Download button any more
+    # the page offers to embed the pool with it
+    at.button(key=f"explore_embed_{WID}").click().run()
+    assert not at.exception and not at.error
+    from coldstart.embed import cached_embeddings
+
+    x = cached_embeddings(ds, "imagenet-densenet121")
+    assert x is not None and x.shape == (24, 1024)
     download_jobs.forget(WID)

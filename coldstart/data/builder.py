@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .. import __version__
+from ..version import __version__
 from ..errors import ColdstartError
 from ..io import write_json, write_parquet, write_text
 from ..paths import data_root, dataset_dir
@@ -183,8 +183,13 @@ class DatasetBuilder:
         return True
 
     # ------------------------------------------------------------------
-    def finalize(self, seed: int = 0, fractions=(0.7, 0.1, 0.2), groups_column: str | None = None) -> Dataset:
-        """Assign missing splits, write manifest/report/info and swap the dataset in atomically."""
+    def finalize(self, seed: int = 0, fractions=(0.7, 0.1, 0.2), groups_column: str | None = None,
+                 info: dict | None = None) -> Dataset:
+        """Assign missing splits, write manifest/report/info and swap the dataset in atomically.
+
+        ``info`` adds keys to ``dataset.json``, e.g. ``{"default_embedder": "pixels"}`` (the embedder
+        used when none is named: see :func:`coldstart.embed.default_embedder`).
+        """
         if not self.rows:
             shutil.rmtree(self.stage, ignore_errors=True)
             where = self._write_report_only()
@@ -206,7 +211,7 @@ class DatasetBuilder:
         info = {"name": self.name, "classes": self.classes, "source": self.source, "params": self.params,
                 "n": len(df), "n_skipped": sum(r["action"] == "skipped" for r in self.report),
                 "seed": seed, "coldstart_version": __version__,
-                "import_seconds": round(time.time() - self._t0, 2)}
+                "import_seconds": round(time.time() - self._t0, 2), **(info or {})}
         write_json(self.stage / INFO, info)
         self._swap_in()
         return Dataset(self.name, self.root)

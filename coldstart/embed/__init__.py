@@ -6,14 +6,16 @@ get_embedder(name, dataset=None)
 list_embedders(dataset=None) -> DataFrame (name, available, reason, dim, summary, weights, default)
 default_embedder(dataset=None) -> (name, reason)
 load_embeddings(dataset, name, device=None, batch_size=None, progress=None) -> float32 (N, D)
+ensure_embeddings(dataset, name, ...) -> cache .json (computes and caches, loads nothing)
 cached_embeddings(dataset, name) -> array or None (never computes)
+embedding_chunks(dataset, name, rows=None, chunk_rows=None) -> (rows, float32 block) ... (large pools)
 pretrain_ssl(dataset, preset="cpu", epochs=None, seed=0, device=None, progress=None) -> model_id
 
 Heavy libraries (torch, torchxrayvision, lightly) are imported only when an
 embedder actually runs.
 """
 
-from .cache import cache_info, cached_embeddings, clear_cache, load_embeddings
+from .cache import cache_info, cached_embeddings, clear_cache, embedding_chunks, ensure_embeddings, load_embeddings
 from .registry import default_embedder, get_embedder, list_embedders, names
 
 
@@ -25,5 +27,5 @@ def pretrain_ssl(dataset, preset="cpu", epochs=None, seed=0, device=None, progre
                      **overrides)
 
 
-__all__ = ["cache_info", "cached_embeddings", "clear_cache", "default_embedder", "get_embedder", "list_embedders",
+__all__ = ["cache_info", "cached_embeddings", "clear_cache", "default_embedder", "embedding_chunks", "ensure_embeddings", "get_embedder", "list_embedders",
            "load_embeddings", "names", "pretrain_ssl"]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from ..errors import ColdstartError
 
 
 def register(sub) -> None:
@@ -10,8 +13,11 @@ def register(sub) -> None:
                        description="Embed every image of DATASET; the result is cached in "
                                    "<data>/<DATASET>/cache/emb/<key>.npy and an interrupted run resumes.")
     p.add_argument("dataset")
-    p.add_argument("--embedder", "-e", required=True, metavar="NAME",
-                   help="see `coldstart embedders`; file:PATH for your own, ssl-pool:MODEL-ID")
+    p.add_argument("--embedder", "-e", default=None, metavar="NAME",
+                   help="see `coldstart embedders`; file:PATH for your own, ssl-pool:MODEL-ID (default: the "
+                        "dataset's default embedder, marked in `coldstart embedders DATASET`)")
+    p.add_argument("--out", metavar="FILE.npy", default=None,
+                   help="also write the embedding matrix (float32, rows in manifest order) to FILE.npy")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda when present)")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--force", action="store_true",
@@ -46,9 +52,14 @@ def register(sub) -> None:
 
 def cmd_embed(args: argparse.Namespace) -> int:
     from ..data import Dataset
-    from . import get_embedder, load_embeddings
+    from . import get_embedder
 
     ds = Dataset(args.dataset)
+    if args.embedder is None:
+        from . import default_embedder
+
+        args.embedder, why = default_embedder(ds)
+        print(f"embedder: {args.embedder} ({why})")
     if args.download:
         from .weights import download
 
@@ -59,29 +70,30 @@ def cmd_embed(args: argparse.Namespace) -> int:
         from . import clear_cache
 
         clear_cache(ds, args.embedder)
-    x = load_embeddings(ds, args.embedder, device=args.device, batch_size=args.batch_size, progress=True)
-    from . import cache_info
+    from . import embedding_chunks, ensure_embeddings
 
-    info = cache_info(ds, args.embedder) or {}
-    print(f"{args.embedder}: {x.shape[0]} x {x.shape[1]} float32 -> "
-          f"{ds.cache_dir('emb') / (info.get('key', '?') + '.npy')}")
-    return 0
+    info = ensure_embeddings(ds, args.embedder, device=args.device, batch_size=args.batch_size, progress=True)
+    n, d = info["shape"]
+    print(f"{args.embedder}: {n} x {d} ({info['dtype']} on disk) -> {ds.cache_dir('emb') / (info['key'] + '.npy')}")
+    if args.out:
+        import numpy as np
 
+        from ..io import atomic_path
 
-def cmd_embedders(args: argparse.Namespace) -> int:
-    from . import list_embedders
-
-    df = list_embedders(args.dataset)
-    w = max(len(n) for n in df["name"])
-    print(f"{'name':<{w}}  {'ready':<5}  {'dim':>5}  reason")
-    for r in df.itertuples():
-        dim = "" if r.dim is None or str(r.dim) == "<NA>" else str(r.dim)
-        print(f"{r.name:<{w}}  {'yes' if r.available else 'no':<5}  {dim:>5}  {r.reason}")
+        out = Path(args.out).expanduser()
+        if out.suffix != ".npy":
+            raise ColdstartError(f"--out {args.out!r} must end in .npy: the matrix is written with numpy.save")
+        with atomic_path(out, suffix=".npy") as tmp:  # block by block: never the whole float32 matrix
+            y = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, d))
+            for rows, block in embedding_chunks(ds, args.embedder):
+                y[rows[0]:rows[-1] + 1] = block
+            y.flush()
+            del y
+        print(f"wrote {out} (float32, {n} rows in manifest order, ids in {ds.dir / 'manifest.parquet'})")
     return 0
 
 
 def cmd_weights(args: argparse.Namespace) -> int:
-    from ..errors import ColdstartError
     from .weights import WEIGHTS, download, get_weights
 
     if args.action == "download":

@@ -3,8 +3,13 @@
 Accepted files:
 
 * ``.npy``: a float (N, D) array whose rows follow the manifest order;
+* ``.npz``: arrays ``id`` (N,) and ``embeddings`` (N, D), rows matched by id
+  (any order); or a single (N, D) array in manifest order;
 * ``.parquet`` / ``.csv``: an ``id`` column matching the manifest ids plus one
   numeric column per dimension (any order of rows; they are matched by id).
+
+This is how embeddings of models coldstart cannot run itself (CXR Foundation,
+REMEDIS, any other) come in: see the README, "Bring your own foundation model".
 
 Missing or extra ids, duplicated ids, non-numeric columns, NaN/inf values
 and wrong shapes raise :class:`~coldstart.errors.ColdstartError` naming the
@@ -20,9 +25,10 @@ import numpy as np
 
 from ..errors import ColdstartError
 
-USAGE = ("bring your own: use --embedder file:PATH with a .npy (N, D) in manifest order, "
-         "or a .parquet/.csv with an 'id' column and one numeric column per dimension")
-SUFFIXES = (".npy", ".parquet", ".csv")
+USAGE = ("bring your own: use --embedder file:PATH with a .npy (N, D) in manifest order, a .npz with "
+         "arrays 'id' and 'embeddings', or a .parquet/.csv with an 'id' column and one numeric column per "
+         "dimension")
+SUFFIXES = (".npy", ".npz", ".parquet", ".csv")
 
 
 class FileEmbedder:
@@ -38,7 +44,8 @@ class FileEmbedder:
         self.path = None if path in (None, "") else Path(path).expanduser().resolve()
         self.name = "file" if self.path is None else f"file:{self.path}"
         self.dim = None
-        self.summary = "bring-your-own embeddings (.npy in manifest order, or .parquet/.csv with an id column)"
+        self.summary = ("bring-your-own embeddings (.npy in manifest order, or .npz/.parquet/.csv with ids), "
+                        "e.g. CXR Foundation or REMEDIS")
         self._key = None
         self._memo = None  # (manifest hash, validated array): chunks read the file once
 
@@ -78,11 +85,10 @@ class FileEmbedder:
     def _read(self, dataset) -> np.ndarray:
         suffix = self.path.suffix.lower()
         n = len(dataset)
-        if suffix == ".npy":
-            try:
-                x = np.load(self.path, allow_pickle=False)
-            except ValueError as e:
-                raise ColdstartError(f"{self.path.name} is not a plain numeric .npy ({e}): save a float array") from e
+        ids = None
+        if suffix in (".npy", ".npz"):
+            x, ids = self._read_numpy()
+        if suffix in (".npy", ".npz") and ids is None:
             if x.ndim != 2:
                 raise ColdstartError(
                     f"{self.path.name} has shape {x.shape}: expected a 2-D array (N images, D dims); "
@@ -92,6 +98,8 @@ class FileEmbedder:
                     f"{self.path.name} has {x.shape[0]} rows but dataset {dataset.name!r} has {n} images: "
                     "a .npy must have one row per manifest row, in manifest order (or use a .parquet/.csv "
                     "with an 'id' column)")
+        elif ids is not None:
+            x = self._match_ids(dataset, ids, x)
         else:
             x = self._read_table(dataset)
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
@@ -109,6 +117,42 @@ class FileEmbedder:
         self.dim = int(x.shape[1])
         return x
 
+    def _read_numpy(self):
+        """``(array, ids or None)`` from a .npy, or a .npz (ids when it has an ``id`` array)."""
+        try:
+            data = np.load(self.path, allow_pickle=False)
+        except ValueError as e:
+            raise ColdstartError(f"{self.path.name} is not a plain numeric {self.path.suffix} ({e}): save "
+                                 "float arrays (and string ids) without pickling") from e
+        if isinstance(data, np.ndarray):
+            return data, None
+        try:
+            return self._from_npz(data)
+        except ValueError as e:  # object (pickled) arrays inside the .npz
+            raise ColdstartError(f"{self.path.name} holds an array that needs unpickling ({e}): save the ids "
+                                 "as strings (np.asarray(ids, dtype=str)) and the embeddings as floats") from e
+
+    def _from_npz(self, data):
+        with data:
+            keys = list(data.files)
+            if "id" in keys:
+                emb = [k for k in keys if k != "id"]
+                if "embeddings" in emb:
+                    emb = ["embeddings"]
+                if len(emb) != 1:
+                    raise ColdstartError(f"{self.path.name} holds arrays {keys}: save exactly 'id' and "
+                                         "'embeddings' (np.savez(path, id=ids, embeddings=X))")
+                x = data[emb[0]]
+                ids = data["id"].astype(str)
+                if x.ndim != 2 or len(x) != len(ids):
+                    raise ColdstartError(f"{self.path.name}: 'embeddings' has shape {x.shape} and 'id' "
+                                         f"{len(ids)} entries: expected (N, D) and N")
+                return x, ids
+            if len(keys) != 1:
+                raise ColdstartError(f"{self.path.name} holds arrays {keys} but no 'id': save 'id' and "
+                                     "'embeddings' (np.savez(path, id=ids, embeddings=X))")
+            return data[keys[0]], None
+
     def _read_table(self, dataset) -> np.ndarray:
         import pandas as pd
 
@@ -119,7 +163,18 @@ class FileEmbedder:
         if "id" not in df.columns:
             raise ColdstartError(f"{self.path.name} has no 'id' column (columns: {list(df.columns)[:8]}): "
                                  "add the image ids of the manifest as an 'id' column")
-        ids = df["id"].astype(str)
+        values = df.drop(columns=["id"])
+        nonnum = [c for c in values.columns if not pd.api.types.is_numeric_dtype(values[c])]
+        if nonnum:
+            raise ColdstartError(f"{self.path.name} has non-numeric columns {nonnum[:5]}: "
+                                 "keep only 'id' and numeric embedding columns")
+        return self._match_ids(dataset, df["id"].astype(str).to_numpy(), values.to_numpy())
+
+    def _match_ids(self, dataset, ids, values: np.ndarray) -> np.ndarray:
+        """Rows of ``values`` reordered to the manifest by ``ids``; every id exactly once."""
+        import pandas as pd
+
+        ids = pd.Series(ids).astype(str)
         dup = ids[ids.duplicated()].unique()
         if len(dup):
             raise ColdstartError(f"{self.path.name} repeats {len(dup)} ids (e.g. {list(dup[:5])}): keep one row per id")
@@ -135,10 +190,5 @@ class FileEmbedder:
                 parts.append(f"{len(extra)} ids are not in dataset {dataset.name!r} (e.g. {extra[:5]})")
             raise ColdstartError(f"{self.path.name}: " + "; ".join(parts)
                                  + ": provide exactly one row per image of the dataset")
-        values = df.drop(columns=["id"])
-        nonnum = [c for c in values.columns if not pd.api.types.is_numeric_dtype(values[c])]
-        if nonnum:
-            raise ColdstartError(f"{self.path.name} has non-numeric columns {nonnum[:5]}: "
-                                 "keep only 'id' and numeric embedding columns")
         order = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
-        return values.to_numpy()[order.loc[want].to_numpy()]
+        return values[order.loc[want].to_numpy()]

@@ -1,6 +1,6 @@
 """Embedding a large pool with Ray Data (the ``[scale]`` extra), into the ordinary embedding cache.
 
-``load_embeddings(ds, name, compute=ray_compute(address=..., concurrency=...))`` keeps everything
+``load_embeddings(ds, name, fill=ray_fill(address=..., concurrency=...))`` keeps everything
 the cache does (key, metadata, file lock, atomic writes, chunks under ``<key>.parts/`` that an
 interrupted job resumes from) and only replaces *who computes the missing chunks*:
 
@@ -9,7 +9,8 @@ interrupted job resumes from) and only replaces *who computes the missing chunks
    own ``preprocess``), in parallel on every node;
 3. a pool of ``concurrency`` actors runs the model, one model per actor (one GPU each when the
    cluster has GPUs and ``device`` is not cpu);
-4. this process gathers rows by manifest index and saves each chunk as soon as it is complete.
+4. this process gathers rows by manifest index and saves each chunk as soon as it is complete
+   (checked and encoded as the local path does); the cache then assembles the chunks as usual.
 
 Embedders that are not torch models (``pixels``, ``file:``) run their own ``embed`` inside the
 ``map_batches`` tasks, so a Ray-made cache is bit-identical to a local one for ``pixels``; a torch
@@ -25,13 +26,11 @@ import functools
 import numpy as np
 
 from ..errors import ColdstartError
-from ..io import load_npy, save_npy
 from ..progress import Progress
-from .cache import check_chunk, open_parts, part_path
 
 
-def ray_compute(address: str | None = None, concurrency: int | None = None, batch_size: int | None = None):
-    """A ``compute`` for :func:`coldstart.embed.load_embeddings` that runs on Ray.
+def ray_fill(address: str | None = None, concurrency: int | None = None, batch_size: int | None = None):
+    """A ``fill`` for :func:`coldstart.embed.load_embeddings` that computes missing chunks on Ray Data.
 
     Parameters
     ----------
@@ -47,7 +46,7 @@ def ray_compute(address: str | None = None, concurrency: int | None = None, batc
     check_address(address)
     if concurrency is not None and (isinstance(concurrency, bool) or int(concurrency) < 1):
         raise ColdstartError(f"concurrency={concurrency!r} must be a positive number of model actors (e.g. 2)")
-    return functools.partial(compute_chunks, address=address, concurrency=concurrency, ray_batch_size=batch_size)
+    return functools.partial(fill_chunks, address=address, concurrency=concurrency, ray_batch_size=batch_size)
 
 
 class _Decode:
@@ -89,65 +88,47 @@ def _embed(batch: dict, ds, e) -> dict:
     return {"index": idx, "emb": np.asarray(e.embed(ds, indices=idx), np.float32)}
 
 
-def compute_chunks(ds, e, key, parts, device, batch_size, progress, chunk_size, *, address=None,
-                   concurrency=None, ray_batch_size=None):
-    """The cache's chunk computation on Ray Data (see the module docstring); returns (x, resumed)."""
+def fill_chunks(ds, e, spans, save, device, batch_size, progress, *, address=None, concurrency=None,
+                ray_batch_size=None) -> None:
+    """Compute the chunks ``spans`` on Ray Data and ``save(start, stop, rows)`` each as soon as it is complete."""
     from ..ray_cluster import connect
     from .torchrun import TorchEmbedder
 
+    if not spans:
+        return
     ray = connect(address)
-    n = len(ds)
-    open_parts(ds, key, parts, chunk_size)
-    spans = [(s, min(n, s + chunk_size)) for s in range(0, n, chunk_size)]
-    have: dict[int, np.ndarray] = {}
-    for s, t in spans:
-        f = part_path(parts, s, t)
-        if f.is_file():
-            try:
-                have[s] = load_npy(f)
-            except (OSError, ValueError):
-                pass
-    todo = [(s, t) for s, t in spans if s not in have]
-    resumed = len(have)
     bs = int(ray_batch_size or batch_size or getattr(e, "default_batch_size", 64))
-    with Progress(progress, n, f"embedding {e.name} (Ray Data)") as bar:
-        bar.update(sum(t - s for s, t in spans if s in have), "resumed")
-        if todo:
-            rows = np.concatenate([np.arange(s, t, dtype=np.int64) for s, t in todo])
-            blocks = np.array_split(rows, max(1, -(-len(rows) // max(bs, chunk_size))))
-            data = ray.data.from_numpy(blocks).rename_columns({"data": "index"})
-            if isinstance(e, TorchEmbedder):
-                cpus = int(ray.cluster_resources().get("CPU", 1))
-                gpus = int(ray.cluster_resources().get("GPU", 0)) if str(device).startswith("cuda") else 0
-                actors = int(concurrency or gpus or 1)
-                data = data.map_batches(_Decode, fn_constructor_args=(ds, e), batch_size=bs, concurrency=max(1, cpus - 1))
-                # a CPU actor reserves no CPU slot (it would starve the decode tasks on a small machine);
-                # it runs torch on cpus // actors threads
-                data = data.map_batches(_Model, fn_constructor_args=(e, "cuda" if gpus else "cpu", max(1, cpus // actors)),
-                                        batch_size=bs, concurrency=actors, num_gpus=1 if gpus else 0,
-                                        num_cpus=1 if gpus else 0)
-            else:
-                data = data.map_batches(_embed, fn_kwargs=dict(ds=ds, e=e), batch_size=bs)
-            _gather(data, e, todo, have, parts, bar)
-    dim = {have[s].shape[1] for s, _ in spans}
-    if len(dim) > 1:
-        raise ColdstartError(f"embedder {e.name!r} changed dimension between chunks ({sorted(dim)}): "
-                             f"delete {parts} and run again")
-    x = np.concatenate([have[s] for s, _ in spans]) if spans else np.zeros((0, e.dim or 0), np.float32)
-    return np.ascontiguousarray(x, dtype=np.float32), resumed
+    rows = np.concatenate([np.arange(s, t, dtype=np.int64) for s, t in spans])
+    chunk = max(t - s for s, t in spans)
+    blocks = np.array_split(rows, max(1, -(-len(rows) // max(bs, chunk))))
+    data = ray.data.from_numpy(blocks).rename_columns({"data": "index"})
+    if isinstance(e, TorchEmbedder):
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        gpus = int(ray.cluster_resources().get("GPU", 0)) if str(device).startswith("cuda") else 0
+        actors = int(concurrency or gpus or 1)
+        data = data.map_batches(_Decode, fn_constructor_args=(ds, e), batch_size=bs, concurrency=max(1, cpus - 1))
+        # a CPU actor reserves no CPU slot (it would starve the decode tasks on a small machine);
+        # it runs torch on cpus // actors threads
+        data = data.map_batches(_Model, fn_constructor_args=(e, "cuda" if gpus else "cpu", max(1, cpus // actors)),
+                                batch_size=bs, concurrency=actors, num_gpus=1 if gpus else 0,
+                                num_cpus=1 if gpus else 0)
+    else:
+        data = data.map_batches(_embed, fn_kwargs=dict(ds=ds, e=e), batch_size=bs)
+    with Progress(progress, int(sum(t - s for s, t in spans)), f"embedding {e.name} (Ray Data)") as bar:
+        _gather(data, spans, save, bar)
 
 
-def _gather(data, e, todo, have, parts, bar) -> None:
+def _gather(data, spans, save, bar) -> None:
     """Collect the streamed rows by manifest index; save each chunk once all its rows arrived."""
-    start_of = np.empty(todo[-1][1], np.int64)
-    for s, t in todo:
+    start_of = np.full(spans[-1][1], -1, np.int64)
+    for s, t in spans:
         start_of[s:t] = s
     bufs: dict[int, np.ndarray] = {}
-    left = {s: t - s for s, t in todo}
-    stop = dict(todo)
+    left = {s: t - s for s, t in spans}
+    stop = dict(spans)
     for batch in data.iter_batches(batch_size=None, batch_format="numpy"):
         idx = np.asarray(batch["index"], np.int64)
-        y = check_chunk(e, batch["emb"], len(idx))
+        y = np.asarray(batch["emb"], np.float32)
         for s in np.unique(start_of[idx]):
             m = start_of[idx] == s
             if s not in bufs:
@@ -155,10 +136,8 @@ def _gather(data, e, todo, have, parts, bar) -> None:
             bufs[s][idx[m] - s] = y[m]
             left[s] -= int(m.sum())
             if left[s] == 0:
-                save_npy(part_path(parts, s, stop[s]), bufs[s])
-                have[s] = bufs.pop(s)
+                save(int(s), int(stop[s]), bufs.pop(s))
         bar.update(len(idx))
     missing = [s for s in left if left[s]]
     if missing:
-        raise ColdstartError(f"Ray Data returned no rows for {len(missing)} chunks of {e.name!r}: run again "
-                             "(saved chunks are kept)")
+        raise ColdstartError(f"Ray Data returned no rows for {len(missing)} chunks: run again (saved chunks are kept)")

@@ -11,11 +11,15 @@ from ..errors import ColdstartError
 #: name -> "module:Class" (imported only when the embedder is asked for)
 BUILTIN: dict[str, str] = {
     "pixels": "coldstart.embed.pixels:PixelsEmbedder",
+    "pixels-32": "coldstart.embed.pixels:ThumbnailEmbedder",
+    "gist": "coldstart.embed.gist:GistEmbedder",
     "txrv-densenet121": "coldstart.embed.txrv:TxrvDenseNet",
     "txrv-resnet50": "coldstart.embed.txrv:TxrvResNet50",
     "txrv-autoencoder": "coldstart.embed.txrv:TxrvAutoencoder",
     "imagenet-densenet121": "coldstart.embed.imagenet:ImagenetDenseNet",
 }
+#: built-ins whose settings depend on the dataset (``pixels``: its size follows the images')
+PER_DATASET = ("pixels", "pixels-32")
 #: parameterised names, listed as-is in the table
 PARAMETRISED = ("file", "ssl-pool")
 #: the paper's chest X-ray foundation models, in order of preference for the default embedder
@@ -60,7 +64,7 @@ def get_embedder(name: str, dataset=None):
     if not isinstance(name, str) or not name:
         raise ColdstartError(f"embedder name {name!r} must be a non-empty string: choose one of {names()}")
     if name in BUILTIN:
-        return _load(BUILTIN[name])()
+        return _load(BUILTIN[name])(_as_dataset(dataset)) if name in PER_DATASET else _load(BUILTIN[name])()
     head, sep, arg = name.partition(":")
     if head == "file":
         from .file import FileEmbedder
@@ -128,4 +132,4 @@ def default_embedder(dataset=None, table: pd.DataFrame | None = None) -> tuple[s
         why = f"dataset {ds.name!r} names {own!r}, which cannot run here"
     else:
         why = "no foundation-model weights here"
-    return "pixels", f"raw pixels, the paper's naive baseline: {why} (download one to use it)"
+    return "pixels", f"raw pixels, the paper's naive baseline; {why}: download one to use it"

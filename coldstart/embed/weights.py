@@ -80,7 +80,7 @@ class WeightsFile:
     def manual(self) -> str:
         """The manual alternative to a download: which file, into which folder, from where."""
         f = self.folders()
-        size = f", about {self.approx_mb} MB" if self.approx_mb else ""
+        size = f" (about {self.approx_mb} MB)" if self.approx_mb else ""
         return (f"put {self.filename} in {f[0]} (the $COLDSTART_WEIGHTS folder; {f[1]} works too): "
                 f"download it from {self.url}{size} on a machine with internet, or press Download "
                 f"in the app, or run `coldstart weights download {self.id}`")

@@ -73,3 +73,18 @@ def learning_curve(features: np.ndarray, rows: np.ndarray, labels: np.ndarray, t
         out.append(float("nan") if clf is None else
                    score_auprc(probe_scores(clf, features[test], n_classes), y_test))
     return out
+
+
+def waiting_for_classes(labels, class_names) -> str | None:
+    """Why the student's model cannot train yet (all labels so far are one class), or None when it can."""
+    y = np.asarray(labels, int)
+    seen = sorted(set(y[y >= 0].tolist()))
+    if len(seen) >= 2 or len(class_names) < 2:
+        return None
+    if not seen:
+        return "No labels yet: the model trains once your labels hold both classes."
+    have = class_names[seen[0]]
+    others = " or ".join(f"'{c}'" for k, c in enumerate(class_names) if k != seen[0])
+    n = int((y >= 0).sum())
+    return (f"All {n} label{'s' if n != 1 else ''} so far are '{have}': the model needs both classes to train. "
+            f"It starts as soon as you label an image {others}; until then the curve has no point.")

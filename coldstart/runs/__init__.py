@@ -28,10 +28,10 @@ The probe trains, by default, on one fixed embedding for all methods of a run
 """
 
 from .config import RunConfig, parse_method
-from .report import learning_curves, paired_comparison, report_table, run_metrics, summarize
+from .report import ReportTable, learning_curves, paired_comparison, report_frame, report_table, run_metrics, summarize
 from .runner import cancel_run, execute, resume_run, start_run
 from .store import RunStore, find_run, list_runs
 from .units import Unit, plan_units
 
 __all__ = ["RunConfig", "parse_method", "start_run", "resume_run", "cancel_run", "execute", "plan_units", "Unit",
-           "list_runs", "RunStore", "find_run", "report_table", "run_metrics", "summarize", "learning_curves", "paired_comparison"]
+           "list_runs", "RunStore", "find_run", "report_table", "report_frame", "ReportTable", "run_metrics", "summarize", "learning_curves", "paired_comparison"]

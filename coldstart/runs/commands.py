@@ -20,7 +20,11 @@ def register(sub) -> None:
     p.add_argument("--preset", choices=["quick", "paper"])
     p.add_argument("--rounds", type=int, help="active-learning rounds after the first budget")
     p.add_argument("--query-size", type=int, dest="query_size")
-    p.add_argument("--strategy", help="uncertainty strategy (least-confidence, margin, entropy, bald, badge)")
+    p.add_argument("--strategy", help="AL round strategy (threshold, least-confidence, margin, entropy, bald, "
+                                      "badge, balanced, random); default: the preset's (paper: threshold)")
+    p.add_argument("--ood-filter", type=float, dest="ood_filter",
+                   help="AL rounds: drop this fraction of unlabeled images with the highest OOD score before "
+                        "each query, e.g. 0.1")
     p.add_argument("--no-cold-start", action="store_true", help="only the AL continuation")
     p.add_argument("--warm-start", action="store_true")
     p.add_argument("--val-mode", choices=["split", "holdout"], dest="val_mode")
@@ -28,6 +32,7 @@ def register(sub) -> None:
     p.add_argument("--noise", type=float, help="oracle label-noise rate (symmetric)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="training override, e.g. --set epochs=3 --set size=32")
+    p.add_argument("--workers", type=int, help="processes training units at once (default: one per core)")
     p.add_argument("--background", action="store_true", help="run detached; follow with `coldstart runs`")
     p.set_defaults(func=cmd_run)
 
@@ -69,7 +74,7 @@ def config_from_args(args) -> dict:
             raise ColdstartError(f"{p}: a run config must be a mapping of settings (key: value lines), "
                                  f"got {type(d).__name__}")
     for k in ("dataset", "task", "methods", "budgets", "seeds", "preset", "rounds", "query_size", "strategy",
-              "val_mode", "probe_embedder"):
+              "val_mode", "probe_embedder", "ood_filter", "workers"):
         v = getattr(args, k)
         if v is not None:
             d[k] = v
@@ -92,7 +97,12 @@ def cmd_run(args) -> int:
     from .config import RunConfig
     from .runner import create_run, execute, _spawn
 
+    from ..train.torchloop import pretrained_notice
+
     cfg = RunConfig.from_dict(config_from_args(args))
+    notice = pretrained_notice(cfg.task, cfg.params)
+    if notice:
+        print(f"warning: {notice}", file=sys.stderr, flush=True)
     d = create_run(cfg)
     print(f"run id: {d.name}", flush=True)
     if args.background:

@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import ColdstartError
 from ..params import check_known_keys
 from ..train.oracle import OracleSettings
-from ..train.presets import PRESETS, TASKS, resolve_params
+from ..train.presets import CLUSTERING, DEFAULT_STRATEGY, PRESETS, TASKS, resolve_params
 
 VAL_MODES = ("split", "holdout")
 
@@ -58,7 +58,9 @@ class RunConfig:
     dataset : str
     task : {"probe", "classification", "segmentation"}
     methods : list of str
-        ``"embedder:selector"``; ``"random"`` needs no embedder.
+        ``"embedder:selector"``; ``"random"`` needs no embedder. Default: random and the preset's
+        naive clustering (``paper``: ``pixels:kmeans-paper``, the paper's protocol; ``quick``:
+        ``pixels:kmeans``, its fast approximation).
     budgets : list of int
         Cold-start budgets (nested selections), default 20..100.
     seeds : list of int
@@ -72,7 +74,11 @@ class RunConfig:
     query_size : int
         Images labeled per AL round (paper: 20).
     strategy : str
-        Uncertainty strategy of the AL rounds (least-confidence, margin, entropy, bald, badge, random).
+        Round strategy of the AL rounds (:data:`coldstart.train.al.STRATEGIES`); empty = the
+        preset's (``paper``: ``threshold``, the paper's; ``quick``: ``least-confidence``).
+    ood_filter : float
+        AL rounds: fraction of the unlabeled images with the highest OOD score dropped before
+        each query (0 = off).
     warm_start : bool
         AL rounds continue from the previous round's weights (default: restart from the initial weights).
     oracle : dict
@@ -86,11 +92,14 @@ class RunConfig:
         ``{selector: {param: value}}`` passed to the selector.
     n_bootstrap : int
         Bootstrap resamples for the test-set SE (default 100).
+    workers : int or None
+        Processes that train units at once (None: the number of cores; a run with fewer than two
+        units per worker runs in one process). Results do not depend on it.
     """
 
     dataset: str
     task: str = "probe"
-    methods: list = field(default_factory=lambda: ["random", "pixels:kmeans"])
+    methods: list | None = None  # None: random and the preset's naive clustering (paper: pixels:kmeans-paper)
     budgets: list = field(default_factory=lambda: [20, 40, 60, 80, 100])
     seeds: list = field(default_factory=lambda: [0, 1, 2, 3, 4])
     preset: str = "quick"
@@ -98,7 +107,8 @@ class RunConfig:
     cold_start: bool = True
     rounds: int = 0
     query_size: int = 20
-    strategy: str = "least-confidence"
+    strategy: str = ""
+    ood_filter: float = 0.0
     warm_start: bool = False
     oracle: dict = field(default_factory=dict)
     probe_embedder: str | None = None
@@ -106,6 +116,7 @@ class RunConfig:
     selector_params: dict = field(default_factory=dict)
     n_bootstrap: int = 100
     name: str = ""
+    workers: int | None = None
 
     # ---- construction ----------------------------------------------------
     @classmethod
@@ -149,6 +160,8 @@ class RunConfig:
             raise ColdstartError(f"task={self.task!r}: choose one of {', '.join(TASKS)}")
         if self.preset not in PRESETS:
             raise ColdstartError(f"preset={self.preset!r}: choose one of {', '.join(sorted(PRESETS))}")
+        if self.methods is None:
+            self.methods = ["random", f"pixels:{CLUSTERING[self.preset]}"]
         self.methods = _as_list(self.methods, str, "methods")
         if not self.methods:
             raise ColdstartError("methods is empty: give at least one, e.g. random,pixels:kmeans")
@@ -169,16 +182,25 @@ class RunConfig:
             raise ColdstartError(f"rounds={self.rounds} must be >= 0 and query_size={self.query_size} >= 1")
         if not self.cold_start and not self.rounds:
             raise ColdstartError("nothing to run: set cold_start=true or rounds >= 1")
-        from ..train.al import STRATEGIES
+        from ..train.al import check_strategy
 
-        if self.strategy not in STRATEGIES:
-            raise ColdstartError(f"strategy={self.strategy!r}: choose one of {', '.join(STRATEGIES)}")
+        self.strategy = self.strategy or DEFAULT_STRATEGY[self.preset]
+        check_strategy(self.strategy, self.task, resolve_params(self.task, self.preset, self.train), self.ood_filter)
         if self.val_mode not in VAL_MODES:
             raise ColdstartError(f"val_mode={self.val_mode!r}: choose one of {', '.join(VAL_MODES)}")
         OracleSettings.from_dict(self.oracle)
         resolve_params(self.task, self.preset, self.train)
         if int(self.n_bootstrap) < 2:
             raise ColdstartError(f"n_bootstrap={self.n_bootstrap} must be >= 2 (default 100)")
+        if self.workers is not None:
+            given = self.workers
+            try:
+                self.workers = int(given)
+            except (TypeError, ValueError):
+                self.workers = 0
+            if self.workers < 1 or isinstance(given, bool):
+                raise ColdstartError(f"workers={given!r} must be a positive number of processes "
+                                     "(or unset for one per core)")
 
     @property
     def params(self) -> dict:
@@ -217,6 +239,10 @@ class RunConfig:
 
         ds = dataset if dataset is not None else Dataset(self.dataset)
         pool = int((ds.splits == "train").sum())
+        if self.task == "segmentation":
+            from ..train.segmentation import cohort
+
+            pool = len(cohort(ds, ds.split_indices("train"), self.params["include_negatives"]))
         top = max(self.budgets[-1], self.al_budgets[-1] if self.rounds else 0)
         if top > pool:
             raise ColdstartError(
@@ -232,10 +258,18 @@ class RunConfig:
             from ..train.segmentation import check_masks
 
             check_masks(ds)
+        if self.task != "probe":
+            from ..train.torchloop import resolve_pretrained
+
+            resolve_pretrained(self.params["pretrained"])
         from ..select import get_selector
 
         for m in self.methods:
-            get_selector(parse_method(m)[1])
+            if get_selector(parse_method(m)[1]).kind != "cold-start":
+                raise ColdstartError(
+                    f"method {m!r}: {parse_method(m)[1]!r} is an active-learning round strategy (it needs a "
+                    "trained model), not a cold-start selector: remove it from methods and set it as the "
+                    f"rounds' strategy instead (strategy: {parse_method(m)[1]}, rounds >= 1)")
         for e in self.embedders():
             ok, reason = _embedder_available(e, ds)
             if not ok:

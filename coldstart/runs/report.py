@@ -9,6 +9,8 @@ image". SE combines the between-seed SE and the test-set bootstrap SE (see
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
@@ -67,6 +69,98 @@ def _row_label(phase: str, method: str, strategy: str) -> str:
     return method if phase == "cold" else f"{method} -> {strategy} (AL)"
 
 
+@dataclass
+class ReportTable:
+    """The paper-layout table of one metric as data.
+
+    Attributes
+    ----------
+    metric : str
+    cells : DataFrame
+        Index ``method`` (row labels), one column per budget; cell text ``mean (SE)`` plus ``[k/n]``
+        when some seeds could not train, ``- [0/n]`` when none could.
+    best : DataFrame of bool
+        Same shape: the best cell of each budget column (lowest for distances), per phase.
+    notes : list of str
+        One footnote per cell with untrainable seeds.
+    """
+
+    metric: str
+    cells: pd.DataFrame
+    best: pd.DataFrame
+    notes: list = field(default_factory=list)
+
+    @property
+    def header(self) -> str:
+        lower = self.metric in LOWER_IS_BETTER
+        return (f"{self.metric}: mean (SE) over seeds; columns = labeled budget; "
+                + ("lowest" if lower else "best") + " per column marked")
+
+    def marked(self, fmt: str) -> pd.DataFrame:
+        """The cells with the best ones marked for ``fmt`` (text ``*``, markdown bold, LaTeX bold)."""
+        mark = {"text": "*{}", "markdown": "**{}**", "latex": "\\textbf{{{}}}"}[fmt]
+        return self.cells.where(~self.best, self.cells.map(mark.format))
+
+    def to_text(self) -> str:
+        return "\n".join([self.header, self.marked("text").to_string(), *self.notes]) + "\n"
+
+    def to_markdown(self) -> str:
+        return "\n".join([self.header, self.markdown_table(), *self.notes]) + "\n"
+
+    def markdown_table(self) -> str:
+        t = self.marked("markdown")
+        head = "| method | " + " | ".join(t.columns) + " |"
+        sep = "|---|" + "---|" * len(t.columns)
+        rows = [f"| {i} | " + " | ".join(r) + " |" for i, r in zip(t.index, t.values.tolist())]
+        return "\n".join([head, sep] + rows)
+
+    def to_latex(self) -> str:
+        return self.marked("latex").to_latex(escape=False)
+
+
+def report_frame(results: pd.DataFrame, metric: str = "ap") -> ReportTable:
+    """The paper-layout table of ``metric`` (rows methods, columns budgets) as a :class:`ReportTable`."""
+    if results is None or not len(results):
+        raise ColdstartError("this run has no results yet: wait for its first unit or resume it")
+    metric = METRIC_ALIASES.get(metric, metric)
+    s = summarize(results, metric)
+    s = s.assign(row=[_row_label(p, m, st) for p, m, st in zip(s["phase"], s["method"], s["strategy"])])
+    budgets = sorted(s["budget"].unique())
+    row_order = list(dict.fromkeys(s["row"]))
+    lower = metric in LOWER_IS_BETTER
+    best = {}
+    for b in budgets:
+        for phase in ("cold", "al"):
+            col = s[(s["budget"] == b) & (s["phase"] == phase)]["mean"].dropna()
+            if len(col):
+                best[(phase, b)] = col.min() if lower else col.max()
+    cells: dict[tuple[str, int], str] = {}
+    is_best: dict[tuple[str, int], bool] = {}
+    notes = []
+    for _, x in s.iterrows():
+        if not np.isfinite(x["mean"]):
+            txt = f"- [0/{x['n_seeds']}]"
+        else:
+            txt = f"{x['mean']:.3f} ({x['se']:.3f})" if np.isfinite(x["se"]) else f"{x['mean']:.3f}"
+            if x["n_untrainable"]:
+                txt += f" [{x['n_trainable']}/{x['n_seeds']}]"
+            is_best[(x["row"], x["budget"])] = bool(np.isclose(x["mean"], best.get((x["phase"], x["budget"]), np.nan)))
+        cells[(x["row"], x["budget"])] = txt
+        if x["n_untrainable"]:
+            rest = "mean over the other seeds" if x["n_trainable"] else "no trainable seed"
+            notes.append(f"{x['row']} @ {x['budget']}: {x['n_untrainable']}/{x['n_seeds']} seeds "
+                         f"untrainable ({x['untrainable_reasons']}); {rest}")
+    cols = [str(b) for b in budgets]
+    table = pd.DataFrame([[cells.get((r, b), "") for b in budgets] for r in row_order], index=row_order, columns=cols)
+    mask = pd.DataFrame([[is_best.get((r, b), False) for b in budgets] for r in row_order], index=row_order,
+                        columns=cols)
+    table.index.name = mask.index.name = "method"
+    from ..train.torchloop import weights_footnote
+
+    foot = weights_footnote(results)
+    return ReportTable(metric, table, mask, notes + ([foot] if foot else []))
+
+
 def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text") -> str:
     """The paper-layout table of ``metric`` as text, csv (long form), markdown or latex.
 
@@ -83,56 +177,10 @@ def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text") -
         raise ColdstartError(f"format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if results is None or not len(results):
         raise ColdstartError("this run has no results yet: wait for its first unit or resume it")
-    s = summarize(results, metric)
     if fmt == "csv":
-        return s.to_csv(index=False, float_format="%.6g")
-    s = s.assign(row=[_row_label(p, m, st) for p, m, st in zip(s["phase"], s["method"], s["strategy"])])
-    budgets = sorted(s["budget"].unique())
-    row_order = list(dict.fromkeys(s["row"]))
-    lower = metric in LOWER_IS_BETTER
-    best = {}
-    for b in budgets:
-        for phase in ("cold", "al"):
-            col = s[(s["budget"] == b) & (s["phase"] == phase)]["mean"].dropna()
-            if len(col):
-                best[(phase, b)] = col.min() if lower else col.max()
-    cells: dict[tuple[str, int], str] = {}
-    notes = []
-    for _, x in s.iterrows():
-        if not np.isfinite(x["mean"]):
-            txt = f"- [0/{x['n_seeds']}]"
-        else:
-            txt = f"{x['mean']:.3f} ({x['se']:.3f})" if np.isfinite(x["se"]) else f"{x['mean']:.3f}"
-            if x["n_untrainable"]:
-                txt += f" [{x['n_trainable']}/{x['n_seeds']}]"
-            if np.isclose(x["mean"], best.get((x["phase"], x["budget"]), np.nan)):
-                txt = {"text": f"*{txt}", "markdown": f"**{txt}**", "latex": f"\\textbf{{{txt}}}"}[fmt]
-        cells[(x["row"], x["budget"])] = txt
-        if x["n_untrainable"]:
-            rest = "mean over the other seeds" if x["n_trainable"] else "no trainable seed"
-            notes.append(f"{x['row']} @ {x['budget']}: {x['n_untrainable']}/{x['n_seeds']} seeds "
-                         f"untrainable ({x['untrainable_reasons']}); {rest}")
-    table = pd.DataFrame([[cells.get((r, b), "") for b in budgets] for r in row_order],
-                         index=row_order, columns=[str(b) for b in budgets])
-    table.index.name = "method"
-    lines = [f"{metric}: mean (SE) over seeds; columns = labeled budget; "
-             + ("lowest" if lower else "best") + " per column marked"]
-    if fmt == "text":
-        lines.append(table.to_string())
-    elif fmt == "markdown":
-        lines.append(_markdown(table))
-    else:
-        body = table.to_latex(escape=False)
-        return body
-    lines += notes
-    return "\n".join(lines) + "\n"
-
-
-def _markdown(table: pd.DataFrame) -> str:
-    head = "| method | " + " | ".join(table.columns) + " |"
-    sep = "|---|" + "---|" * len(table.columns)
-    rows = [f"| {i} | " + " | ".join(r) + " |" for i, r in zip(table.index, table.values.tolist())]
-    return "\n".join([head, sep] + rows)
+        return summarize(results, metric).to_csv(index=False, float_format="%.6g")
+    rep = report_frame(results, metric)
+    return {"text": rep.to_text, "markdown": rep.to_markdown, "latex": rep.to_latex}[fmt]()
 
 
 def learning_curves(results: pd.DataFrame, metric: str = "ap") -> pd.DataFrame:

@@ -1,15 +1,15 @@
-"""Execute a run: units of work (method, seed, budget/round), each recorded once.
+"""Process control of a run: create, start (detached), resume, cancel, and execute under the run's lock.
 
 ``python -m coldstart.runs.runner <run dir>`` is the background entry point
 (started fully detached by :func:`start_run`); :func:`execute` is the same
-work in the calling process (CLI foreground). A finished unit (one present
-in ``results.parquet``) is never recomputed, so a killed run resumes from its
-last finished unit with identical results.
+work in the calling process (CLI foreground). A finished unit (one recorded
+in ``results.jsonl``) is never recomputed, so a killed run resumes from its
+last finished unit with identical results. What a unit does is in :mod:`.work`;
+how many units run at once is the executor's business (:mod:`.executors`).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import secrets
 import signal
@@ -18,16 +18,18 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from filelock import Timeout
 
-from .. import __version__
+from ..version import __version__
 from ..errors import ColdstartError
-from ..io import append_jsonl, atomic_path, write_json, write_parquet
+from ..io import append_jsonl, write_json
 from ..paths import data_root
-from .config import RunConfig, parse_method
-from .units import Unit, plan_units
-from .store import CANCEL_FLAG, LOCK, RESULT_COLUMNS, RunStore, find_run, is_locked, runs_dir, unit_slug
+from .config import RunConfig
+from .executors import make_executor
+from .store import CANCEL_FLAG, RESULTS, RunStore, cut_torn_tail, find_run, is_locked, run_lock, runs_dir
+from .units import plan_units
+from .work import event as _ev
 
 class _Cancelled(Exception):
     pass
@@ -77,6 +79,7 @@ def resume_run(dataset: str | None, run_id: str, background: bool = True, progre
         raise ColdstartError(f"run {run_id} is already running (pid {RunStore.from_dir(d).pid()}): "
                              "wait for it or cancel it first")
     (d / CANCEL_FLAG).unlink(missing_ok=True)
+    append_jsonl(d / "events.jsonl", _ev("resume-requested"))  # status "starting" until a runner takes over
     if background:
         _spawn(d)
     else:
@@ -116,10 +119,6 @@ def _spawn(run_dir: Path) -> int:
     return p.pid
 
 
-def _ev(event: str, **kw) -> dict:
-    return dict(event=event, time=time.time(), **kw)
-
-
 # ---------------------------------------------------------------------------
 # the work
 # ---------------------------------------------------------------------------
@@ -132,16 +131,17 @@ def execute(run_dir, progress=None) -> pd.DataFrame:
     run_dir = Path(run_dir).resolve()
     store = RunStore.from_dir(run_dir)
     cfg = store.config
-    lock_fd = os.open(run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    lock = run_lock(run_dir)
     try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(lock_fd)
+        lock.acquire(timeout=0)
+    except Timeout:
         raise ColdstartError(f"run {run_dir.name} is already running: wait for it or cancel it first") from None
     (run_dir / "runner.pid").write_text(str(os.getpid()))
     for tmp in run_dir.rglob(".*.tmp"):  # temp files of a killed runner (we hold the lock: none is live)
         tmp.unlink(missing_ok=True)
     events = run_dir / "events.jsonl"
+    for log in (events, run_dir / RESULTS):  # a line torn by a kill mid-append
+        cut_torn_tail(log)
     old = None
 
     def on_term(signum, frame):
@@ -154,9 +154,12 @@ def execute(run_dir, progress=None) -> pd.DataFrame:
             old = None
         units = plan_units(cfg)
         done = store.done_units()
-        append_jsonl(events, _ev("started", pid=os.getpid(), n_units=len(units), n_done=len(done & {u.key for u in units})))
+        todo = [u for u in units if u.key not in done]
+        executor = make_executor(cfg.workers, len(todo))
+        append_jsonl(events, _ev("started", pid=os.getpid(), n_units=len(units), n_done=len(units) - len(todo),
+                                 executor=type(executor).__name__, workers=getattr(executor, "workers", 1)))
         try:
-            results = _Work(cfg, store, progress).run(units, done)
+            _run_units(store, executor, len(units), todo, progress)
         except _Cancelled:
             append_jsonl(events, _ev("cancelled", reason="cancel requested"))
             return store.results()
@@ -171,188 +174,40 @@ def execute(run_dir, progress=None) -> pd.DataFrame:
             raise
         append_jsonl(events, _ev("finished", n_units=len(units)))
         (run_dir / CANCEL_FLAG).unlink(missing_ok=True)
-        return results
+        return store.results()
     finally:
         if old is not None:
             signal.signal(signal.SIGTERM, old)
-        fcntl.flock(lock_fd, fcntl.LOCK_UN)
-        os.close(lock_fd)
+        lock.release()
 
 
-class _Work:
-    """State shared by the units of one runner process (dataset, embeddings, selections)."""
+def _run_units(store: RunStore, executor, n_units: int, todo: list, progress=None) -> None:
+    """Hand the unfinished units to the executor; record each one in the run store as it finishes."""
+    from ..progress import Progress
 
-    def __init__(self, cfg: RunConfig, store: RunStore, progress=None):
-        from ..data.dataset import Dataset
-        from ..train.oracle import OracleSettings
+    events = store.dir / "events.jsonl"
+    cancel = store.dir / CANCEL_FLAG
 
-        self.cfg, self.store, self.dir = cfg, store, store.dir
-        self.progress = progress
-        self.ds = Dataset(cfg.dataset)
-        cfg.validate(self.ds)
-        self.params = cfg.params
-        self.pool = self.ds.split_indices("train")
-        from ..train.base import eval_indices
+    def started(u) -> None:
+        append_jsonl(events, _ev("unit-started", unit=u.key))
 
-        self.val_split = eval_indices(self.ds, "val")
-        self.test = eval_indices(self.ds, "test")
-        self.oracle_settings = OracleSettings.from_dict(cfg.oracle)
-        self._emb: dict[str, np.ndarray] = {}
-        self._sel: dict[tuple[str, int], np.ndarray] = {}
-        self.results = store.results()
-        self.delay = float(os.environ.get("COLDSTART_TEST_UNIT_DELAY", "0") or 0)
+    def stop() -> bool:
+        if cancel.exists():
+            raise _Cancelled()
+        return False
 
-    # ---- cached inputs -------------------------------------------------------
-    def embedding(self, name: str) -> np.ndarray:
-        if name not in self._emb:
-            from ..embed import load_embeddings
+    with Progress(progress, n_units, f"run {store.run_id}", unit="unit") as bar:
+        bar.update(n_units - len(todo), "resumed")
 
-            self._emb[name] = np.asarray(load_embeddings(self.ds, name), np.float32)
-        return self._emb[name]
+        def finished(u, rows, status, reason, seconds) -> None:
+            store.append_results(u.key, rows)
+            if status == "untrainable":
+                append_jsonl(events, _ev("unit-untrainable", unit=u.key, reason=reason))
+            else:
+                append_jsonl(events, _ev("unit-finished", unit=u.key, seconds=seconds))
+            bar.update(1, u.key)
 
-    def selection(self, method: str, seed: int) -> np.ndarray:
-        """Pool positions in pick order for ``method`` and ``seed`` (long enough for every budget)."""
-        k = (method, int(seed))
-        if k not in self._sel:
-            from ..select import select
-
-            emb, sel = parse_method(method)
-            need = max(self.cfg.budgets[-1] if self.cfg.cold_start else 0, self.cfg.budgets[0])
-            params = dict(self.cfg.selector_params.get(sel, {}))
-            feats = len(self.pool) if emb is None else self.embedding(emb)[self.pool]
-            s = select(sel, feats, need, int(seed), **params)
-            idx = np.asarray(s.indices, int)
-            if len(idx) != need or len(np.unique(idx)) != need:
-                raise ColdstartError(f"selector {sel!r} returned {len(idx)} picks for budget {need}")
-            self._sel[k] = idx
-            out = pd.DataFrame({"rank": np.arange(1, need + 1), "pool_pos": idx, "index": self.pool[idx],
-                                "id": self.ds.ids[self.pool[idx]]})
-            write_parquet(self.dir / "selections" / f"{unit_slug(method)}__s{int(seed)}.parquet", out)
-        return self._sel[k]
-
-    def oracle(self, seed: int):
-        from ..train.oracle import Oracle
-
-        return Oracle(self.ds.labels, self.ds.ood, self.ds.ambiguous, self.ds.classes, self.oracle_settings, seed)
-
-    # ---- loop ------------------------------------------------------------------
-    def run(self, units: list[Unit], done: set[str]) -> pd.DataFrame:
-        from ..progress import Progress
-
-        todo = [u for u in units if u.key not in done]
-        events = self.dir / "events.jsonl"
-        with Progress(self.progress, len(units), f"run {self.dir.name}", unit="unit") as bar:
-            bar.update(len(units) - len(todo), "resumed")
-            for u in todo:
-                if (self.dir / CANCEL_FLAG).exists():
-                    raise _Cancelled()
-                append_jsonl(events, _ev("unit-started", unit=u.key))
-                t0 = time.time()
-                rows, status, reason = self.run_unit(u)
-                if self.delay:
-                    time.sleep(self.delay)
-                for r in rows:
-                    r["unit_s"] = time.time() - t0
-                new = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-                self.results = new if not len(self.results) else pd.concat([self.results, new], ignore_index=True)
-                write_parquet(self.dir / "results.parquet", self.results)
-                if status == "untrainable":
-                    append_jsonl(events, _ev("unit-untrainable", unit=u.key, reason=reason))
-                else:
-                    append_jsonl(events, _ev("unit-finished", unit=u.key, seconds=time.time() - t0))
-                bar.update(1, u.key)
-        return self.results
-
-    def run_unit(self, u: Unit) -> tuple[list[dict], str, str]:
-        from ..train.al import query
-        from ..train import tasks
-        from ..train.base import TASK_METRICS, TaskInput, check_trainable, holdout_split
-
-        cfg = self.cfg
-        prev_state = None
-        if u.phase == "cold":
-            picked = self.selection(u.method, u.seed)[:u.budget]
-        elif u.round == 0:
-            picked = self.selection(u.method, u.seed)[:cfg.budgets[0]]
-        else:
-            prev = self._load_state(Unit("al", u.method, u.seed, cfg.al_budgets[u.round - 1], u.round - 1))
-            feats = self.embedding(cfg.probe_embedding(u.method))[self.pool] if cfg.strategy == "badge" else None
-            new = query(cfg.strategy, prev.get("probs"), prev["picked"], len(self.pool), cfg.query_size,
-                        seed=u.seed * 1000 + u.round, features=feats)
-            picked = np.concatenate([prev["picked"], new])
-            prev_state = prev.get("model") if cfg.warm_start else None
-        rows_idx = self.pool[picked]
-        ans = self.oracle(u.seed).annotate(rows_idx)
-        from ..train.oracle import waste_summary
-
-        counts = waste_summary(ans)
-        usable = ans[ans["usable"]]
-        tr_idx, tr_lab = usable["index"].to_numpy(int), usable["label"].to_numpy(int)
-        if cfg.val_mode == "holdout":
-            tr_idx, tr_lab, val_idx, val_lab = holdout_split(tr_idx, tr_lab)
-        else:
-            val_idx, val_lab = self.val_split, self.ds.labels[self.val_split]
-        emb_name = cfg.probe_embedding(u.method) if cfg.task == "probe" else None
-        base = dict(unit=u.key, phase=u.phase, method=u.method, embedder=parse_method(u.method)[0] or "",
-                    selector=parse_method(u.method)[1], strategy=cfg.strategy if u.phase == "al" else "",
-                    seed=u.seed, round=u.round, budget=u.budget, task=cfg.task, probe_embedder=emb_name or "",
-                    n_pos=int((tr_lab == 1).sum()), n_neg=int((tr_lab == 0).sum()), **counts)
-        reason = check_trainable(tr_lab, self.ds.classes, cfg.task)
-        if reason:
-            if u.phase == "al":
-                self._save_state(u, picked, None, None)
-            return ([dict(base, metric=m, value=np.nan, se=np.nan, status="untrainable", reason=reason,
-                          threshold=np.nan, weights="", train_s=0.0) for m in TASK_METRICS[cfg.task]],
-                    "untrainable", reason)
-        events = self.dir / "events.jsonl"
-
-        def on_epoch(ep, n, info):
-            if cfg.task != "probe":
-                append_jsonl(events, _ev("epoch", unit=u.key, epoch=ep, epochs=n, **info))
-
-        inp = TaskInput(self.ds, tr_idx, tr_lab, val_idx, val_lab, self.test, seed=u.seed,
-                        features=self.embedding(emb_name) if emb_name else None,
-                        score_idx=self.pool if u.phase == "al" else None, init_state=prev_state,
-                        on_epoch=on_epoch, n_bootstrap=int(cfg.n_bootstrap))
-        out = tasks.run_task(cfg.task, inp, self.params)  # looked up at call time (tests hook it)
-        write_parquet(self.dir / "predictions" / f"{unit_slug(u.key)}.parquet", out.predictions)
-        if u.phase == "al":
-            self._save_state(u, picked, out.pool_probs, out.state if cfg.warm_start else None)
-        info = out.info
-        return ([dict(base, metric=m, value=float(v), se=float(se), status="ok", reason="",
-                      threshold=float(info.get("threshold", np.nan)), weights=str(info.get("weights", "")),
-                      train_s=float(info.get("train_s", np.nan)))
-                 for m, (v, se) in out.metrics.items()], "ok", "")
-
-    # ---- AL state (so that a resumed run continues a round exactly) ------------
-    def _state_path(self, u: Unit) -> Path:
-        return self.dir / "state" / f"{unit_slug(u.key)}.npz"
-
-    def _save_state(self, u: Unit, picked, probs, model_state) -> None:
-        p = self._state_path(u)
-        arrays = dict(picked=np.asarray(picked, np.int64))
-        if probs is not None:
-            arrays["probs"] = np.asarray(probs, np.float32)
-        with atomic_path(p, suffix=".npz") as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
-        if model_state is not None:
-            import torch
-
-            with atomic_path(p.with_suffix(".pt")) as tmp:
-                torch.save(model_state, tmp)
-
-    def _load_state(self, u: Unit) -> dict:
-        p = self._state_path(u)
-        if not p.exists():
-            raise ColdstartError(f"AL state of {u.key} is missing in {p.parent}: start a new run")
-        with np.load(p) as z:
-            st = {k: z[k] for k in z.files}
-        if self.cfg.warm_start and p.with_suffix(".pt").exists():
-            import torch
-
-            st["model"] = torch.load(p.with_suffix(".pt"), map_location="cpu", weights_only=True)
-        return st
+        executor.run(store.dir, todo, started, finished, stop)
 
 
 def main(argv=None) -> int:

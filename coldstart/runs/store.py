@@ -3,28 +3,31 @@
 ``<data root>/<dataset>/runs/<run-id>/``
 
 - ``config.json``      the :class:`RunConfig` plus ``run_id``, ``created``
-- ``events.jsonl``     append-only log (started, unit-started, epoch, unit-finished,
+- ``events.jsonl``     append-only log (resume-requested, started, unit-started, epoch, unit-finished,
                        unit-untrainable, error, finished, cancelled), flushed per line
-- ``results.parquet``  one row per unit x metric (value + bootstrap SE), rewritten
-                       atomically after every unit: a kill never leaves a torn table
+- ``results.jsonl``    one line per finished unit holding its rows (unit x metric: value +
+                       bootstrap SE), appended and flushed by the runner process only; a torn
+                       last line (a kill mid-append) is ignored and cut off by the next runner.
+                       Runs written before this layout keep a ``results.parquet`` (read too).
 - ``predictions/<unit>.parquet``  per-test-sample predictions (paired comparisons)
 - ``selections/<method>__s<seed>.parquet``  the ordered picks (pool positions, dataset ids)
 - ``state/<unit>.npz`` (+ ``.pt``)  AL state after a round: picked positions, pool probabilities
-- ``runner.pid``, ``runner.log``, ``.runner.lock`` (held while a runner works on the run)
+- ``runner.pid``, ``runner.log``, ``.runner.lock`` (a ``filelock`` lock held while a runner works on
+  the run; the OS releases it when the runner dies, even on SIGKILL)
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import time
 from pathlib import Path
 
 import pandas as pd
+from filelock import FileLock, Timeout
 
 from ..errors import ColdstartError
-from ..io import read_json, read_jsonl
+from ..io import append_jsonl, read_json, read_jsonl
 from ..paths import data_root, dataset_dir, validate_name
 
 LOCK = ".runner.lock"
@@ -53,21 +56,32 @@ def unit_slug(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "~", key)
 
 
+def run_lock(run_dir: Path) -> FileLock:
+    """The lock a runner holds on ``run_dir`` while it works (``acquire(timeout=0)`` fails when held)."""
+    return FileLock(str(Path(run_dir) / LOCK))
+
+
 def is_locked(run_dir: Path) -> bool:
     """True while a runner process holds the run's lock (released by the OS even on SIGKILL)."""
-    p = Path(run_dir) / LOCK
-    if not p.exists():
+    if not (Path(run_dir) / LOCK).exists():
         return False
-    fd = os.open(p, os.O_RDWR)
+    lock = run_lock(run_dir)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        lock.acquire(timeout=0)
+    except Timeout:
         return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
+    lock.release()
+    return False
+
+
+def cut_torn_tail(path: Path) -> None:
+    """Cut a half-written last line off a JSON-lines file (call only while holding the run lock)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        if not data.endswith(b"\n"):
+            fh.truncate(data.rfind(b"\n") + 1)
 
 
 class RunStore:
@@ -113,13 +127,29 @@ class RunStore:
         return read_jsonl(self.dir / "events.jsonl")
 
     def results(self) -> pd.DataFrame:
-        p = self.dir / "results.parquet"
-        if not p.exists():
-            return pd.DataFrame(columns=RESULT_COLUMNS)
-        r = pd.read_parquet(p)
+        """One row per finished unit x metric (RESULT_COLUMNS), in the order units finished."""
         from ..metrics import METRIC_ALIASES
 
-        return r.assign(metric=r["metric"].replace(METRIC_ALIASES)) if len(r) else r
+        frames = []
+        legacy = self.dir / "results.parquet"
+        if legacy.exists():
+            frames.append(pd.read_parquet(legacy))
+        rows = [r for line in read_jsonl(self.dir / RESULTS) for r in line.get("rows", [])]
+        if rows:
+            frames.append(pd.DataFrame(rows, columns=RESULT_COLUMNS).astype(RESULT_DTYPES))
+        if not frames:
+            return pd.DataFrame(columns=RESULT_COLUMNS)
+        r = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        return r.assign(metric=r["metric"].replace(METRIC_ALIASES))
+
+    def results_stamp(self) -> float:
+        """Changes whenever a unit's results are recorded (for caches of the pages)."""
+        ps = [self.dir / RESULTS, self.dir / "results.parquet"]
+        return sum(p.stat().st_mtime + p.stat().st_size for p in ps if p.exists())
+
+    def append_results(self, unit: str, rows: list[dict]) -> None:
+        """Record one finished unit: its rows as one flushed line (only the runner holding the lock writes)."""
+        append_jsonl(self.dir / RESULTS, {"unit": unit, "rows": rows})
 
     def predictions(self, unit: str) -> pd.DataFrame:
         """Per-test-sample predictions of one unit (columns index, y, score/pred or dice...)."""
@@ -144,15 +174,17 @@ class RunStore:
             return None
 
     def status(self, events: list[dict] | None = None) -> str:
-        """running / finished / failed / cancelled / interrupted / starting."""
+        """running / finished / failed / cancelled / interrupted / starting (created or resumed, no runner yet)."""
         if is_locked(self.dir):
             return "running"
         ev = self.events() if events is None else events
-        last = None
+        last, asked = None, 0.0
         for e in ev:
             t = e.get("event")
-            if t in ("started", "finished", "cancelled") or (t == "error" and e.get("fatal")):
-                last = t
+            if t in ("started", "finished", "cancelled", "resume-requested") or (t == "error" and e.get("fatal")):
+                last, asked = t, float(e.get("time", 0) or 0)
+        if last == "resume-requested":
+            return "starting" if time.time() - asked < 60 else "interrupted"
         if last == "finished":
             return "finished"
         if last == "cancelled":
@@ -209,11 +241,17 @@ class RunStore:
                     unit_started_at=started_at, eta_s=eta if status == "running" else None, error=error)
 
 
-RESULT_COLUMNS = [
-    "unit", "phase", "method", "embedder", "selector", "strategy", "seed", "round", "budget", "metric",
-    "value", "se", "status", "reason", "n_labeled", "n_usable", "n_wasted", "n_ood", "n_ambiguous",
-    "n_noisy", "n_pos", "n_neg", "threshold", "weights", "probe_embedder", "task", "train_s", "unit_s",
-]
+RESULTS = "results.jsonl"
+_STR, _INT, _FLOAT = "object", "int64", "float64"
+#: column -> dtype of the results table
+RESULT_DTYPES = {
+    "unit": _STR, "phase": _STR, "method": _STR, "embedder": _STR, "selector": _STR, "strategy": _STR,
+    "seed": _INT, "round": _INT, "budget": _INT, "metric": _STR, "value": _FLOAT, "se": _FLOAT, "status": _STR,
+    "reason": _STR, "n_labeled": _INT, "n_usable": _INT, "n_wasted": _INT, "n_ood": _INT, "n_ambiguous": _INT,
+    "n_noisy": _INT, "n_pos": _INT, "n_neg": _INT, "threshold": _FLOAT, "weights": _STR, "probe_embedder": _STR,
+    "task": _STR, "train_s": _FLOAT, "unit_s": _FLOAT,
+}
+RESULT_COLUMNS = list(RESULT_DTYPES)
 
 
 def list_runs(dataset: str | None = None) -> pd.DataFrame:

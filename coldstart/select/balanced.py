@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from ._space import farthest_first, kmeans, l2_normalize, reduce_dim
+from ._space import farthest_first, kmeans, l2_normalize, reduce_dim, single_thread
 from .base import Param, register
 from .diagnostics import make_selection
 from .validation import check_inputs
@@ -78,6 +78,7 @@ def prior_order(Z: np.ndarray, n_clusters: int, seed: int, min_cluster_size: int
                         optional=True),
                   Param("min_cluster_size", int, 3, "Smaller clusters (isolated outliers) are picked last.", low=0)),
           inputs=("probs", "labels", "labeled"))
+@single_thread
 def select_balanced(features, budget: int, seed: int = 0, horizon: int = 100, dim: int | None = 64,
                     min_cluster_size: int = 3, probs=None, labels=None, labeled=None):
     """Imbalance-aware selection.

@@ -20,7 +20,7 @@ import json
 
 import numpy as np
 
-from .. import __version__
+from ..version import __version__
 from ..io import read_json, write_json, write_parquet
 from .base import DATA_INPUTS, Selection, get_selector, select
 

@@ -13,7 +13,8 @@ def register(sub) -> None:
     p.add_argument("--embedder", "-e", metavar="NAME",
                    help="embedding to select in (see `coldstart embedders`); not needed for random")
     p.add_argument("--selector", "-s", default="kmeans", metavar="NAME",
-                   help="see `coldstart selectors` (default: kmeans)")
+                   help="see `coldstart selectors` (default: kmeans, a fast approximation of the paper's "
+                        "protocol; kmeans-paper is the paper's)")
     p.add_argument("--budget", "-b", type=int, required=True, help="number of images to pick")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", default="train",

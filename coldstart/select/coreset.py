@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from ._space import farthest_first
+from ._space import farthest_first, single_thread
 from .base import Param, register
 from .diagnostics import make_selection
 from .validation import check_inputs
@@ -20,6 +20,7 @@ from .validation import check_inputs
 
 @register("coreset", "Core-set (greedy k-center): each pick is the image farthest from all earlier "
                      "picks; maximal spread, also picks outliers.", params=())
+@single_thread
 def select_coreset(features, budget: int, seed: int = 0, labeled=None):
     """Greedy k-center selection.
 

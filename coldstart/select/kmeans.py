@@ -8,7 +8,7 @@ budget b is the first b entries, so selections are nested.
 
 ``kmeans-paper`` runs that loop literally with scikit-learn
 (``KMeans(n_clusters=k, init="random", n_init=10, random_state=seed)``) and
-is the reference. ``kmeans`` (fast, the default) keeps the nested
+is the reference. ``kmeans``, a fast approximation of the paper's protocol, keeps the nested
 medoid-of-each-centroid idea but makes each k cheap: the z-scored features
 are projected to ``dim`` PCA components once, and the clustering for k+1 is
 warm-started from the k centroids plus one k-means++ point (a single short
@@ -189,14 +189,18 @@ def select_kmeans_paper(features, budget: int, seed: int = 2024, n_init: int = 1
 
 
 @register("kmeans",
-          "Nested KMeans, image nearest each centroid (the paper's idea, fast: PCA space + "
-          "warm-started clusterings). The default.",
+          "Fast approximation of the paper's protocol: nested KMeans in a PCA-64 space with one "
+          "warm-started Lloyd run per k; coverage within 3% of kmeans-paper on the phantom pool "
+          "(docs/fidelity.md). Use kmeans-paper for the paper's protocol.",
           params=(Param("dim", int, 64, "PCA components after z-scoring (None: the full z-scored space).",
                         low=1, optional=True),
                   Param("max_iter", int, 30, "Lloyd iterations per k (warm-started, so few are needed).", low=1)))
 def select_kmeans(features, budget: int, seed: int = 0, dim: int | None = 64, max_iter: int = 30,
                   labeled=None):
-    """Fast nested-KMeans selection (same idea as ``kmeans-paper``, much cheaper).
+    """Fast approximation of the paper's protocol (``kmeans-paper``): same nested idea, much cheaper.
+
+    Measured against ``kmeans-paper`` (benchmarks/select.py, phantom 800 x 1,024, budgets
+    20-100): mean distance from each pool image to its nearest pick differs by +1.9% to -2.7%.
 
     Parameters
     ----------

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from ._space import knn_mean_distance, reduce_dim, standardize
+from ._space import knn_mean_distance, reduce_dim, single_thread, standardize
 from .base import Param, register
 from .diagnostics import make_selection
 from .validation import check_features, check_inputs, check_seed
@@ -71,6 +71,7 @@ def ood_scores(features, k: int = 20, dim: int | None = 64, seed: int = 0) -> np
                         choices=("typiclust", "kmeans", "kmeans-paper", "probcover", "coreset", "balanced",
                                  "random"))),
           extra_params=True)
+@single_thread
 def select_ood_aware(features, budget: int, seed: int = 0, exclude: float = 0.15, k: int = 20,
                      base: str = "typiclust", labeled=None, **base_params):
     """OOD-aware selection.

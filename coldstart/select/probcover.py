@@ -1,12 +1,14 @@
 """``probcover`` (Yehuda, Dekel, Hacohen & Weinshall, NeurIPS 2022): greedy max coverage of delta-balls.
 
-Features are L2-normalised (and, above ``dim`` dimensions, PCA-projected and
-re-normalised so the radius search stays fast). Every image is a ball of
+Features are used as given (``normalize=True`` L2-normalises them, as the original does with
+SimCLR embeddings) and, above ``dim`` dimensions, PCA-projected so the radius search stays fast
+(and re-normalised when normalising). Every image is a ball of
 radius ``delta``; the selector repeatedly takes the image whose ball covers the
 most not-yet-covered images. ``delta`` is chosen automatically as the largest
 value whose balls stay >= ``purity`` pure with respect to KMeans pseudo-labels
-(a ball is pure when all images in it share its centre's pseudo-label), or set
-by hand. The graph is built by a chunked radius search over *every* image
+(a ball is pure when all images in it share its centre's pseudo-label; ``n_clusters``
+pseudo-classes, 2 by default: the number of classes, unknown at cold start, as scikit-activeml
+falls back to), or set by hand. The graph is built by a chunked radius search over *every* image
 (no dropped remainder, no N x N matrix; edges stored as int32); once everything is
 covered, the rest of the order is a seeded random permutation (as in the
 original), so selections stay nested.
@@ -18,7 +20,7 @@ import time
 
 import numpy as np
 
-from ._space import kmeans, l2_normalize, reduce_dim, sq_dist
+from ._space import kmeans, l2_normalize, reduce_dim, single_thread, sq_dist
 from .base import Param, register
 from .diagnostics import make_selection
 from .validation import check_inputs
@@ -48,8 +50,9 @@ def auto_delta(Z: np.ndarray, n_clusters: int, purity: float, seed: int,
         d[y[c][:, None] == y[None, :]] = np.inf
         d_other[s:s + step] = np.sqrt(d.min(axis=1))
     finite = d_other[np.isfinite(d_other)]
-    if len(finite) == 0:  # one pseudo-class: nothing can be impure
-        return float(np.sqrt(2.0)), {"purity_sample": int(len(centres))}
+    if len(finite) == 0:  # one pseudo-class: nothing can be impure, so one ball may hold everything
+        reach = 2.0 * float(np.sqrt(((Z - Z.mean(axis=0)) ** 2).sum(axis=1).max()))
+        return reach, {"purity_sample": int(len(centres))}
     # purity(delta) = mean(d_other > delta); largest delta with purity >= target
     q = np.sort(np.where(np.isfinite(d_other), d_other, np.inf))
     m = int(np.floor((1.0 - purity) * len(q)))  # at most m balls may be impure
@@ -135,12 +138,16 @@ def greedy_cover(g, budget: int, seed: int, labeled: np.ndarray) -> tuple[list[i
                         "(purity rule).", low=0, optional=True),
                   Param("purity", float, 0.95, "Minimum fraction of pure balls for the automatic delta.",
                         low=0, high=1, low_open=True, high_open=True),
-                  Param("n_clusters", int, 10, "KMeans pseudo-classes for the purity rule.", low=1),
+                  Param("n_clusters", int, 2, "KMeans pseudo-classes for the purity rule (the number of "
+                        "classes).", low=1),
                   Param("dim", int, 64, "PCA components before the radius search (None: no PCA).", low=1,
-                        optional=True)))
+                        optional=True),
+                  Param("normalize", bool, False, "L2-normalise the features first (for embeddings trained on "
+                        "the unit sphere, e.g. SimCLR); delta is then at most 2.")))
+@single_thread
 def select_probcover(features, budget: int, seed: int = 0, delta: float | None = None,
-                     purity: float = 0.95, n_clusters: int = 10, dim: int | None = 64,
-                     labeled=None):
+                     purity: float = 0.95, n_clusters: int = 2, dim: int | None = 64,
+                     normalize: bool = False, labeled=None):
     """ProbCover selection.
 
     Parameters
@@ -150,13 +157,16 @@ def select_probcover(features, budget: int, seed: int = 0, delta: float | None =
     seed : int
         Seeds the pseudo-label KMeans, the PCA and the random tail.
     delta : float, optional
-        Ball radius in the normalised space (0..2). None: automatic (purity rule).
+        Ball radius in the selection space (0..2 with ``normalize``). None: automatic (purity rule).
     purity : float, default=0.95
         Minimum fraction of pure balls for the automatic delta.
-    n_clusters : int, default=10
-        KMeans pseudo-classes for the purity rule (the paper uses the number of classes).
+    n_clusters : int, default=2
+        KMeans pseudo-classes for the purity rule (the paper uses the number of classes; at cold
+        start they are unknown, and 2 is scikit-activeml's fallback).
     dim : int or None, default=64
         PCA components before the radius search when the features are wider.
+    normalize : bool, default=False
+        L2-normalise the features first (and again after the PCA).
     labeled : int array, optional
         Already-labeled images: never picked; their balls count as covered.
 
@@ -170,17 +180,19 @@ def select_probcover(features, budget: int, seed: int = 0, delta: float | None =
     X, budget, seed, lab = check_inputs(features, budget, seed, labeled)
     if not 0 < float(purity) < 1:
         raise ColdstartError(f"purity={purity} must be between 0 and 1 (e.g. 0.95)")
-    Z = l2_normalize(X)
+    norm = l2_normalize if normalize else (lambda A: np.asarray(A, dtype=np.float32))
+    Z = norm(X)
     if dim is not None and Z.shape[1] > int(dim):
-        Z = l2_normalize(reduce_dim(Z, int(dim), seed))
-    extra: dict = {"space": "L2-normalised" + (f" + PCA({Z.shape[1]})" if Z.shape[1] < X.shape[1] else "")}
+        Z = norm(reduce_dim(Z, int(dim), seed))
+    extra: dict = {"space": ("L2-normalised" if normalize else "raw features")
+                   + (f" + PCA({Z.shape[1]})" if Z.shape[1] < X.shape[1] else "")}
     if delta is None:
         d, meta = auto_delta(Z, int(n_clusters), float(purity), seed)
         extra.update(meta, delta_auto=True)
     else:
         d = float(delta)
         if not d >= 0:
-            raise ColdstartError(f"delta={delta} must be >= 0 (a radius in the normalised space, 0..2)")
+            raise ColdstartError(f"delta={delta} must be >= 0 (a radius in the selection space)")
         extra["delta_auto"] = False
     g = delta_graph(Z, d)
     picks, gains = greedy_cover(g, budget, seed, lab)
@@ -191,5 +203,6 @@ def select_probcover(features, budget: int, seed: int = 0, delta: float | None =
     extra.update(delta=d, n_edges=int(g.nnz), mean_ball_size=float(ball.mean()),
                  coverage_fraction=float(covered.mean()))
     cols = {"gain": gains, "ball_size": ball[picks]}
-    params = {"delta": delta, "purity": float(purity), "n_clusters": int(n_clusters), "dim": dim}
+    params = {"delta": delta, "purity": float(purity), "n_clusters": int(n_clusters), "dim": dim,
+              "normalize": bool(normalize)}
     return make_selection("probcover", X, picks, seed, params, cols, extra, t0, lab)

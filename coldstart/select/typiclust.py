@@ -1,8 +1,9 @@
 """``typiclust`` (Hacohen, Dekel & Weinshall, ICML 2022): the most typical image of each large, uncovered cluster.
 
-Features are L2-normalised and clustered with KMeans into
-``min(n_labeled + horizon, max_clusters)`` clusters (fit on a seeded sample of
-20,000 images for big pools, then all are assigned). Clusters are visited in order of fewest
+Features are projected on their top ``dim`` principal axes (PCA, so clustering and kNN stay fast
+on wide features; ``normalize=True`` L2-normalises them first, as the original does with SimCLR
+embeddings) and clustered with KMeans into ``min(n_labeled + horizon, max_clusters)`` clusters
+(fit on a seeded sample of 20,000 images for big pools, then all are assigned). Clusters are visited in order of fewest
 labeled images, then largest size (clusters of ``min_cluster_size`` images or
 fewer are skipped, as in the original), cycling when the budget exceeds the
 number of clusters; from each visited cluster the most typical unpicked image
@@ -18,7 +19,7 @@ import time
 
 import numpy as np
 
-from ._space import kmeans, knn_mean_distance, l2_normalize
+from ._space import kmeans, knn_mean_distance, l2_normalize, reduce_dim, single_thread
 from .base import Param, register
 from .diagnostics import make_selection
 from .validation import check_inputs
@@ -36,9 +37,15 @@ def fit_clusters(Z: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
                         low=1),
                   Param("horizon", int, 100, "The clustering is sized for n_labeled + horizon picks.", low=1),
                   Param("max_clusters", int, 500, "Upper bound on the number of clusters.", low=1),
-                  Param("min_cluster_size", int, 5, "Clusters this small or smaller are visited last.", low=0)))
+                  Param("min_cluster_size", int, 5, "Clusters this small or smaller are visited last.", low=0),
+                  Param("dim", int, 64, "PCA components for clustering and typicality (None: the full space).",
+                        low=1, optional=True),
+                  Param("normalize", bool, False, "L2-normalise the features first (for embeddings trained on "
+                        "the unit sphere, e.g. SimCLR).")))
+@single_thread
 def select_typiclust(features, budget: int, seed: int = 0, k: int = 20, horizon: int = 100,
-                     max_clusters: int = 500, min_cluster_size: int = 5, labeled=None):
+                     max_clusters: int = 500, min_cluster_size: int = 5, dim: int | None = 64,
+                     normalize: bool = False, labeled=None):
     """TypiClust selection.
 
     Parameters
@@ -55,6 +62,10 @@ def select_typiclust(features, budget: int, seed: int = 0, k: int = 20, horizon:
     max_clusters : int, default=500
     min_cluster_size : int, default=5
         Clusters with this many images or fewer are visited only if nothing else is left.
+    dim : int or None, default=64
+        PCA components in which clusters and typicality are computed (None: the full space).
+    normalize : bool, default=False
+        L2-normalise the features before the PCA.
     labeled : int array, optional
         Already-labeled images: never picked; their clusters count as covered.
 
@@ -62,7 +73,7 @@ def select_typiclust(features, budget: int, seed: int = 0, k: int = 20, horizon:
     -------
     Selection
         Per pick: ``cluster``, ``cluster_size``, ``typicality``, ``distance``
-        (mean kNN distance, normalised space), ``k``.
+        (mean kNN distance, in the clustering space), ``k``.
     """
     t0 = time.perf_counter()
     X, budget, seed, lab = check_inputs(features, budget, seed, labeled)
@@ -70,7 +81,8 @@ def select_typiclust(features, budget: int, seed: int = 0, k: int = 20, horizon:
                         ("min_cluster_size", min_cluster_size, 0)):
         if int(v) < lo:
             raise ColdstartError(f"{name}={v} must be >= {lo}")
-    Z = l2_normalize(X)
+    F = l2_normalize(X) if normalize else np.asarray(X, dtype=np.float32)  # typicality is measured here
+    Z = reduce_dim(F, None if dim is None else int(dim), seed)  # clusters are fitted here
     n = len(Z)
     n_clusters = int(max(1, min(len(lab) + int(horizon), int(max_clusters), n)))
     labels = fit_clusters(Z, n_clusters, seed)
@@ -96,7 +108,7 @@ def select_typiclust(features, budget: int, seed: int = 0, k: int = 20, horizon:
         if c not in ranked:
             members = np.flatnonzero(labels == c)
             kk = max(1, min(int(k), len(members) // 2))
-            md = knn_mean_distance(Z[members], Z[members], kk) if len(members) > 1 \
+            md = knn_mean_distance(F[members], F[members], kk) if len(members) > 1 \
                 else np.zeros(1, np.float32)
             o = np.lexsort((members, md))  # most typical (smallest mean distance) first
             ranked[c] = (members[o], md[o], kk)
@@ -114,6 +126,8 @@ def select_typiclust(features, budget: int, seed: int = 0, k: int = 20, horizon:
         cols["typicality"].append(float(1.0 / (md[pos[c]] + 1e-5)))
         cols["k"].append(int(kk))
     params = {"k": int(k), "horizon": int(horizon), "max_clusters": int(max_clusters),
-              "min_cluster_size": int(min_cluster_size)}
-    info = {"n_clusters": n_clusters, "cluster_sizes": sizes.tolist(), "space": "L2-normalised"}
+              "min_cluster_size": int(min_cluster_size), "dim": dim, "normalize": bool(normalize)}
+    space = ("L2-normalised" if normalize else "raw features") + \
+        (f" + PCA({Z.shape[1]})" if Z.shape[1] < X.shape[1] else "")
+    info = {"n_clusters": n_clusters, "cluster_sizes": sizes.tolist(), "space": space}
     return make_selection("typiclust", X, picks, seed, params, cols, info, t0, lab)

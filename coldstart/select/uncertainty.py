@@ -1,7 +1,8 @@
 """Uncertainty-round strategies, used once a model exists (the training loop calls them).
 
 :func:`query_uncertain` ranks the allowed (unlabeled) images by the current
-model's outputs: ``least-confidence`` (1 - max p), ``margin`` (1 - (p1 - p2)),
+model's outputs: ``threshold`` (the paper's: closeness of the positive-class probability to
+the run's decision threshold), ``least-confidence`` (1 - max p), ``margin`` (1 - (p1 - p2)),
 ``entropy``, ``bald`` (mutual information from MC-dropout samples) and
 ``badge`` (k-means++ seeding on gradient embeddings, diverse *and*
 uncertain). The result is the same :class:`Selection` type as the cold-start
@@ -24,7 +25,7 @@ from .diagnostics import make_selection
 from .validation import check_features, check_seed
 from ..errors import ColdstartError
 
-STRATEGIES = ("least-confidence", "margin", "entropy", "bald", "badge")
+STRATEGIES = ("threshold", "least-confidence", "margin", "entropy", "bald", "badge")
 
 
 def _check_probs(probs, name="probs") -> np.ndarray:
@@ -41,16 +42,19 @@ def _entropy(P: np.ndarray) -> np.ndarray:
     return -(P * np.log(np.clip(P, 1e-12, None))).sum(axis=-1)
 
 
-def uncertainty_scores(strategy: str, probs, mc_probs=None) -> np.ndarray:
+def uncertainty_scores(strategy: str, probs, mc_probs=None, threshold: float | None = None) -> np.ndarray:
     """Per-image uncertainty (higher = more informative) for the score strategies.
 
     Parameters
     ----------
-    strategy : {"least-confidence", "margin", "entropy", "bald"}
+    strategy : {"threshold", "least-confidence", "margin", "entropy", "bald"}
     probs : (n, C) array
         Class probabilities (for ``bald`` may be None: the MC mean is used).
     mc_probs : (T, n, C) array
         MC-dropout samples, required for ``bald``.
+    threshold : float, optional
+        Decision threshold on the positive-class probability (``threshold``; default 0.5):
+        the score is ``1 - |p1 - threshold|``.
     """
     if strategy == "bald":
         if mc_probs is None:
@@ -63,6 +67,12 @@ def uncertainty_scores(strategy: str, probs, mc_probs=None) -> np.ndarray:
         M = np.clip(M, 0, 1)
         return _entropy(M.mean(axis=0)) - _entropy(M).mean(axis=0)
     P = _check_probs(probs)
+    if strategy == "threshold":
+        t = 0.5 if threshold is None else float(threshold)
+        if P.shape[1] != 2 or not 0 <= t <= 1:
+            raise ColdstartError(f"strategy 'threshold' needs two-class probs and a threshold in [0, 1]; got "
+                                 f"{P.shape[1]} classes and threshold={threshold!r}")
+        return 1.0 - np.abs(P[:, 1] - t)
     if strategy == "least-confidence":
         return 1.0 - P.max(axis=1)
     if strategy == "margin":
@@ -106,12 +116,12 @@ def _badge(P: np.ndarray, F: np.ndarray, cand: np.ndarray, size: int, rng) -> tu
 
 
 def query_uncertain(strategy: str, probs, candidates, size: int, seed: int = 0, mc_probs=None,
-                    features=None) -> Selection:
+                    features=None, threshold: float | None = None) -> Selection:
     """Pick ``size`` of the ``candidates`` the current model is least sure about.
 
     Parameters
     ----------
-    strategy : {"least-confidence", "margin", "entropy", "bald", "badge"}
+    strategy : {"threshold", "least-confidence", "margin", "entropy", "bald", "badge"}
     probs : (n, C) array
         Class probabilities for the whole pool (rows = pool indices). For
         ``bald`` it may be None (the MC mean is used).
@@ -125,6 +135,8 @@ def query_uncertain(strategy: str, probs, candidates, size: int, seed: int = 0, 
         MC-dropout softmax samples (required for ``bald``).
     features : (n, D) array, optional
         Penultimate-layer features (required for ``badge``).
+    threshold : float, optional
+        The run's decision threshold (``threshold``; default 0.5).
 
     Returns
     -------
@@ -173,21 +185,22 @@ def query_uncertain(strategy: str, probs, candidates, size: int, seed: int = 0, 
             raise ColdstartError(f"features has {len(F)} rows but probs has {n}: pass both for the whole pool")
         picks, score = _badge(P, F, cand, size, rng)
     else:
-        s = uncertainty_scores(strategy, P, mc_probs)
+        s = uncertainty_scores(strategy, P, mc_probs, threshold)
         if len(s) != n:
             raise ColdstartError(f"mc_probs covers {len(s)} images but probs has {n}: pass both for the whole pool")
         tie = rng.permutation(len(cand))
         o = np.lexsort((tie, -s[cand]))[:size]
         picks = cand[o].tolist()
         score = s[picks].tolist()
-    return make_selection(strategy, None, picks, seed, {"strategy": strategy},
+    params = {"strategy": strategy} if strategy != "threshold" else {"strategy": strategy, "threshold": threshold}
+    return make_selection(strategy, None, picks, seed, params,
                           {"score": score, "predicted": pred[picks]},
                           {"kind": "uncertainty", "n_candidates": int(len(cand))}, t0)
 
 
 def _registered(strategy: str):
     def func(features, budget: int, seed: int = 0, probs=None, mc_probs=None, labeled=None,
-             candidates=None):
+             candidates=None, threshold=None):
         n = None
         for a in (probs, mc_probs if mc_probs is None else np.asarray(mc_probs)[0], features):
             if a is not None:
@@ -203,7 +216,7 @@ def _registered(strategy: str):
             if labeled is not None and len(labeled):
                 mask[np.asarray(labeled, dtype=np.int64)] = False
             candidates = np.flatnonzero(mask)
-        return query_uncertain(strategy, probs, candidates, budget, seed, mc_probs, features)
+        return query_uncertain(strategy, probs, candidates, budget, seed, mc_probs, features, threshold)
 
     func.__name__ = f"select_{strategy.replace('-', '_')}"
     func.__doc__ = f"Registry form of :func:`query_uncertain` with strategy {strategy!r}."
@@ -211,6 +224,7 @@ def _registered(strategy: str):
 
 
 _SUMMARIES = {
+    "threshold": "AL round (the paper's): images whose probability is nearest the decision threshold.",
     "least-confidence": "AL round: images whose top class probability is lowest.",
     "margin": "AL round: images with the smallest gap between the two most likely classes.",
     "entropy": "AL round: images with the most uncertain predicted distribution.",

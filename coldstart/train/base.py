@@ -18,7 +18,7 @@ from .. import metrics as M
 #: The metrics each task records per unit (the first is the headline).
 TASK_METRICS = {"probe": ("ap", "auprc_trapz", "auroc", "f1"),
                 "classification": ("ap", "auprc_trapz", "auroc", "f1"),
-                "segmentation": ("dice", "dice_pos", "hausdorff95")}
+                "segmentation": ("dice", "hausdorff", "hausdorff95")}
 
 
 @dataclass

@@ -1,5 +1,12 @@
 """The paper's classifier: torchvision VGG-11 (ImageNet weights local-first), 2-class head,
-class-weighted cross-entropy, SGD; threshold by Youden's J on validation."""
+class-weighted cross-entropy, SGD; threshold by Youden's J on validation.
+
+For the ``bald`` round strategy (``params["mc_dropout"]``, set by
+:func:`coldstart.train.al.round_params`) the pool is also scored ``mc_samples`` times with
+the classifier head's dropout active (MC dropout); the convolutional features are computed
+once, so the T passes cost T head evaluations. The samples are returned in
+``info["pool_mc_probs"]`` (T, n_pool, C).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +23,7 @@ from .base import TaskInput, TaskOutput, classification_output
 HEADS = ("paper", "gap")
 
 
-def build_vgg11(n_classes: int = 2, pretrained: str = "auto", head: str = "paper"):
+def build_vgg11(n_classes: int = 2, pretrained: str = "imagenet", head: str = "paper"):
     """VGG-11; returns ``(model, weights_label)``.
 
     ``head="paper"``: the torchvision classifier with its last layer replaced by ``n_classes``
@@ -48,7 +55,7 @@ def fit_classifier(inp: TaskInput, params: dict) -> TaskOutput:
     seed_everything(inp.seed)
     device = resolve_device(params.get("device"))
     n_cls = max(len(inp.dataset.classes), 2)
-    model, wlabel = build_vgg11(n_cls, params.get("pretrained", "auto"), params.get("head", "paper"))
+    model, wlabel = build_vgg11(n_cls, params["pretrained"], params.get("head", "paper"))
     # head init depends on the seed set above; warm start replaces everything
     if inp.init_state is not None:
         model.load_state_dict(inp.init_state)
@@ -74,9 +81,50 @@ def fit_classifier(inp: TaskInput, params: dict) -> TaskOutput:
     test_scores = T.predict(model, T.load_stack(inp.dataset, inp.test_idx, size), device, params, prob1)
     pool = None
     if inp.score_idx is not None:
-        p = T.predict(model, T.load_stack(inp.dataset, inp.score_idx, size), device, params,
-                      lambda lg: torch.softmax(lg, 1).cpu().numpy())
+        Xp = T.load_stack(inp.dataset, inp.score_idx, size)
+        p = T.predict(model, Xp, device, params, lambda lg: torch.softmax(lg, 1).cpu().numpy())
         pool = p.reshape(len(inp.score_idx), -1)
+        if params.get("mc_dropout"):
+            info["pool_mc_probs"] = mc_dropout_probs(model, Xp, device, params, int(params["mc_samples"]),
+                                                     inp.seed)
     state = T.clone_state(model)
     info.update(weights=wlabel, size=size, head=params.get("head", "paper"))
     return classification_output(inp, test_scores, val_scores, pool, state, info)
+
+
+def mc_dropout_probs(model, X, device, params: dict, n_samples: int, seed: int = 0) -> np.ndarray:
+    """Softmax outputs of ``n_samples`` passes with the classifier head's dropout on (MC dropout).
+
+    The VGG-11 convolutional features are computed once in eval mode; each pass re-applies
+    ``model.classifier`` in train mode (it holds only Linear, ReLU and Dropout layers, so train
+    mode changes nothing but dropout). Seeded.
+
+    Returns
+    -------
+    float32 array (n_samples, len(X), C)
+    """
+    import torch
+
+    if not any(isinstance(m, torch.nn.Dropout) for m in model.classifier.modules()):
+        raise ColdstartError("MC dropout needs dropout in the classifier head: use head='paper'")
+    model.eval()
+    cl = device.startswith("cuda")
+    bs = int(params.get("eval_batch_size", 64))
+    feats = []
+    with torch.no_grad(), torch.autocast("cuda", enabled=cl and bool(params.get("amp", True))):
+        for i in range(0, len(X), bs):
+            x = T.to_input(X[i:i + bs], device, cl, params.get("normalize", "imagenet"))
+            feats.append(torch.flatten(model.avgpool(model.features(x)), 1).float())
+    F = torch.cat(feats) if feats else torch.zeros((0, 1), device=device)
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(int(seed) + 7349)
+    model.classifier.train()
+    out = []
+    try:
+        with torch.no_grad():
+            for _ in range(int(n_samples)):
+                out.append(torch.softmax(model.classifier(F), 1).cpu().numpy())
+    finally:
+        model.classifier.eval()
+        torch.random.set_rng_state(gen_state)
+    return np.stack(out).astype(np.float32)

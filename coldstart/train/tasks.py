@@ -96,10 +96,14 @@ def train_selection(dataset, indices, task: str = "probe", embedder: str | None 
         val_idx = eval_indices(ds, "val")
         val_lab = ds.labels[val_idx]
     test = eval_indices(ds, "test")
-    if task == "segmentation":
-        from .segmentation import check_masks
+    if task == "segmentation":  # the paper's cohort: positive images only (unless include_negatives)
+        from .segmentation import check_masks, cohort
 
         check_masks(ds)
+        neg = params["include_negatives"]
+        keep = np.isin(idx, cohort(ds, idx, neg))
+        idx, lab, val_idx, test = idx[keep], lab[keep], cohort(ds, val_idx, neg), cohort(ds, test, neg)
+        val_lab = ds.labels[val_idx]
     feats = None
     if task == "probe" and features is not None:
         feats = np.asarray(features, np.float32)

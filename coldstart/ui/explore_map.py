@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ..errors import ColdstartError
+from ..explore import nested_picks
 from ..select.strata import compare_coverage, coverage_summary
 from . import figures
 
@@ -148,21 +148,27 @@ def pick_layer(name: str, compute: Callable[[int], object], budget: int, max_bud
 
     ``compute(b) -> Selection`` (cached by the caller). Selections are nested, so the largest
     budget is picked once and the layer carries that whole order: the browser shows any budget as a
-    prefix. When the largest budget cannot be picked (a :class:`ColdstartError`, e.g. a selector
-    that excludes outliers leaves fewer images), the layer holds the picks for ``budget`` only and
-    is marked not nested, so the server drives it. Errors at ``budget`` itself propagate.
+    prefix. When the largest budget cannot be picked (:func:`coldstart.explore.nested_picks`: e.g. a
+    selector that excludes outliers leaves fewer images), the layer holds the picks for ``budget``
+    only and is marked not nested, so the server drives it. Errors at ``budget`` itself propagate.
 
     Returns
     -------
     (MapLayer, Selection) : the layer, and the picks at ``budget`` (a prefix when nested).
     """
-    try:
-        full, nested = compute(int(max_budget)), True
-    except ColdstartError:
-        full, nested = compute(int(budget)), False
-    picks = full.prefix(min(int(budget), len(full))) if nested else full
-    layer = MapLayer(name, np.asarray(full.indices, dtype=np.int64), list(hover(full)) if hover else [],
-                     style=style, nested=nested, budget=None if nested else len(full))
+    full: dict = {}
+
+    def remember(b: int):
+        sel = compute(b)
+        if b == int(max_budget):
+            full["sel"] = sel
+        return sel
+
+    picks = nested_picks(remember, int(budget), int(max_budget))  # the one fallback policy
+    nested = "sel" in full
+    order = full["sel"] if nested else picks
+    layer = MapLayer(name, np.asarray(order.indices, dtype=np.int64), list(hover(order)) if hover else [],
+                     style=style, nested=nested, budget=None if nested else len(picks))
     return layer, picks
 
 
@@ -248,7 +254,7 @@ def explore_map(xy: np.ndarray, ids: Sequence[str], *, budget: int, max_budget: 
     raw = xy.tobytes()
     joined = "\n".join(ids)
     info_payload = _info(info)
-    pool_key = hashlib.blake2b(raw + joined.encode() + json.dumps(info_payload).encode() + title.encode(),
+    pool_key = hashlib.blake2b(raw + joined.encode() + json.dumps(info_payload).encode(),
                                digest_size=12).hexdigest()
     color = color or {"kind": "none", "title": ""}
     color_key = hashlib.blake2b(json.dumps(color).encode(), digest_size=12).hexdigest()

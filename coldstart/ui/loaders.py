@@ -55,6 +55,46 @@ def embedding_key(ds: Dataset, embedder: str) -> str:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
+def _background_map(name: str, root: str, stamp: int, embedder: str, key: str, method: str, seed: int):
+    """Start computing a map in a daemon thread, once per (dataset, embedding, method, seed) and server.
+
+    The thread calls only the package (no ``st.*``); the map lands in the disk cache, where
+    :func:`cached_map` finds it.
+    """
+    import threading
+
+    from .. import maps
+
+    feats = _features(name, root, stamp, embedder, key, weights_present())
+    ds = cached_dataset(name, root, stamp)
+    t = threading.Thread(target=maps.load_or_compute_map, args=(ds, feats, key, method, seed),
+                         name=f"coldstart-map-{name}-{method}", daemon=True)
+    t.start()
+    return t
+
+
+def map_in_background(ds: Dataset, embedder: str, method: str = "umap", seed: int = 0) -> str:
+    """Make sure the map exists or is being computed in the background.
+
+    Returns ``"ready"`` (cached), ``"computing"`` (a background thread runs) or ``"unavailable"``
+    (no cached embedding to map, or the computation failed).
+    """
+    if cached_map(ds, embedder, method, seed) is not None:
+        return "ready"
+    if cached_features(ds, embedder) is None:
+        return "unavailable"
+    root = str(ds.dir.parent)
+    t = _background_map(ds.name, root, manifest_stamp(ds.name, root), embedder, embedding_key(ds, embedder),
+                        method, int(seed))
+    if t is None:
+        return "unavailable"
+    if t.is_alive():
+        return "computing"
+    _map.clear()  # the thread finished: forget the cached "not there yet"
+    return "ready" if cached_map(ds, embedder, method, seed) is not None else "unavailable"
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _features(name: str, root: str, stamp: int, embedder: str, key: str, weights: tuple):
     from ..embed import cached_embeddings
 

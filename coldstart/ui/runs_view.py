@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 
 METRIC_NAMES = {"ap": "AUPRC (average precision)", "auprc": "AUPRC (average precision)",
-                "auprc_trapz": "AUPRC (trapezoid, as in the paper)", "auroc": "AUROC", "f1": "F1", "dice": "Dice (DSC)",
-                "dice_pos": "Dice on images with a finding", "hausdorff95": "Hausdorff 95 (px, lower is better)"}
+                "auprc_trapz": "AUPRC (trapezoid, as in the paper)", "auroc": "AUROC", "f1": "F1",
+                "dice": "Dice (DSC, images with a finding)", "hausdorff": "Hausdorff (px, the paper's; lower is better)",
+                "hausdorff95": "Hausdorff 95 (px, lower is better)",
+                "dice_all": "Dice incl. images without a finding (other protocol)"}
 RANDOM_COLOR = "#7f7f7f"
 PALETTE = ["#1f6feb", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#e377c2", "#bcbd22", "#8c564b"]
 
@@ -162,7 +164,7 @@ def paired_table(paired: pd.DataFrame, baseline: str) -> pd.DataFrame:
 
 
 def _layout(fig, xtitle: str, metric: str, title: str, height: int) -> None:
-    lower = metric == "hausdorff95"
+    lower = metric in ("hausdorff", "hausdorff95")
     fig.update_layout(title=title or None, height=height, template="plotly_white",
                       margin=dict(l=10, r=10, t=40 if title else 10, b=10),
                       xaxis_title=xtitle,

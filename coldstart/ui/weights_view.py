@@ -19,6 +19,7 @@ from ..data.dataset import Dataset
 from ..embed import download_jobs as jobs
 from ..embed.weights import get_weights
 from . import loaders
+from .common import guarded
 
 _DISMISSED = "_weights_dismissed"  # session: finished downloads whose message was dismissed
 
@@ -45,9 +46,15 @@ def unavailable_panel(ds: Dataset, key: str, container=None) -> None:
         job = jobs.get(r.weights)
         if job is None or job.state != "done" or r.weights in dismissed:
             continue
-        box.success(f"Downloaded {job.path.name}: **{r.name}** is available now. Choose it as an "
-                    "embedding to compute its features for this pool.", icon=":material/check_circle:")
-        if box.button("OK", key=f"{key}_dismiss_{r.weights}"):
+        box.success(f"Downloaded {job.path.name}: **{r.name}** is available now.",
+                    icon=":material/check_circle:")
+        if box.button(f"Embed the {len(ds):,} images with {r.name}", key=f"{key}_embed_{r.weights}",
+                      icon=":material/play_arrow:", type="primary"):
+            with box, guarded(f"embedding with {r.name}"):
+                loaders.compute_features(ds, r.name)
+                dismissed.add(r.weights)
+                st.rerun()
+        elif box.button("Not now", key=f"{key}_dismiss_{r.weights}"):
             dismissed.add(r.weights)
             st.rerun()
     missing = table[~table["available"]]

@@ -16,7 +16,7 @@
   const gd = $("plot"), svg = $("overlay"), tip = $("tip"), input = $("budget");
   const S = {
     started: false, seq: 0, budget: 1, maxBudget: 1, timer: null,
-    poolKey: null, colorKey: null, layersKey: null, hlKey: null,
+    poolKey: null, colorKey: null, layersKey: null, hlKey: null, title: null,
     xs: null, ys: null, ids: [], index: new Map(), layers: [], highlight: [],
     selected: null, selSeq: 0, labelLimit: 60, height: 600,
     mountId: Math.random().toString(36).slice(2), renders: 0, poolDraws: 0, overlayDraws: 0,
@@ -205,7 +205,7 @@
   }
   function showTip(ev, L, r) {
     const text = (L.hover[r] || "").replace(/<br\s*\/?>/gi, "\n").replace(/<[^>]+>/g, "");
-    tip.textContent = L.name + " · pick #" + (r + 1) + "\n" + text;
+    tip.textContent = (/pick #\d+/.test(text) ? "" : L.name + " · pick #" + (r + 1) + "\n") + text;
     tip.style.display = "block";
     const box = $("wrap").getBoundingClientRect();
     tip.style.left = Math.min(ev.clientX - box.left + 12, box.width - 250) + "px";
@@ -272,7 +272,7 @@
     }
     const hlKey = JSON.stringify(a.highlight || []);
     const hlChanged = hlKey !== S.hlKey;
-    let p = Promise.resolve(false);
+    let p = Promise.resolve(false), redraw = false;
     if ((a.pool_key !== S.poolKey || a.color_key !== S.colorKey) && !a.has_data) {
       // the server thinks this map is drawn (e.g. the frame was remounted): ask for the data
       S.poolKey = S.colorKey = null;
@@ -285,7 +285,10 @@
       if (samePool) S.poolDraws += 1;
       p = samePool ? Plotly.react(gd, [poolTrace(a)], layout(a), CONFIG).then(() => true)
                    : drawPool(a).then(() => true);
+      redraw = true;  // the layout (title included) is drawn with the pool
     }
+    if (!redraw && gd.data && a.title !== S.title) Plotly.relayout(gd, { "title.text": a.title || "" });
+    S.title = a.title;
     p.then((redrawn) => {
       if (hlChanged || redrawn) {
         S.hlKey = hlKey;
