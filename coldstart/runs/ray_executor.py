@@ -56,12 +56,13 @@ _WORKS: dict = {}
 
 def _work(run_dir: str, env: dict):
     os.environ.update(env)
-    if run_dir not in _WORKS:
+    key = (run_dir, tuple(sorted(env.items())))
+    if key not in _WORKS:
         from .work import Work
 
         _WORKS.clear()  # one run per worker at a time
-        _WORKS[run_dir] = Work(run_dir, validate=False)
-    return _WORKS[run_dir]
+        _WORKS[key] = Work(run_dir, validate=False)
+    return _WORKS[key]
 
 
 def _select_task(run_dir: str, env: dict, method: str, seed: int) -> None:
