@@ -1,7 +1,7 @@
 """Raw pixels at 224 px: disk size of the uint8 cache and the peak memory of `coldstart embed --out`.
 
 Builds a synthetic pool of N 256-px images (random 8-bit noise: the worst case for nothing),
-then runs ``coldstart embed POOL -e pixels --out X.npy`` in a child process and reports its
+then runs ``coldstart embed POOL -e pixels-224 --out X.npy`` in a child process and reports its
 peak resident memory against the size of the embedding matrix as float32. The embedding is
 computed in chunks, assembled through a memory map and written out block by block, so the
 peak should stay near the chunk size, not grow with N.
@@ -46,11 +46,11 @@ def main() -> None:
     env = dict(os.environ, COLDSTART_DATA=str(root), PYTHONPATH=str(ROOT))
     t = time.time()
     subprocess.run([sys.executable, "-c", "from coldstart.cli import main; raise SystemExit(main())",
-                    "embed", "pool", "-e", "pixels", "--out", str(tmp / "x.npy")], env=env, check=True,
+                    "embed", "pool", "-e", "pixels-224", "--out", str(tmp / "x.npy")], env=env, check=True,
                    stdout=subprocess.DEVNULL)
     seconds = time.time() - t
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux: KiB
-    cache = next((root / "pool" / "cache" / "emb").glob("pixels-*.npy"))
+    cache = next((root / "pool" / "cache" / "emb").glob("pixels-*-u8-v2.npy"))
     f32 = a.n * 224 * 224 * 4
     print(f"embed + --out: {seconds:.0f} s; uint8 cache {cache.stat().st_size / 1e6:.0f} MB "
           f"(float32 would be {f32 / 1e6:.0f} MB); peak RSS of the command {peak / 1e6:.0f} MB")

@@ -1,7 +1,7 @@
 """Selection benchmark: speed, memory, coverage, imbalance and OOD figures in one run.
 
     .venv/bin/python benchmarks/select.py                 # everything (~10-20 min on 2 loaded cores)
-    .venv/bin/python benchmarks/select.py --only speed    # one part: speed big skal coverage minority ood
+    .venv/bin/python benchmarks/select.py --only skal scale  # parts: skal scale speed big coverage minority ood
 
 Parts
 -----
@@ -9,8 +9,12 @@ speed     exact (kmeans-paper) vs fast (kmeans) at 800 x 1024 (random features),
           100,000 x 1024 (exact estimated from timing k = 2, 3, 4).
 big       typiclust / probcover / coreset at 100,000 x 1024, budget 100: time and peak RSS
           (each in its own process, so the RSS is its own).
-skal      ours vs scikit-activeml's TypiClust and ProbCover at N = 3,882 (PneumoniaMNIST
-          pixels) and 20,000 (random 1024-d), budget 100, each in its own process.
+skal      ours vs scikit-activeml's TypiClust and ProbCover, side by side in this one process,
+          at 3,882 x 784 (PneumoniaMNIST pixels) and 20,000 x 1,024 (random), budget 100, seed 0:
+          seconds, speed-up, coverage (mean distance from every pool image to its nearest pick, in
+          the given features; lower is better) and the coverage gap. Their ProbCover at 20,000 needs
+          N x N float64 distances (3.2 GB): ours alone there.
+scale     fast kmeans and coreset at 100,000 x 1,024, budget 100, in this process (target < 20 s).
 coverage  fast vs exact coverage (mean distance to nearest pick) at budgets 20..100 on phantom
           and PneumoniaMNIST pixel features.
 minority  normal (10%) count among the first 20/40/60 picks on the PneumoniaMNIST train pool
@@ -42,7 +46,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-PNEUMONIA = ROOT.parent / "shared" / "data" / "pneumoniamnist" / "pneumoniamnist.npz"
+PNEUMONIA = next((p for p in (ROOT.parent / "shared", Path("/work/shared"))
+                  if (p / "data" / "pneumoniamnist" / "pneumoniamnist.npz").exists()),
+                 ROOT.parent / "shared") / "data" / "pneumoniamnist" / "pneumoniamnist.npz"
 BUDGETS = (20, 40, 60, 80, 100)
 
 
@@ -106,21 +112,13 @@ def child(spec: dict) -> dict:
         X = pneumonia()[0]
     else:
         X = random_features(spec["n"], spec.get("d", 1024), seed=1)
+    from coldstart.select import select
+
     t = time.perf_counter()
     c = time.process_time()
-    if spec["impl"] == "ours":
-        from coldstart.select import select
-
-        s = select(spec["name"], X, spec["budget"], seed=0)
-        extra = {k: s.info.get(k) for k in ("delta", "n_edges", "n_clusters", "k_max") if k in s.info}
-        idx = s.indices
-    else:
-        from skactiveml.pool import ProbCover, TypiClust
-
-        cls = {"typiclust": TypiClust, "probcover": ProbCover}[spec["name"]]
-        y = np.full(len(X), np.nan)
-        idx = cls(random_state=0).query(X, y, batch_size=spec["budget"])
-        extra = {}
+    s = select(spec["name"], X, spec["budget"], seed=0)
+    extra = {k: s.info.get(k) for k in ("delta", "n_edges", "n_clusters", "k_max") if k in s.info}
+    idx = s.indices
     dt = time.perf_counter() - t
     cpu = time.process_time() - c
     assert len(set(np.asarray(idx).tolist())) == spec["budget"]
@@ -180,29 +178,52 @@ def part_speed(a):
 def part_big(a):
     say(f"\n== typiclust / probcover / coreset at 100,000 x 1024, budget 100 ({load()})")
     for name in ("typiclust", "probcover", "coreset", "kmeans"):
-        r = run_child({"impl": "ours", "name": name, "data": "random", "n": 100_000, "budget": 100,
+        r = run_child({"name": name, "data": "random", "n": 100_000, "budget": 100,
                        "threads": a.threads}, timeout=900)
+        rest = json.dumps({k: v for k, v in r.items() if k not in ("seconds", "peak_rss_gb")})
         say(f"{name:10s} " + (r.get("error") or f"{r['seconds']:.1f} s, peak RSS {r['peak_rss_gb']:.2f} GB "
-                              f"(incl. the 0.4 GB feature matrix) {json.dumps({k: v for k, v in r.items() if k not in ('seconds', 'peak_rss_gb')})}")
-            + f"  ({load()})")
+                              f"(incl. the 0.4 GB feature matrix) {rest}") + f"  ({load()})")
 
 
 def part_skal(a):
-    say(f"\n== ours vs scikit-activeml (budget 100, seed 0) ({load()})")
+    from coldstart.select import select
+    from coldstart.select.diagnostics import coverage
+
+    say(f"\n== ours vs scikit-activeml, one process, budget 100, seed 0 ({load()})")
     try:
         import skactiveml
+        from skactiveml.pool import ProbCover, TypiClust
     except ImportError:
         say("scikit-activeml is not installed: pip install -e '.[bench]'")
         return
-    say(f"scikit-activeml {skactiveml.__version__}")
-    for data, n in (("pneumonia", 3882), ("random", 20_000)):
-        for name in ("typiclust", "probcover"):
-            row = []
-            for impl in ("ours", "skactiveml"):
-                r = run_child({"impl": impl, "name": name, "data": data, "n": n, "budget": 100,
-                               "threads": a.threads}, timeout=a.skal_timeout, mem_gb=a.skal_mem)
-                row.append(f"{impl} " + (r.get("error") or f"{r['seconds']:.1f} s / {r['peak_rss_gb']:.2f} GB"))
-            say(f"N={n:>6} {name:10s} " + " | ".join(row) + f"  ({load()})")
+    say(f"scikit-activeml {skactiveml.__version__}; coverage = mean distance to the nearest pick (lower is better)")
+    say(f"{'selector':10s} {'pool':>14s} {'ours s':>8s} {'theirs s':>9s} {'speed-up':>9s} {'ours cov':>10s} "
+        f"{'theirs cov':>11s} {'cov gap':>8s}  load")
+    for data, X in (("3,882 x 784", pneumonia()[0]), ("20,000 x 1,024", random_features(20_000, seed=1))):
+        select("typiclust", X[:300], 5)  # warm imports
+        for name, cls in (("typiclust", TypiClust), ("probcover", ProbCover)):
+            s, t_ours = timed(select, name, X, 100, seed=0)
+            c_ours = coverage(X, s.indices)["coverage_mean"]
+            if name == "probcover" and len(X) > 10_000:
+                say(f"{name:10s} {data:>14s} {t_ours:8.2f} {'-':>9s} {'-':>9s} {c_ours:10.4f} {'-':>11s} {'-':>8s}  "
+                    f"{load()} (theirs: N x N float64 distances, {len(X) ** 2 * 8 / 2**30:.1f} GB)")
+                continue
+            idx, t_theirs = timed(lambda: cls(random_state=0).query(X, np.full(len(X), np.nan), batch_size=100))
+            c_theirs = coverage(X, idx)["coverage_mean"]
+            say(f"{name:10s} {data:>14s} {t_ours:8.2f} {t_theirs:9.2f} {t_theirs / t_ours:8.1f}x {c_ours:10.4f} "
+                f"{c_theirs:11.4f} {100 * (c_ours / c_theirs - 1):+7.2f}%  {load()}")
+
+
+def part_scale(a):
+    from coldstart.select import select
+
+    say(f"\n== fast kmeans and coreset at 100,000 x 1,024, budget 100, one process ({load()})")
+    X = random_features(100_000, seed=1)
+    select("kmeans", X[:500], 10)  # warm imports
+    for name in ("kmeans", "coreset"):
+        s, t = timed(select, name, X, 100, seed=0)
+        say(f"{name:8s} {t:6.2f} s (target < 20 s: {'met' if t < 20 else 'NOT met'}), "
+            f"coverage {s.info['coverage_mean']:.3f}  ({load()})")
 
 
 def part_coverage(a):
@@ -247,8 +268,8 @@ def part_ood(a):
         say(f"{name:9s} mean {np.mean(f):.3f}   per seed {[round(v, 2) for v in f]}")
 
 
-PARTS = {"minority": part_minority, "ood": part_ood, "speed": part_speed, "coverage": part_coverage,
-         "big": part_big, "skal": part_skal}
+PARTS = {"skal": part_skal, "scale": part_scale, "minority": part_minority, "ood": part_ood, "speed": part_speed,
+         "coverage": part_coverage, "big": part_big}
 
 
 def main():
@@ -256,8 +277,6 @@ def main():
     ap.add_argument("--only", nargs="*", choices=list(PARTS), help="parts to run (default: all)")
     ap.add_argument("--threads", type=int, default=2, help="BLAS threads (default 2 = the machine)")
     ap.add_argument("--data-dir", default=os.environ.get("COLDSTART_DATA", "/tmp/coldstart-bench"))
-    ap.add_argument("--skal-timeout", type=int, default=600)
-    ap.add_argument("--skal-mem", type=float, default=12.0, help="address-space cap (GB) for each comparison run")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:

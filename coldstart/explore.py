@@ -209,4 +209,3 @@ def nested_picks(compute, budget: int, max_budget: int):
     except ColdstartError:
         return compute(int(budget))
     return full.prefix(min(int(budget), len(full)))
-

@@ -178,8 +178,7 @@ def _curve(y, s, W):
     return tp, fp
 
 
-def _w_ap(y, s, W):
-    tp, fp = _curve(y, s, W)
+def _ap_of(tp, fp):
     P, N = tp[:, -1], fp[:, -1]
     tot = tp + fp
     prec = np.divide(tp, tot, out=np.zeros_like(tp), where=tot > 0)
@@ -188,28 +187,47 @@ def _w_ap(y, s, W):
     return np.where(ok, (rec_step * prec).sum(1) / np.where(ok, P, 1), np.nan)
 
 
-def _w_auprc_trapz(y, s, W):
-    tp, fp = _curve(y, s, W)
+def _trapz_of(tp, fp):
     P, N = tp[:, -1], fp[:, -1]
     tot = tp + fp
     # a point where nothing is drawn yet coincides with the curve's start (recall 0, precision 1)
     prec = np.divide(tp, tot, out=np.ones_like(tp), where=tot > 0)
     ok = (P > 0) & (N > 0)
     rec = tp / np.where(ok, P, 1)[:, None]
-    rec = np.concatenate([np.zeros((len(W), 1)), rec], axis=1)
-    prec = np.concatenate([np.ones((len(W), 1)), prec], axis=1)
+    rec = np.concatenate([np.zeros((len(tp), 1)), rec], axis=1)
+    prec = np.concatenate([np.ones((len(tp), 1)), prec], axis=1)
     area = (np.diff(rec, axis=1) * (prec[:, 1:] + prec[:, :-1]) / 2).sum(1)
     return np.where(ok, area, np.nan)
 
 
-def _w_auroc(y, s, W):
-    tp, fp = _curve(y, s, W)
+def _auroc_of(tp, fp):
     P, N = tp[:, -1], fp[:, -1]
     ok = (P > 0) & (N > 0)
-    tp0 = np.concatenate([np.zeros((len(W), 1)), tp], axis=1)
-    fp0 = np.concatenate([np.zeros((len(W), 1)), fp], axis=1)
+    tp0 = np.concatenate([np.zeros((len(tp), 1)), tp], axis=1)
+    fp0 = np.concatenate([np.zeros((len(fp), 1)), fp], axis=1)
     area = (np.diff(fp0, axis=1) * (tp0[:, 1:] + tp0[:, :-1]) / 2).sum(1)
     return np.where(ok, area / np.where(ok, P * N, 1), np.nan)
+
+
+_FROM_CURVE = {"ap": _ap_of, "auprc_trapz": _trapz_of, "auroc": _auroc_of}
+
+
+def score_draws(y, s, W, names=("ap", "auprc_trapz", "auroc")) -> dict[str, np.ndarray]:
+    """Several score metrics under each row of ``W`` from one sort and one pair of cumulative sums."""
+    tp, fp = _curve(y, s, np.atleast_2d(np.asarray(W, float)))
+    return {n: _FROM_CURVE[n](tp, fp) for n in names}
+
+
+def _w_ap(y, s, W):
+    return _ap_of(*_curve(y, s, W))
+
+
+def _w_auprc_trapz(y, s, W):
+    return _trapz_of(*_curve(y, s, W))
+
+
+def _w_auroc(y, s, W):
+    return _auroc_of(*_curve(y, s, W))
 
 
 def _w_f1(y, pred, W):

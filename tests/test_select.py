@@ -264,3 +264,34 @@ def test_ood_scores_and_ood_aware_skip_outliers():
     assert "ood_score" in s.per_pick.columns
     with pytest.raises(ColdstartError, match="exclude"):
         select("ood-aware", P, 10, seed=0, exclude=1.5)
+
+
+# ---------------------------------------------------------------- large-pool paths
+def test_fast_kmeans_above_max_fit_picks_sample_medoids():
+    from coldstart.select.kmeans import fast_kmeans_indices
+
+    F = blobs(n=600, d=12, centers=8, seed=3)[0]
+    picks, meta = fast_kmeans_indices(F, 25, seed=1, dim=None, max_fit=200)
+    rows_f = np.sort(np.random.default_rng(1).choice(600, 200, replace=False))
+    assert len(set(picks)) == 25 and set(picks) <= set(rows_f.tolist())
+    assert sum(meta["cluster_sizes"]) == 600
+    assert all(s > 0 for s in meta["cols"]["cluster_size"])
+    again, _ = fast_kmeans_indices(F, 25, seed=1, dim=None, max_fit=200)
+    assert again == picks
+
+
+def test_blockwise_standardize_and_pca_match_the_plain_formulas():
+    from coldstart.select._space import reduce_dim, standardize
+
+    F = np.random.default_rng(0).normal(3, 2, size=(500, 40)).astype(np.float32)
+    F[:, 5] = 1.0  # a constant column is only centred
+    Z = standardize(F)
+    sd = F.std(axis=0, dtype=np.float64)
+    sd[sd == 0] = 1
+    np.testing.assert_allclose(Z, (F - F.mean(0, dtype=np.float64)) / sd, atol=1e-5)
+    rng = np.random.default_rng(1)  # a clear spectrum, so the axes are well defined
+    G = (rng.normal(size=(500, 4)) * [10, 6, 3, 1.5]) @ np.linalg.qr(rng.normal(size=(40, 4)))[0].T
+    G = (G + rng.normal(0, 0.05, G.shape)).astype(np.float32)
+    P = reduce_dim(G, 3, seed=0)
+    U = np.linalg.svd(G - G.mean(0), full_matrices=False)[2][:3].T
+    np.testing.assert_allclose(np.abs(P), np.abs((G - G.mean(0)) @ U), atol=2e-3)  # axes up to sign

@@ -142,6 +142,7 @@ def test_nested_picks_prefix_and_fallback(X):
 
     s = ex.nested_picks(compute, 5, 20)
     assert calls == [20] and len(s) == 5
+    np.testing.assert_array_equal(s.indices, compute(20).indices[:5])
 
     def strict(b):
         calls.append(b)

@@ -40,4 +40,8 @@ def test_select_cli_errors(blob_dataset, capsys):
     assert main(["select", "blobs", "--selector", "random", "--budget", "5", "--param", "oops"]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
     assert main(["selectors"]) == 0
-    assert "ood-aware" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ood-aware" in out
+    assert "horizon=100 (int; >= 1): Number of clusters" in out  # declared parameters are listed
+    assert main(["select", "blobs", "--selector", "random", "--budget", "5", "--param", "bogus=1"]) == 2
+    assert "no parameter bogus" in capsys.readouterr().err

@@ -103,6 +103,21 @@ def cmd_embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_embedders(args: argparse.Namespace) -> int:
+    from . import default_embedder, list_embedders
+
+    df = list_embedders(args.dataset)
+    w = max(len(n) for n in df["name"]) + 2
+    print(f"{'name':<{w}}  {'ready':<5}  {'dim':>5}  reason")
+    for r in df.itertuples():
+        dim = "" if r.dim is None or str(r.dim) == "<NA>" else str(r.dim)
+        name = f"{r.name} *" if r.default else r.name
+        print(f"{name:<{w}}  {'yes' if r.available else 'no':<5}  {dim:>5}  {r.reason}")
+    name, why = default_embedder(args.dataset, df)
+    print(f"* default: {name} ({why})")
+    return 0
+
+
 def cmd_weights(args: argparse.Namespace) -> int:
     from .weights import WEIGHTS, download, get_weights
 

@@ -17,7 +17,7 @@ _EXPLAINED = {
 STRATEGIES = {s: _EXPLAINED[s] for s in _ALL_STRATEGIES if s in _EXPLAINED}
 
 
-def fit_probe(x: np.ndarray, y: np.ndarray, seed: int = 0):
+def fit_session_probe(x: np.ndarray, y: np.ndarray, seed: int = 0):
     """A multi-class logistic-regression probe on (x, y), refitted after every label; None when ``y``
     has fewer than two classes.
 
@@ -69,7 +69,7 @@ def learning_curve(features: np.ndarray, rows: np.ndarray, labels: np.ndarray, t
     """Test AUPRC of a probe trained on the first n labels, for n = start..len(rows)."""
     out = []
     for n in range(start, len(rows) + 1):
-        clf = fit_probe(features[rows[:n]], labels[:n], seed)
+        clf = fit_session_probe(features[rows[:n]], labels[:n], seed)
         out.append(float("nan") if clf is None else
                    score_auprc(probe_scores(clf, features[test], n_classes), y_test))
     return out

@@ -27,7 +27,7 @@ from ..select._space import standardize
 from ..select.base import select
 from ..select.cache import cached_select
 from ..select.dataset import pool_indices
-from .probe import STRATEGIES, fit_probe, learning_curve, probe_scores, score_auprc, uncertainty
+from .probe import STRATEGIES, fit_session_probe, learning_curve, probe_scores, score_auprc, uncertainty
 
 LABEL_COLUMNS = ["step", "index", "id", "label", "label_name", "source", "ground_truth", "mask_ok",
                  "seconds", "time", "n_labels", "auprc"]
@@ -228,7 +228,7 @@ class LabelSession:
         rows = self.labeled_rows()
         if len(rows) == 0:
             return None
-        return fit_probe(self.features[rows], self._labels["label"].to_numpy(int), self.config.seed)
+        return fit_session_probe(self.features[rows], self._labels["label"].to_numpy(int), self.config.seed)
 
     def next_item(self) -> dict | None:
         """The next image to label: ``{"index", "source", "reason", "uncertainty"}``; None when done.
@@ -281,7 +281,7 @@ class LabelSession:
                 nxt["source"] if nxt and nxt["index"] == index else "user")
             rows = np.append(self.labeled_rows(), index)
             ys = np.append(self._labels["label"].to_numpy(int), label)
-            clf = fit_probe(self.features[rows], ys, self.config.seed)
+            clf = fit_session_probe(self.features[rows], ys, self.config.seed)
             score = float("nan") if clf is None or len(self.test) == 0 else score_auprc(
                 probe_scores(clf, self.features[self.test], self.n_classes), self.y_test)
             now = time.time()

@@ -6,6 +6,7 @@ serially or in worker processes, is in :mod:`.executors`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -54,6 +55,11 @@ class Work:
 
             self.pool, self.val_split, self.test = (cohort(self.ds, i, self.params["include_negatives"])
                                                     for i in (self.pool, self.val_split, self.test))
+        # the selection cache's name of this pool: "train" as Explore and Label use it, else its content
+        from ..select.dataset import pool_indices
+
+        self.pool_name = "train" if np.array_equal(self.pool, pool_indices(self.ds, "train")) else \
+            "rows-" + hashlib.sha256(np.asarray(self.pool, np.int64).tobytes()).hexdigest()[:16]
         self.oracle_settings = OracleSettings.from_dict(cfg.oracle)
         self._emb: dict[str, np.ndarray] = {}
         self._sel: dict[tuple[str, int], np.ndarray] = {}
@@ -76,13 +82,15 @@ class Work:
             stored = pd.read_parquet(path)["pool_pos"].to_numpy(int)
             if len(stored) == need:
                 self._sel[k] = stored
-        if k not in self._sel:
-            from ..select import select
+        if k not in self._sel:  # through the selection cache shared with Explore and Label
+            from ..embed import get_embedder
+            from ..select.cache import cached_select
 
             emb, sel = parse_method(method)
             params = dict(self.cfg.selector_params.get(sel, {}))
             feats = len(self.pool) if emb is None else self.embedding(emb)[self.pool]
-            s = select(sel, feats, need, int(seed), **params)
+            key = None if emb is None else get_embedder(emb, self.ds).key
+            s = cached_select(self.ds, sel, feats, key, need, int(seed), self.pool_name, params)
             idx = np.asarray(s.indices, int)
             if len(idx) != need or len(np.unique(idx)) != need:
                 raise ColdstartError(f"selector {sel!r} returned {len(idx)} picks for budget {need}")

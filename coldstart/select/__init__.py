@@ -24,6 +24,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["REGISTRY", "Param", "cached_select", "Selection", "SelectorSpec", "coverage", "get_selector", "list_selectors",
-           "load_all", "ood_scores", "pool_indices", "query_uncertain", "register", "select", "select_dataset",
-           "selector_specs"]
+__all__ = ["REGISTRY", "Param", "Selection", "SelectorSpec", "cached_select", "coverage", "get_selector",
+           "list_selectors", "load_all", "ood_scores", "pool_indices", "query_uncertain", "register", "select",
+           "select_dataset", "selector_specs"]

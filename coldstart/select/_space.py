@@ -29,12 +29,23 @@ def single_thread(func):
 
 
 def standardize(X: np.ndarray) -> np.ndarray:
-    """Z-score per dimension (constant dimensions are only centred), float32."""
+    """Z-score per dimension (constant dimensions are only centred), float32.
+
+    Moments are accumulated in float64 over row blocks, so a 100,000 x 1,024 pool needs no
+    float64 copy of itself.
+    """
     X = np.asarray(X, dtype=np.float32)
     mu = X.mean(axis=0, dtype=np.float64)
-    sd = X.std(axis=0, dtype=np.float64)
+    ss = np.zeros(X.shape[1], np.float64)
+    step = _rows_per_chunk(X.shape[1] * 2)
+    for s in range(0, len(X), step):
+        c = X[s:s + step] - mu
+        ss += np.einsum("ij,ij->j", c, c)
+    sd = np.sqrt(ss / max(len(X), 1))
     sd[sd == 0] = 1.0
-    return ((X - mu.astype(np.float32)) / sd.astype(np.float32)).astype(np.float32, copy=False)
+    out = X - mu.astype(np.float32)
+    out /= sd.astype(np.float32)
+    return out
 
 
 def l2_normalize(X: np.ndarray) -> np.ndarray:
@@ -66,7 +77,12 @@ def reduce_dim(X: np.ndarray, dim: int | None, seed: int, max_fit: int = 10000) 
         Q = np.linalg.qr(cov @ Q)[0]
     w, U = np.linalg.eigh(Q.T @ cov @ Q)
     V = (Q @ U[:, ::-1][:, : int(dim)]).astype(np.float32)
-    return (X - mu.astype(np.float32)) @ V
+    mu32 = mu.astype(np.float32)
+    out = np.empty((n, V.shape[1]), np.float32)
+    step = _rows_per_chunk(d)
+    for s in range(0, n, step):  # in row blocks: no centred copy of a large pool
+        out[s:s + step] = (X[s:s + step] - mu32) @ V
+    return out
 
 
 def _rows_per_chunk(m: int) -> int:

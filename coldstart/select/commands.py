@@ -118,4 +118,8 @@ def cmd_selectors(args: argparse.Namespace) -> int:
         print(f"[{kind}]")
         for n in list_selectors(kind):
             print(f"  {n:<{w}}  {REGISTRY[n].summary}")
+            for p in REGISTRY[n].params or ():  # the declared parameters (--param NAME=VALUE)
+                rng = p.range_text() or (", ".join(p.choices) if p.choices else "")
+                print(f"  {'':<{w}}    {p.name}={p.default!r} ({p.type.__name__}{'; ' + rng if rng else ''}"
+                      f"{'; None allowed' if p.optional else ''}): {p.help}")
     return 0

@@ -12,8 +12,6 @@ results equal the numpy path exactly. Above it:
 
 - kNN (TypiClust typicality, the OOD score) and nearest-centroid assignment use an exact flat
   index (``IndexFlatL2``): the same neighbours as the numpy path up to float rounding ties;
-- the fast nested KMeans assigns the whole pool and finds each centroid's nearest image with
-  flat-index searches instead of an N x k distance matrix;
 - KMeans (TypiClust, ProbCover pseudo-labels) is ``faiss.Kmeans`` seeded with the selection
   seed, fit on at most ``max_fit`` sampled images (a different, equally seeded algorithm).
 
@@ -107,21 +105,6 @@ def knn_mean_distance(Q, X, k: int, exclude_self: bool = True) -> np.ndarray:
     if exclude_self:
         D = D[:, 1:]
     return np.sqrt(D).mean(axis=1).astype(np.float32) if D.shape[1] else np.zeros(len(Q), np.float32)
-
-
-def assign_and_medoids(Z, C, allowed: np.ndarray | None = None, index=None):
-    """Cluster of every image (nearest centroid) and, per centroid, its nearest allowed image.
-
-    ``index``: :func:`flat_index` of Z, built once by a caller that asks for many centroid sets.
-    Returns (labels, medoids, squared distance of each medoid to its centroid).
-    """
-    lab = nearest(Z, C)[0]
-    if allowed is None or allowed.all():
-        D, idx = search(Z, C, 1, index)
-        return lab, idx[:, 0], D[:, 0]
-    rows = np.flatnonzero(allowed)
-    D, idx = search(Z[rows], C, 1)
-    return lab, rows[idx[:, 0]], D[:, 0]
 
 
 def kmeans(Z, k: int, seed: int, max_iter: int = 50, max_fit: int = 20000) -> tuple[np.ndarray, np.ndarray]:

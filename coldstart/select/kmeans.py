@@ -21,10 +21,9 @@ import time
 
 import numpy as np
 
-from ._space import _chunked_sq_dist, farthest_first, kmeanspp, lloyd, reduce_dim, standardize
+from ._space import _chunked_sq_dist, farthest_first, kmeanspp, lloyd, reduce_dim, single_thread, standardize
 from .base import Param, register
 from .diagnostics import make_selection
-from .faiss_backend import assign_and_medoids, flat_index, use_faiss
 from .validation import check_inputs
 
 
@@ -94,14 +93,17 @@ def fast_kmeans_indices(X: np.ndarray, budget: int, seed: int, dim: int | None =
                         max_fit: int = 20000) -> tuple[list[int], dict]:
     """Warm-started nested KMeans in a PCA space (inputs validated).
 
-    Above ``max_fit`` images the centroids are refined on a seeded sample of
-    ``max_fit`` images; medoids and cluster sizes always come from the whole pool.
+    Above ``max_fit`` images the centroids are refined on a seeded sample of ``max_fit``
+    images, and each k's medoids are the sample images nearest the centroids (per-pick cluster
+    sizes are the sample's counts scaled to the pool; ``info["cluster_sizes"]`` counts the whole
+    pool at the last k). Assigning the whole pool at every k would cost O(n k^2) for the nested loop.
     """
     rng = np.random.default_rng(seed)
     Z = reduce_dim(standardize(X), dim, seed)
     n = len(Z)
     sub = n > max_fit
-    Zf = Z[np.sort(rng.choice(n, max_fit, replace=False))] if sub else Z
+    rows_f = np.sort(rng.choice(n, max_fit, replace=False)) if sub else np.arange(n)
+    Zf = Z[rows_f] if sub else Z
     tol_abs = tol * float(Zf.var(axis=0).mean())
     allowed = np.ones(n, bool)
     if labeled is not None and len(labeled):
@@ -112,32 +114,23 @@ def fast_kmeans_indices(X: np.ndarray, budget: int, seed: int, dim: int | None =
     cols: dict[str, list] = {"cluster": [], "k": [], "distance": [], "cluster_size": []}
     k = 2
     sizes = np.zeros(0, int)
-    index = None  # faiss index of Z (large pools)
     while True:
         C, lab_f, D_f = lloyd(Zf, C, max_iter, tol_abs)
-        if sub and use_faiss(n):  # no N x k matrix: flat-index searches
-            index = flat_index(Z) if index is None else index
-            lab, med, dmed = assign_and_medoids(Z, C, allowed, index)
-            D = None
-        elif sub:
-            D = _chunked_sq_dist(Z, C)
-            lab = D.argmin(axis=1)
-        else:
-            D, lab = D_f, lab_f
-        sizes = np.bincount(lab, minlength=k)
-        if D is not None:
-            Dm = D if allowed.all() else np.where(allowed[:, None], D, np.inf)
-            med = Dm.argmin(axis=0)
-            dmed = D[med, np.arange(k)]
+        sizes = np.bincount(lab_f, minlength=k)
+        if sub:
+            sizes = np.rint(sizes * (n / len(Zf))).astype(int)
+        ok_f = allowed[rows_f]
+        Dm = D_f if ok_f.all() else np.where(ok_f[:, None], D_f, np.inf)
+        med = Dm.argmin(axis=0)
         for j in range(k):
-            i = int(med[j])
+            i = int(rows_f[med[j]])
             if not allowed[i] or i in seen:
                 continue
             seen.add(i)
             picks.append(i)
             cols["cluster"].append(j)
             cols["k"].append(k)
-            cols["distance"].append(float(np.sqrt(dmed[j])))
+            cols["distance"].append(float(np.sqrt(D_f[med[j], j])))
             cols["cluster_size"].append(int(sizes[j]))
         if len(picks) >= budget or k >= n:
             break
@@ -146,6 +139,8 @@ def fast_kmeans_indices(X: np.ndarray, budget: int, seed: int, dim: int | None =
         new = kmeanspp(Zf, 2, rng, d2=dmin, centers=[0])[1]
         C = np.vstack([C, Zf[new:new + 1]])
         k += 1
+    if sub:  # exact sizes of the last clustering over the whole pool (one pass)
+        sizes = np.bincount(_chunked_sq_dist(Z, C).argmin(axis=1), minlength=len(C))
     info = {"k_max": k, "cluster_sizes": sizes.tolist(),
             "space": f"z-score + PCA({Z.shape[1]})" if Z.shape[1] < X.shape[1] else "z-score"}
     if len(picks) < budget:
@@ -195,6 +190,7 @@ def select_kmeans_paper(features, budget: int, seed: int = 2024, n_init: int = 1
           params=(Param("dim", int, 64, "PCA components after z-scoring (None: the full z-scored space).",
                         low=1, optional=True),
                   Param("max_iter", int, 30, "Lloyd iterations per k (warm-started, so few are needed).", low=1)))
+@single_thread
 def select_kmeans(features, budget: int, seed: int = 0, dim: int | None = 64, max_iter: int = 30,
                   labeled=None):
     """Fast approximation of the paper's protocol (``kmeans-paper``): same nested idea, much cheaper.
@@ -222,12 +218,7 @@ def select_kmeans(features, budget: int, seed: int = 0, dim: int | None = 64, ma
     """
     t0 = time.perf_counter()
     X, budget, seed, lab = check_inputs(features, budget, seed, labeled)
-    from threadpoolctl import threadpool_limits
-
-    # many tiny matrix products: one BLAS thread is faster (and far faster on a busy machine)
-    threads = 1 if X.shape[0] * min(X.shape[1], dim or X.shape[1]) <= 4_000_000 else None
-    with threadpool_limits(threads):
-        picks, meta = fast_kmeans_indices(X, budget, seed, dim, int(max_iter), labeled=lab)
+    picks, meta = fast_kmeans_indices(X, budget, seed, dim, int(max_iter), labeled=lab)
     cols = meta.pop("cols")
     return make_selection("kmeans", X, picks, seed, {"dim": dim, "max_iter": int(max_iter)},
                           cols, meta, t0, lab)

@@ -1,16 +1,16 @@
 """``typiclust`` (Hacohen, Dekel & Weinshall, ICML 2022): the most typical image of each large, uncovered cluster.
 
-Features are projected on their top ``dim`` principal axes (PCA, so clustering and kNN stay fast
-on wide features; ``normalize=True`` L2-normalises them first, as the original does with SimCLR
-embeddings) and clustered with KMeans into ``min(n_labeled + horizon, max_clusters)`` clusters
-(fit on a seeded sample of 20,000 images for big pools, then all are assigned). Clusters are visited in order of fewest
-labeled images, then largest size (clusters of ``min_cluster_size`` images or
-fewer are skipped, as in the original), cycling when the budget exceeds the
-number of clusters; from each visited cluster the most typical unpicked image
-is taken: typicality = 1 / mean distance to its ``k`` nearest neighbours inside
-the cluster. The cluster count does not depend on the budget (it is sized for
-``horizon``), so selections are nested. No N x N matrix: kNN is computed per
-cluster, in chunks, and only for clusters actually visited.
+The features (L2-normalised first with ``normalize=True``, as the original does with SimCLR
+embeddings) are clustered with KMeans into ``min(n_labeled + horizon, max_clusters)`` clusters in
+their top ``dim`` principal components (PCA keeps clustering fast on wide features; the fit uses
+a seeded sample of 20,000 images for big pools, then all are assigned). Clusters are visited in
+order of fewest labeled images, then largest size (clusters of ``min_cluster_size`` images or
+fewer are skipped, as in the original), cycling when the budget exceeds the number of clusters;
+from each visited cluster the most typical unpicked image is taken: typicality = 1 / mean
+distance to its ``k`` nearest neighbours inside the cluster, measured in the full features (so
+the picks sit where the pool is dense in the space coverage is judged in). The cluster count
+does not depend on the budget (it is sized for ``horizon``), so selections are nested. No N x N
+matrix: kNN is computed per cluster, in chunks, and only for clusters actually visited.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def fit_clusters(Z: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
                   Param("horizon", int, 100, "The clustering is sized for n_labeled + horizon picks.", low=1),
                   Param("max_clusters", int, 500, "Upper bound on the number of clusters.", low=1),
                   Param("min_cluster_size", int, 5, "Clusters this small or smaller are visited last.", low=0),
-                  Param("dim", int, 64, "PCA components for clustering and typicality (None: the full space).",
+                  Param("dim", int, 64, "PCA components the clusters are fitted in (None: the full space).",
                         low=1, optional=True),
                   Param("normalize", bool, False, "L2-normalise the features first (for embeddings trained on "
                         "the unit sphere, e.g. SimCLR).")))
@@ -63,7 +63,8 @@ def select_typiclust(features, budget: int, seed: int = 0, k: int = 20, horizon:
     min_cluster_size : int, default=5
         Clusters with this many images or fewer are visited only if nothing else is left.
     dim : int or None, default=64
-        PCA components in which clusters and typicality are computed (None: the full space).
+        PCA components the clusters are fitted in (None: the full space); typicality is always
+        measured in the full features.
     normalize : bool, default=False
         L2-normalise the features before the PCA.
     labeled : int array, optional
@@ -73,7 +74,7 @@ def select_typiclust(features, budget: int, seed: int = 0, k: int = 20, horizon:
     -------
     Selection
         Per pick: ``cluster``, ``cluster_size``, ``typicality``, ``distance``
-        (mean kNN distance, in the clustering space), ``k``.
+        (mean kNN distance in the features), ``k``.
     """
     t0 = time.perf_counter()
     X, budget, seed, lab = check_inputs(features, budget, seed, labeled)

@@ -125,10 +125,11 @@ def classification_output(inp: TaskInput, test_scores, val_scores, pool_probs, s
     pred = (np.asarray(test_scores) >= thr).astype(int)
     s = np.asarray(test_scores, float)
     W = M.bootstrap_weights(len(y), inp.n_bootstrap, inp.seed)  # one set of resamples for every metric
-    mets = {}
-    for name, fn, v in (("ap", M.ap, s), ("auprc_trapz", M.auprc_trapz, s), ("auroc", M.auroc, s),
-                        ("f1", M.f1, pred)):
-        mets[name] = (fn(y, v), M.se_of_draws(M.weighted_metric(name, y, v, W)))
+    # the observed value is the same computation with every test image once (equal to scikit-learn's
+    # to 1e-12, tests/test_bootstrap.py), without its input validation on every unit
+    W = np.vstack([np.ones((1, len(y))), W])
+    draws = dict(M.score_draws(y, s, W), f1=M.weighted_metric("f1", y, pred, W))
+    mets = {name: (float(d[0]), M.se_of_draws(d[1:])) for name, d in draws.items()}
     preds = pd.DataFrame({"index": np.asarray(inp.test_idx, int), "y": y.astype(int), "score": s,
                           "pred": pred})
     info = dict(info, threshold=float(thr))
