@@ -85,21 +85,35 @@ def bench_select(args) -> None:
         tmp.rmdir()
 
 
+def small_dataset(root: Path, n: int, size: int = 64):
+    """A seeded two-class dataset of ``n`` noisy images (positives carry a bright blob)."""
+    from coldstart.data import DatasetBuilder
+
+    os.environ["COLDSTART_DATA"] = str(root)
+    rng = np.random.default_rng(0)
+    b = DatasetBuilder("bench", classes=["normal", "finding"], source="benchmark", root=root)
+    yy, xx = np.mgrid[:size, :size]
+    for i in range(n):
+        img = rng.normal(0.4, 0.05, (size, size))
+        pos = rng.random() < 0.3
+        if pos:
+            cx, cy = rng.integers(size // 4, 3 * size // 4, 2)
+            img[(xx - cx) ** 2 + (yy - cy) ** 2 < (size / 8) ** 2] += 0.4
+        b.add(f"img{i:05d}", np.clip(img, 0, 1), label=int(pos))
+    return b.finalize(seed=0)
+
+
 def bench_units(args) -> None:
-    """Per-unit wall time of the same probe run under the local (serial) and the Ray executor."""
-    from coldstart.data.phantom import generate_phantom  # noqa: F401 - fails early without the package
+    """Per-unit wall time of the same probe run under the local executor (one process) and the Ray executor."""
     from coldstart.runs import RunConfig
     from coldstart.runs.runner import create_run, execute
 
-    root = Path(tempfile.mkdtemp(prefix="coldstart-units-"))
-    os.environ["COLDSTART_DATA"] = str(root)
-    from coldstart.api import phantom
-
-    phantom(n=400, name="phantom", seed=0)
+    small_dataset(Path(tempfile.mkdtemp(prefix="coldstart-units-")), 400)
     seeds = list(range(max(1, args.units // 2)))
     out = {}
     for ex in ("local", "ray"):
-        cfg = RunConfig(dataset="phantom", methods=["random"], budgets=[20, 40], seeds=seeds, executor=ex, workers=1)
+        cfg = RunConfig(dataset="bench", methods=["random"], budgets=[20, 40], seeds=seeds, executor=ex, workers=1)
+        cfg.check()
         d = create_run(cfg)
         if ex == "ray":
             from coldstart.ray_cluster import connect
@@ -110,7 +124,7 @@ def bench_units(args) -> None:
         t = time.perf_counter()
         execute(d)
         out[ex] = (time.perf_counter() - t) / (2 * len(seeds))
-        print(f"{ex:<6} {out[ex] * 1000:8.0f} ms per unit  ({load()})", flush=True)
+        print(f"{ex:<6} {out[ex] * 1000:8.0f} ms per unit over {2 * len(seeds)} units  ({load()})", flush=True)
     print(f"Ray overhead per unit: {(out['ray'] - out['local']) * 1000:.0f} ms")
 
 
@@ -119,7 +133,7 @@ def bench_embed(args) -> None:
     import shutil
 
     from coldstart.embed.cache import _compute_chunks
-    from coldstart.embed.ray_embed import compute_chunks
+    from coldstart.embed.ray_embed import ray_fill
     from coldstart.embed.torchrun import TorchEmbedder
 
     class Resnet(TorchEmbedder):
@@ -141,28 +155,25 @@ def bench_embed(args) -> None:
             return model(x)
 
     root = Path(tempfile.mkdtemp(prefix="coldstart-embed-"))
-    os.environ["COLDSTART_DATA"] = str(root)
-    from coldstart.api import phantom
-
-    ds = phantom(n=args.n, name="phantom", seed=0)
-    ds = ds if hasattr(ds, "load_image") else __import__("coldstart.data", fromlist=["Dataset"]).Dataset("phantom")
+    ds = small_dataset(root, args.n)
     e = Resnet()
-    rates = {}
+    rates, outs = {}, {}
     for how in ("local", "ray"):
-        parts = root / f"parts-{how}"
+        parts, npy = root / f"parts-{how}", root / f"{how}.npy"
+        fill = None
         if how == "ray":
             from coldstart.ray_cluster import connect
 
             connect(None, num_cpus=2)
+            fill = ray_fill(batch_size=32)
         t = time.perf_counter()
-        if how == "local":
-            x, _ = _compute_chunks(ds, e, e.key, parts, "cpu", 32, None, 128)
-        else:
-            x, _ = compute_chunks(ds, e, e.key, parts, "cpu", 32, None, 128)
-        rates[how] = len(x) / (time.perf_counter() - t)
+        _compute_chunks(ds, e, e.key, parts, npy, "cpu", 32, None, 128, fill)
+        rates[how] = len(ds) / (time.perf_counter() - t)
+        outs[how] = np.load(npy)
         print(f"{how:<6} {rates[how]:7.1f} images/s  ({load()})", flush=True)
         shutil.rmtree(parts, ignore_errors=True)
-    print(f"Ray Data / local throughput: {rates['ray'] / rates['local']:.2f} (target >= 0.9)")
+    print(f"Ray Data / local throughput: {rates['ray'] / rates['local']:.2f} (target >= 0.9); "
+          f"max |difference| {float(np.abs(outs['ray'] - outs['local']).max()):.2e}")
 
 
 def main() -> None:
