@@ -71,8 +71,12 @@ def bench_select(args) -> None:
             if args.backend:
                 env["COLDSTART_SELECT_BACKEND"] = args.backend
             before = load()
-            p = subprocess.run(["taskset", "-c", "0,1", *cmd], capture_output=True, text=True, env=env,
-                               timeout=args.timeout)
+            try:
+                p = subprocess.run(["taskset", "-c", "0,1", *cmd], capture_output=True, text=True, env=env,
+                                   timeout=args.timeout)
+            except subprocess.TimeoutExpired:
+                print(f"{name:<10} > {args.timeout} s (stopped)  [OVER TARGET]  ({before} -> {load()})", flush=True)
+                continue
             if p.returncode:
                 print(f"{name}: failed: {p.stderr.strip().splitlines()[-1:]}", flush=True)
                 continue

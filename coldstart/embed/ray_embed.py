@@ -106,11 +106,12 @@ def fill_chunks(ds, e, spans, save, device, batch_size, progress, *, address=Non
         cpus = int(ray.cluster_resources().get("CPU", 1))
         gpus = int(ray.cluster_resources().get("GPU", 0)) if str(device).startswith("cuda") else 0
         actors = int(concurrency or gpus or 1)
-        data = data.map_batches(_Decode, fn_constructor_args=(ds, e), batch_size=bs, concurrency=max(1, cpus - 1))
+        pool = ray.data.ActorPoolStrategy
+        data = data.map_batches(_Decode, fn_constructor_args=(ds, e), batch_size=bs, compute=pool(size=max(1, cpus - 1)))
         # a CPU actor reserves no CPU slot (it would starve the decode tasks on a small machine);
         # it runs torch on cpus // actors threads
         data = data.map_batches(_Model, fn_constructor_args=(e, "cuda" if gpus else "cpu", max(1, cpus // actors)),
-                                batch_size=bs, concurrency=actors, num_gpus=1 if gpus else 0,
+                                batch_size=bs, compute=pool(size=actors), num_gpus=1 if gpus else 0,
                                 num_cpus=1 if gpus else 0)
     else:
         data = data.map_batches(_embed, fn_kwargs=dict(ds=ds, e=e), batch_size=bs)
