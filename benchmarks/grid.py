@@ -89,7 +89,8 @@ def main(argv=None) -> int:
     ap.add_argument("--dataset", default="pneumoniamnist", choices=["pneumoniamnist", "phantom"])
     ap.add_argument("--npz", default=str(NPZ))
     ap.add_argument("--data-root", default=str(HERE / "out" / "data"))
-    ap.add_argument("--methods", default=METHODS)
+    ap.add_argument("--methods", default=None,
+                    help=f"default: {METHODS} (on the phantom with pixels-32: its 224-px pixels are 50,176-d)")
     ap.add_argument("--budgets", default="20,40,60,80,100")
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--workers", type=int, default=None, help="default: one per core")
@@ -105,7 +106,8 @@ def main(argv=None) -> int:
     from coldstart.runs.runner import create_run, execute
 
     ds = _dataset(a.dataset, a.npz)
-    cfg = RunConfig.from_dict(dict(dataset=ds.name, task="probe", methods=a.methods, budgets=a.budgets,
+    methods = a.methods or (METHODS if a.dataset == "pneumoniamnist" else METHODS.replace("pixels:", "pixels-32:"))
+    cfg = RunConfig.from_dict(dict(dataset=ds.name, task="probe", methods=methods, budgets=a.budgets,
                                    seeds=a.seeds, workers=a.workers))
     for e in cfg.embedders():  # embeddings are cached before timing (the grid reuses them)
         load_embeddings(ds, e)

@@ -32,6 +32,7 @@ def register(sub) -> None:
     p.add_argument("--noise", type=float, help="oracle label-noise rate (symmetric)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="training override, e.g. --set epochs=3 --set size=32")
+    p.add_argument("--strata", help="categorical manifest column for per-stratum metrics, e.g. subgroup")
     p.add_argument("--workers", type=int, help="processes training units at once (default: one per core)")
     p.add_argument("--executor", choices=["local", "ray"], help="where units run: this machine (default) or a "
                    'Ray cluster (pip install -e ".[scale]"; docs/scale.md)')
@@ -78,7 +79,11 @@ def config_from_args(args) -> dict:
             raise ColdstartError(f"{p}: a run config must be a mapping of settings (key: value lines), "
                                  f"got {type(d).__name__}")
     for k in ("dataset", "task", "methods", "budgets", "seeds", "preset", "rounds", "query_size", "strategy",
+<<<<<<< HEAD
               "val_mode", "probe_embedder", "ood_filter", "workers", "executor", "address"):
+=======
+              "val_mode", "probe_embedder", "ood_filter", "workers", "strata"):
+>>>>>>> main
         v = getattr(args, k)
         if v is not None:
             d[k] = v

@@ -92,6 +92,11 @@ class RunConfig:
         ``{selector: {param: value}}`` passed to the selector.
     n_bootstrap : int
         Bootstrap resamples for the test-set SE (default 100).
+    strata : str or None
+        A categorical manifest column (e.g. ``subgroup``, ``protocol``): results then also carry
+        per-stratum metrics, each positive stratum's positives against all negatives (AP, AUROC,
+        sensitivity at the run's threshold), in rows whose ``stratum`` is the value ("all" = overall).
+        Classification tasks only (probe, classification).
     workers : int or None
         Processes that train units at once (None: the number of cores; a run with fewer than two
         units per worker runs in one process). Results do not depend on it.
@@ -123,8 +128,12 @@ class RunConfig:
     n_bootstrap: int = 100
     name: str = ""
     workers: int | None = None
+<<<<<<< HEAD
     executor: str = "local"
     address: str | None = None
+=======
+    strata: str | None = None
+>>>>>>> main
 
     # ---- construction ----------------------------------------------------
     @classmethod
@@ -284,6 +293,13 @@ class RunConfig:
                     f"method {m!r}: {parse_method(m)[1]!r} is an active-learning round strategy (it needs a "
                     "trained model), not a cold-start selector: remove it from methods and set it as the "
                     f"rounds' strategy instead (strategy: {parse_method(m)[1]}, rounds >= 1)")
+        if self.strata:
+            if self.task == "segmentation":
+                raise ColdstartError(f"strata={self.strata!r}: per-stratum metrics are computed for the probe and "
+                                     "classification tasks; remove strata for segmentation")
+            from ..select.strata import stratum_values
+
+            stratum_values(ds.manifest, self.strata)  # a clear error listing the usable columns
         for e in self.embedders():
             ok, reason = _embedder_available(e, ds)
             if not ok:

@@ -56,18 +56,22 @@ class TaskInput:
     init_state: Any = None
     on_epoch: Callable | None = None
     n_bootstrap: int = 100
+    strata: np.ndarray | None = None  # stratum of every dataset row (str), for per-stratum metrics
+    positive_strata: tuple = ()  # strata that hold positives in the dataset
 
 
 @dataclass
 class TaskOutput:
     """What a training returns: ``metrics`` {name: (value, se)}, per-test-sample ``predictions``,
-    ``pool_probs`` (len(score_idx), C) or None, ``state`` (for warm start), ``info``."""
+    ``pool_probs`` (len(score_idx), C) or None, ``state`` (for warm start), ``info``, and
+    ``strata``: per-stratum metric rows (:func:`coldstart.metrics.stratum_metrics`) when asked."""
 
     metrics: dict[str, tuple[float, float]]
     predictions: pd.DataFrame
     pool_probs: np.ndarray | None = None
     state: Any = None
     info: dict = field(default_factory=dict)
+    strata: list = field(default_factory=list)
 
     def table(self) -> pd.DataFrame:
         """The metrics as a table: one row per metric with its value and bootstrap standard error."""
@@ -133,4 +137,6 @@ def classification_output(inp: TaskInput, test_scores, val_scores, pool_probs, s
     preds = pd.DataFrame({"index": np.asarray(inp.test_idx, int), "y": y.astype(int), "score": s,
                           "pred": pred})
     info = dict(info, threshold=float(thr))
-    return TaskOutput(mets, preds, pool_probs, state, info)
+    strata = [] if inp.strata is None else M.stratum_metrics(y, s, pred, np.asarray(inp.strata)[inp.test_idx],
+                                                             inp.positive_strata, W)
+    return TaskOutput(mets, preds, pool_probs, state, info, strata)
