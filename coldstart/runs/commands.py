@@ -79,11 +79,7 @@ def config_from_args(args) -> dict:
             raise ColdstartError(f"{p}: a run config must be a mapping of settings (key: value lines), "
                                  f"got {type(d).__name__}")
     for k in ("dataset", "task", "methods", "budgets", "seeds", "preset", "rounds", "query_size", "strategy",
-<<<<<<< HEAD
-              "val_mode", "probe_embedder", "ood_filter", "workers", "executor", "address"):
-=======
-              "val_mode", "probe_embedder", "ood_filter", "workers", "strata"):
->>>>>>> main
+              "val_mode", "probe_embedder", "ood_filter", "workers", "strata", "executor", "address"):
         v = getattr(args, k)
         if v is not None:
             d[k] = v

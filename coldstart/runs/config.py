@@ -128,12 +128,9 @@ class RunConfig:
     n_bootstrap: int = 100
     name: str = ""
     workers: int | None = None
-<<<<<<< HEAD
+    strata: str | None = None
     executor: str = "local"
     address: str | None = None
-=======
-    strata: str | None = None
->>>>>>> main
 
     # ---- construction ----------------------------------------------------
     @classmethod
