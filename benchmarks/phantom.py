@@ -4,6 +4,8 @@ Usage: ``python benchmarks/phantom.py [--n 800] [--size 256] [--threads 2]``. Pr
 for the one-time steps (CT fetch + preprocessing + projection bank, cached after the first run)
 and for the generation itself (wall and CPU seconds; the wall time depends on what else runs on the
 machine, so the 1-minute load average is printed too), which is what the issue's "< 60 s" refers to.
+Rendering runs in one process, so on an idle 2-core machine the wall time is close to the CPU time.
+Run it as ``python -P benchmarks/phantom.py`` (``-P``: benchmarks/select.py must not shadow the stdlib).
 """
 
 from __future__ import annotations

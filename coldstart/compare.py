@@ -132,6 +132,8 @@ def paired_vs_baseline(stores, metric: str = "ap", baseline: str = "random", pha
     if not len(res):
         return pd.DataFrame(columns=cols)
     res = res.assign(metric=res["metric"].replace(METRIC_ALIASES))
+    if "stratum" in res:
+        res = res[res["stratum"].fillna("all") == "all"]  # the overall rows (per-stratum rows have no pairs)
     r = res[(res["metric"] == metric) & (res["phase"] == phase) & (res["status"] == "ok")]
     if baseline not in set(r["method"]):
         raise ColdstartError(f"baseline {baseline!r} has no trained results for {metric} here: choose one of "
@@ -182,4 +184,37 @@ def paired_vs_baseline(stores, metric: str = "ap", baseline: str = "random", pha
     return pd.DataFrame(rows, columns=cols)
 
 
-__all__ = ["combine_results", "untrainable_summary", "al_gains", "paired_vs_baseline", "prediction_metric", "sample_values"]
+def chance_levels(dataset, column: str | None) -> dict[str, float]:
+    """AP of a random scorer (the positives' share) on the test split: overall (``"all"``) and, with a
+    strata ``column``, for each positive stratum's positives against all negatives."""
+    from .train.base import eval_indices
+
+    test = eval_indices(dataset, "test")
+    y = dataset.labels[test]
+    n_neg = int((y == 0).sum())
+    out = {"all": float((y == 1).mean()) if len(y) else float("nan")}
+    if column:
+        from .select.strata import stratum_values
+
+        st = stratum_values(dataset.manifest, column)[test]
+        for v in sorted(set(st[y == 1])):
+            p = int(((y == 1) & (st == v)).sum())
+            out[str(v)] = p / (p + n_neg)
+    return out
+
+
+def full_label_ceiling(dataset, embedder: str, column: str | None = None, seed: int = 0) -> dict[str, dict]:
+    """The probe trained on every labeled train image (the full-label ceiling a cold start tends to):
+    ``{"all": {metric: value}, <stratum>: {metric: value}, ...}`` on the test split."""
+    from .train.base import eval_indices
+    from .train.tasks import train_selection
+
+    rows = eval_indices(dataset, "train")
+    out = train_selection(dataset, rows, "probe", embedder, seed=seed, strata=column)
+    levels = {"all": {m: v for m, (v, _) in out.metrics.items()}}
+    for r in out.strata:
+        levels.setdefault(str(r["stratum"]), {})[r["metric"]] = r["value"]
+    return levels
+
+
+__all__ = ["full_label_ceiling", "chance_levels", "combine_results", "untrainable_summary", "al_gains", "paired_vs_baseline", "prediction_metric", "sample_values"]

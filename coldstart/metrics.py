@@ -178,8 +178,7 @@ def _curve(y, s, W):
     return tp, fp
 
 
-def _w_ap(y, s, W):
-    tp, fp = _curve(y, s, W)
+def _ap_of(tp, fp):
     P, N = tp[:, -1], fp[:, -1]
     tot = tp + fp
     prec = np.divide(tp, tot, out=np.zeros_like(tp), where=tot > 0)
@@ -188,28 +187,35 @@ def _w_ap(y, s, W):
     return np.where(ok, (rec_step * prec).sum(1) / np.where(ok, P, 1), np.nan)
 
 
-def _w_auprc_trapz(y, s, W):
-    tp, fp = _curve(y, s, W)
+def _trapz_of(tp, fp):
     P, N = tp[:, -1], fp[:, -1]
     tot = tp + fp
     # a point where nothing is drawn yet coincides with the curve's start (recall 0, precision 1)
     prec = np.divide(tp, tot, out=np.ones_like(tp), where=tot > 0)
     ok = (P > 0) & (N > 0)
     rec = tp / np.where(ok, P, 1)[:, None]
-    rec = np.concatenate([np.zeros((len(W), 1)), rec], axis=1)
-    prec = np.concatenate([np.ones((len(W), 1)), prec], axis=1)
+    rec = np.concatenate([np.zeros((len(tp), 1)), rec], axis=1)
+    prec = np.concatenate([np.ones((len(tp), 1)), prec], axis=1)
     area = (np.diff(rec, axis=1) * (prec[:, 1:] + prec[:, :-1]) / 2).sum(1)
     return np.where(ok, area, np.nan)
 
 
-def _w_auroc(y, s, W):
-    tp, fp = _curve(y, s, W)
+def _auroc_of(tp, fp):
     P, N = tp[:, -1], fp[:, -1]
     ok = (P > 0) & (N > 0)
-    tp0 = np.concatenate([np.zeros((len(W), 1)), tp], axis=1)
-    fp0 = np.concatenate([np.zeros((len(W), 1)), fp], axis=1)
+    tp0 = np.concatenate([np.zeros((len(tp), 1)), tp], axis=1)
+    fp0 = np.concatenate([np.zeros((len(fp), 1)), fp], axis=1)
     area = (np.diff(fp0, axis=1) * (tp0[:, 1:] + tp0[:, :-1]) / 2).sum(1)
     return np.where(ok, area / np.where(ok, P * N, 1), np.nan)
+
+
+_FROM_CURVE = {"ap": _ap_of, "auprc_trapz": _trapz_of, "auroc": _auroc_of}
+
+
+def score_draws(y, s, W, names=("ap", "auprc_trapz", "auroc")) -> dict[str, np.ndarray]:
+    """Several score metrics under each row of ``W`` from one sort and one pair of cumulative sums."""
+    tp, fp = _curve(y, s, np.atleast_2d(np.asarray(W, float)))
+    return {n: _FROM_CURVE[n](tp, fp) for n in names}
 
 
 def _w_f1(y, pred, W):
@@ -239,8 +245,8 @@ def _w_mean(_y, v, W):
 
 #: metric name -> weighted form ``(y, values, W (B, n)) -> (B,)``; values are scores, except hard
 #: predictions for f1 and balanced_accuracy (any number of classes) and per-item values for mean
-WEIGHTED = {"ap": _w_ap, "auprc_trapz": _w_auprc_trapz, "auroc": _w_auroc, "f1": _w_f1, "mean": _w_mean,
-            "balanced_accuracy": _w_balanced_accuracy}
+WEIGHTED = {**{n: (lambda y, s, W, f=f: f(*_curve(y, s, W))) for n, f in _FROM_CURVE.items()},
+            "f1": _w_f1, "mean": _w_mean, "balanced_accuracy": _w_balanced_accuracy}
 _BY_FUNCTION = {ap: "ap", auprc_trapz: "auprc_trapz", auroc: "auroc", f1: "f1"}
 
 
@@ -277,6 +283,34 @@ def se_of_draws(draws) -> float:
     v = np.asarray(draws, float)
     v = v[np.isfinite(v)]
     return float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
+
+
+def stratum_metrics(y, s, pred, strata, positive_strata, W) -> list[dict]:
+    """Hidden-stratification metrics: each positive stratum's positives against all negatives.
+
+    For every value in ``positive_strata`` (strata holding positives in the dataset): AP, AUROC and
+    sensitivity at the run's threshold (``pred``) on the test images ``y, s, pred`` with strata
+    ``strata``. ``W`` (1 + B, n): row 0 all ones gives the value, rows 1..B (bootstrap counts) the SE.
+    A stratum without positives in the test split gets NaN and a reason. Returns a list of
+    ``dict(stratum, metric, value, se, reason)``.
+    """
+    y, s, pred, strata = np.asarray(y), np.asarray(s, float), np.asarray(pred), np.asarray(strata, object)
+    out = []
+    for v in positive_strata:
+        pos = (y == 1) & (strata == v)
+        if not pos.any() or not (y == 0).any():
+            why = "no positive of this stratum in the test split" if not pos.any() else "no negative in the test split"
+            out += [dict(stratum=v, metric=m, value=np.nan, se=np.nan, reason=why)
+                    for m in ("ap", "auroc", "sensitivity")]
+            continue
+        keep = pos | (y == 0)
+        Wk = W[:, keep]
+        d = score_draws(y[keep], s[keep], Wk, ("ap", "auroc"))
+        tp = Wk @ (pos[keep] & (pred[keep] == 1)).astype(float)
+        n_pos = Wk @ pos[keep].astype(float)
+        d["sensitivity"] = np.where(n_pos > 0, tp / np.where(n_pos > 0, n_pos, 1), np.nan)
+        out += [dict(stratum=v, metric=m, value=float(x[0]), se=se_of_draws(x[1:]), reason="") for m, x in d.items()]
+    return out
 
 
 def mean_se_over_seeds(values, ses=None) -> tuple[float, float]:

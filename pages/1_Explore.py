@@ -15,6 +15,7 @@ import streamlit as st
 from coldstart import explore as ex
 from coldstart import export, maps
 from coldstart.errors import ColdstartError
+from coldstart.select import selector_specs
 from coldstart.ui import common as ui
 from coldstart.ui import loaders, weights_view
 from coldstart.ui import figures
@@ -34,7 +35,7 @@ st.caption("Each dot is an image; similar-looking images sit close together. The
 emb_table = loaders.embedders_table(ds)
 EMB_NAMES = emb_table["name"].tolist()
 EMB_ROW = {r["name"]: r for r in emb_table.to_dict("records")}
-SELECTORS = loaders.selectors_table()
+SELECTORS = selector_specs("cold-start")  # uncertainty strategies need a trained model
 NO_EMB = "(none needed)"
 
 

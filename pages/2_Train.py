@@ -12,7 +12,9 @@ import streamlit as st
 
 from coldstart.errors import ColdstartError
 from coldstart.runs import RunConfig, RunStore, cancel_run, defaults, list_runs, resume_run, run_metrics, start_run
+from coldstart.runs.estimate import EPOCH_TASKS, estimate_run, live_eta, unit_words
 from coldstart.runs.executors import default_workers
+from coldstart.select.strata import stratifier_columns
 from coldstart.train.presets import default_methods, resolve_params
 from coldstart.train.torchloop import pretrained_notice
 from coldstart.ui import common as ui
@@ -59,55 +61,83 @@ all_methods = defaults.method_options(embs, sels)
 n_pool = int((ds.splits == "train").sum())
 
 with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
-    with st.form("train_new"):
-        task = st.radio("What should the model learn?", ["probe", "classification", "segmentation"],
-                        key="train_task", horizontal=True,
-                        format_func={"probe": "quick probe", "classification": "classification (VGG-11)",
-                                     "segmentation": "segmentation (U-Net)"}.get)
-        st.caption("  \n".join(f"**{k}**: {v}" for k, v in TASK_HELP.items()))
-        methods = st.multiselect("Methods (features : how images are chosen)", all_methods,
-                                 default=default_methods(embs, sels, "paper", FOUNDATION), key="train_methods",
-                                 help="'random' is the reference. 'pixels:kmeans-paper' is the paper's naive "
-                                      "clustering; a foundation model's features with kmeans-paper is the paper's "
-                                      "method; 'kmeans' is a fast approximation of the paper's protocol.\n\n"
-                                      + "\n".join(f"- **{k}**: {v}" for k, v in sel_summary.items()))
-        c3, c4, c5, c6 = st.columns(4)
-        budgets = c3.text_input("Budgets (images labelled)", "20,40,60,80,100", key="train_budgets",
-                                help=f"Comma-separated, increasing. The pool has {n_pool} training images.")
-        seeds = c4.number_input("Seeds (repeats)", 1, 20, 5, key="train_seeds",
-                                help="More seeds give tighter error bars and take longer.")
-        preset = c5.selectbox("Training settings", ["paper", "quick"], key="train_preset",
-                              help="'paper': the paper's settings (SGD, 100 epochs, batch 10, pixels / 255, LR "
-                                   "halved after 10 epochs without improvement, ImageNet VGG-11 weights, "
-                                   "threshold-centred AL rounds, positive-only segmentation). 'quick': 8 epochs "
-                                   "at 64 px, sized for a computer without a GPU. The quick probe ignores this.")
-        imagenet = st.toggle("Start VGG-11 / U-Net from ImageNet weights (the paper)", True, key="train_imagenet",
-                             help="Off: random initialisation, reported in every table. The quick probe ignores this.")
-        missing = pretrained_notice("classification", resolve_params("classification", "paper"))
-        if missing:
-            st.warning(missing[0].upper() + missing[1:] + ".", icon=":material/warning:")
-        workers = c6.number_input("Parallel workers", 1, 64, default_workers(), key="train_workers",
-                                  help="Processes training parts at once (default: one per core). "
-                                       "The results do not depend on it.")
-        with st.popover("Active learning after the first selection (optional)"):
-            rounds = st.number_input("Rounds", 0, 20, 0, key="train_rounds",
-                                     help="After the first budget, label this many more rounds chosen by "
-                                          "the model's uncertainty. 0 = off.")
-            query = st.number_input("Images per round", 1, 200, 20, key="train_query")
-            from coldstart.train.al import STRATEGIES as AL_STRATEGIES
+    # no st.form: Enter in a field must never start a run (a run can take days of CPU)
+    task = st.radio("What should the model learn?", ["probe", "classification", "segmentation"],
+                    key="train_task", horizontal=True,
+                    format_func={"probe": "quick probe", "classification": "classification (VGG-11)",
+                                 "segmentation": "segmentation (U-Net)"}.get)
+    st.caption("  \n".join(f"**{k}**: {v}" for k, v in TASK_HELP.items()))
+    methods = st.multiselect("Methods (features : how images are chosen)", all_methods,
+                             default=default_methods(embs, sels, "paper", FOUNDATION), key="train_methods",
+                             help="'random' is the reference. 'pixels:kmeans-paper' is the paper's naive "
+                                  "clustering; a foundation model's features with kmeans-paper is the paper's "
+                                  "method; 'kmeans' is a fast approximation of the paper's protocol.\n\n"
+                                  + "\n".join(f"- **{k}**: {v}" for k, v in sel_summary.items()))
+    c3, c4, c5, c6 = st.columns(4)
+    budgets = c3.text_input("Budgets (images labelled)", "20,40,60,80,100", key="train_budgets",
+                            help=f"Comma-separated, increasing. The pool has {n_pool} training images.")
+    seeds = c4.number_input("Seeds (repeats)", 1, 20, 5, key="train_seeds",
+                            help="More seeds give tighter error bars and take longer.")
+    preset = c5.selectbox("Training settings", ["paper", "quick"], key="train_preset",
+                          help="'paper': the paper's settings (SGD, 100 epochs, batch 10, pixels / 255, LR "
+                               "halved after 10 epochs without improvement, ImageNet VGG-11 weights, "
+                               "threshold-centred AL rounds, positive-only segmentation). 'quick': 8 epochs "
+                               "at 64 px, sized for a computer without a GPU. The quick probe ignores this.")
+    imagenet = st.toggle("Start VGG-11 / U-Net from ImageNet weights (the paper)", True, key="train_imagenet",
+                         help="Off: random initialisation, reported in every table. The quick probe ignores this.")
+    missing = pretrained_notice("classification", resolve_params("classification", "paper"))
+    if missing:
+        st.warning(missing[0].upper() + missing[1:] + ".", icon=":material/warning:")
+    workers = c6.number_input("Parallel workers", 1, 64, default_workers(), key="train_workers",
+                              help="Processes training parts at once (default: one per core). "
+                                   "The results do not depend on it.")
+    with st.popover("Run on a Ray cluster (optional)"):
+        executor = st.radio("Units run", ["local", "ray"], horizontal=True, key="train_executor",
+                            help="local: this machine. ray: one Ray task per part (pip install -e \".[scale]\"; "
+                                 "docs/scale.md). The results do not depend on it.")
+        address = st.text_input("Ray address", "", key="train_address", placeholder="auto or HOST:PORT",
+                                help="Empty: a local Ray instance. The run folder must be on storage the "
+                                     "cluster shares (COLDSTART_DATA).")
+    strata_col = st.selectbox("Per-stratum results (optional)", ["(none)", *stratifier_columns(ds.manifest)],
+                              key="train_strata",
+                              help="A manifest column such as 'subgroup' or 'protocol': each stratum's positive "
+                                   "images are also scored against all negatives (hidden stratification).")
+    with st.popover("Active learning after the first selection (optional)"):
+        rounds = st.number_input("Rounds", 0, 20, 0, key="train_rounds",
+                                 help="After the first budget, label this many more rounds chosen by "
+                                      "the model's uncertainty. 0 = off.")
+        query = st.number_input("Images per round", 1, 200, 20, key="train_query")
+        from coldstart.train.al import STRATEGIES as AL_STRATEGIES
 
-            strategy = st.selectbox("Round strategy", list(AL_STRATEGIES), key="train_strategy",
-                                    help="'threshold' (the paper's): probabilities nearest the decision threshold.")
-            ood_filter = st.number_input("Drop likely OOD images before each query (fraction)", 0.0, 0.5, 0.0,
-                                         0.05, key="train_ood_filter")
-        go = st.form_submit_button("Start run", type="primary", icon=":material/play_arrow:")
-
-if go:
+        strategy = st.selectbox("Round strategy", list(AL_STRATEGIES), key="train_strategy",
+                                help="'threshold' (the paper's): probabilities nearest the decision threshold.")
+        ood_filter = st.number_input("Drop likely OOD images before each query (fraction)", 0.0, 0.5, 0.0,
+                                     0.05, key="train_ood_filter")
     cfg = dict(dataset=ds.name, task=task, methods=methods, budgets=budgets, seeds=list(range(int(seeds))),
                preset=preset, rounds=int(rounds), query_size=int(query), strategy=strategy, workers=int(workers),
+               executor=executor, address=address.strip() or None,
+               strata=None if strata_col == "(none)" else strata_col,
                ood_filter=float(ood_filter))
     if task != "probe":
         cfg["train"] = {"pretrained": "imagenet" if imagenet else "none"}
+    est, ok = None, True
+    try:
+        est = estimate_run(RunConfig.from_dict(cfg))
+    except ColdstartError as e:
+        ok = False
+        st.error(str(e), icon=":material/error:")
+    if est is not None:
+        st.markdown(f"**Estimate:** {rv.estimate_text(est)}")
+    sure = True
+    if est is not None and est.needs_confirmation:
+        sure = st.checkbox(f"Start anyway: {rv.estimate_text(est, short=True)}",
+                           key=f"train_confirm_{st.session_state.get('train_started', 0)}",
+                           help="Runs over 5 minutes (or network training with no earlier run to measure "
+                                "from) need this tick, so that no long run starts by accident.")
+    go = st.button("Start run", type="primary", icon=":material/play_arrow:", key="train_start",
+                   disabled=not (ok and sure))
+
+if go:
     if "random" not in methods:
         st.warning("Random picks are not in the methods: the Compare page will have no reference.")
     notice = pretrained_notice(task, resolve_params(task, preset, cfg.get("train")))
@@ -117,53 +147,38 @@ if go:
         with st.spinner("checking the settings and starting the run…"):
             run_id = start_run(RunConfig.from_dict(cfg), background=True)
         st.session_state[WATCH_KEY] = run_id
+        st.session_state["train_started"] = st.session_state.get("train_started", 0) + 1  # a fresh tick box
         st.success(f"Run **{run_id}** started in the background. You can close this tab: it keeps going.")
     except ColdstartError as e:
         ui.show_error(e, "could not start the run")
 
 
 # ------------------------------------------------------------------ watching
+LIVE = ("running", "starting")
 runs = list_runs(ds.name)
 if runs.empty:
     st.info("No runs yet for this dataset. Start one above: the quick probe with the defaults is a good first run.")
     st.stop()
-
-ids = runs["run_id"].tolist()
-watch = st.session_state.get(WATCH_KEY)
-if watch not in ids:
-    running = runs[runs["status"].isin(["running", "starting"])]
-    watch = running["run_id"].iat[0] if len(running) else ids[0]
-st.session_state[WATCH_KEY] = watch
+live_at_start = frozenset(runs.loc[runs["status"].isin(LIVE), "run_id"])
+test_labels = ds.labels[ds.splits == "test"]
 
 
-def _desc(rid: str) -> str:
-    r = runs[runs["run_id"] == rid].iloc[0]
-    return f"{rid} · {r['task']} · {rv.status_text(r['status'])} · {r['units_done']}/{r['units_total']}"
-
-
-st.subheader("Run")
-st.selectbox("Which run to watch", ids, key=WATCH_KEY, format_func=_desc)
-store = RunStore(ds.name, st.session_state[WATCH_KEY])
-first = store.progress()
-live = first["status"] in ("running", "starting")
-
-
-@st.fragment(run_every=2.0 if live else None)
-def live_panel(store: RunStore, was_live: bool) -> None:
-    p = store.progress()
-    status = p["status"]
-    if was_live and status not in ("running", "starting"):
-        st.rerun()  # finished: refresh the whole page (past-runs table, buttons)
+def live_panel(store: RunStore, p: dict) -> None:
+    status, task = p["status"], store.raw_config.get("task", "probe")
     total, done = p["units_total"] or 0, p["units_done"]
-    cols = st.columns([2, 1, 1, 1])
+    epochs = task in EPOCH_TASKS
+    cols = st.columns([2, 1, 1] if epochs else [2, 1])
     cols[0].markdown(f"**{store.run_id}**  \n{rv.status_markdown(status)}")
     cols[1].metric("Parts done", f"{done} / {total}",
                    help="One part = one method x budget x seed (or one active-learning round).")
-    epoch = f"{p['epoch']} / {p['epochs']}" if p.get("epoch") else "—"
-    cols[2].metric("Current epoch", epoch)
-    cols[3].metric("Time left", rv.eta_text(p["eta_s"]) if status == "running" else "—")
+    if epochs:
+        cols[2].metric("Current epoch", f"{p['epoch']} / {p['epochs']}" if p.get("epoch") else "—")
     st.progress(done / total if total else 0.0,
-                text=f"now: {p['current_unit']}" if p.get("current_unit") else None)
+                text=f"now: {unit_words(p['current_unit'])}" if p.get("current_unit") else None)
+    if status == "running":
+        eta, basis = live_eta(store, p)
+        st.caption(f"Time left: about {rv.eta_text(eta)} ({basis})" if eta is not None else
+                   "Time left: measured once the first part (or, for network training, the first epoch) ends.")
     if status == "failed":
         st.error(f"The run stopped with an error: {p['error'] or 'see runner.log'}", icon=":material/error:")
         st.info(rv.error_advice(p["error"]), icon=":material/lightbulb:")
@@ -172,33 +187,55 @@ def live_panel(store: RunStore, was_live: bool) -> None:
                    "Press Resume: finished parts are kept.")
     res = store.results()
     if len(res):
-        m = run_metrics(store.raw_config.get("task", "probe"), res)[0]
-        st.plotly_chart(rv.live_figure(res, m), key=f"train_live_{store.run_id}", width="stretch")
-        st.caption(f"{rv.metric_name(m)} on the test images for each finished part (dots: seeds; line: mean). "
-                   "The curves grow as parts finish.")
-    elif status in ("running", "starting"):
-        st.caption("Waiting for the first part to finish (embedding the images may come first)…")
+        m = run_metrics(task, res)[0]
+        st.plotly_chart(rv.live_figure(res, m, chance=rv.chance_level(m, test_labels)),
+                        key=f"train_live_{store.run_id}", width="stretch")
+        st.caption(f"{rv.metric_name(m)} on the test images for each finished part (dots: seeds; line: mean; "
+                   "dotted: a random guess). The curves grow as parts finish.")
+    elif status in LIVE:
+        st.caption("Training the first part: the curve appears when it ends." if epochs else
+                   "Waiting for the first part to finish (embedding the images may come first)…")
 
 
-live_panel(store, live)
+@st.fragment(run_every=2.0 if live_at_start else None)
+def watch_section() -> None:
+    """Run picker, live panel, buttons and past runs: all refreshed together while a run is live."""
+    runs = list_runs(ds.name)
+    if frozenset(runs.loc[runs["status"].isin(LIVE), "run_id"]) != live_at_start:
+        st.rerun()  # a run started or ended: refresh the whole page (polling, buttons)
+    ids = runs["run_id"].tolist()
+    if st.session_state.get(WATCH_KEY) not in ids:
+        running = runs[runs["status"].isin(LIVE)]
+        st.session_state[WATCH_KEY] = running["run_id"].iat[0] if len(running) else ids[0]
+    desc = {r.run_id: f"{r.run_id} · {r.task} · {rv.status_text(r.status)} · {r.units_done}/{r.units_total}"
+            for r in runs.itertuples()}
+    st.subheader("Run")
+    st.selectbox("Which run to watch", ids, key=WATCH_KEY, format_func=desc.get)
+    store = RunStore(ds.name, st.session_state[WATCH_KEY])
+    p = store.progress()
+    live = p["status"] in LIVE
+    live_panel(store, p)
 
-b = st.columns([1, 1, 1, 3])
-if b[0].button("Cancel run", key="train_cancel", disabled=not live, icon=":material/stop:"):
-    with ui.guarded("cancel"):
-        s = cancel_run(ds.name, store.run_id)  # waits until the runner has recorded it
-        st.toast(f"Run {store.run_id}: {s}")
-        st.rerun()
-if b[1].button("Resume run", key="train_resume", icon=":material/replay:",
-               disabled=live or first["status"] == "finished"):
-    with ui.guarded("resume"):
-        resume_run(ds.name, store.run_id, background=True)  # "starting" until the runner takes over
-        st.toast(f"Run {store.run_id} resumed in the background")
-        st.rerun()
-if first["status"] == "finished":
-    rv.page_link("pages/3_Compare.py", "Compare results", ":material/bar_chart:", b[2])
+    b = st.columns([1, 1, 1, 3])
+    if b[0].button("Cancel run", key="train_cancel", disabled=not live, icon=":material/stop:"):
+        with ui.guarded("cancel"):
+            s = cancel_run(ds.name, store.run_id)  # waits until the runner has recorded it
+            st.toast(f"Run {store.run_id}: {s}")
+            st.rerun()
+    if b[1].button("Resume run", key="train_resume", icon=":material/replay:",
+                   disabled=live or p["status"] == "finished"):
+        with ui.guarded("resume"):
+            resume_run(ds.name, store.run_id, background=True)  # "starting" until the runner takes over
+            st.toast(f"Run {store.run_id} resumed in the background")
+            st.rerun()
+    if p["status"] == "finished":
+        rv.page_link("pages/3_Compare.py", "Compare results", ":material/bar_chart:", b[2])
 
-st.subheader("Past runs")
-show = runs.assign(status=runs["status"].map(rv.status_text),
-                   progress=[f"{d}/{t}" for d, t in zip(runs["units_done"], runs["units_total"])])
-st.dataframe(show[["run_id", "status", "progress", "task", "created", "methods"]], hide_index=True,
-             width="stretch")
+    st.subheader("Past runs")
+    show = runs.assign(status=runs["status"].map(rv.status_text),
+                       progress=[f"{d}/{t}" for d, t in zip(runs["units_done"], runs["units_total"])])
+    st.dataframe(show[["run_id", "status", "progress", "task", "created", "methods"]], hide_index=True,
+                 width="stretch")
+
+
+watch_section()

@@ -11,7 +11,8 @@ import streamlit as st
 
 from coldstart import compare
 from coldstart.errors import ColdstartError
-from coldstart.runs import RunStore, list_runs, report_frame, report_table, run_metrics, summarize
+from coldstart.runs import RunStore, list_runs, report_frame, report_table, run_metrics, stratum_table, summarize
+from coldstart.runs.report import SE_MEANING
 from coldstart.ui import common as ui
 from coldstart.ui import runs_view as rv
 
@@ -23,7 +24,8 @@ if ds is None:
 st.title("Compare selection methods")
 st.markdown(
     "Rows are methods, columns are **budgets** (number of labelled images). Each cell is the mean over "
-    "seeds with its standard error in brackets; the best value per column is **bold**. A cell marked "
+    "seeds with its standard error in brackets (the SE combines the spread over seeds and the test-set "
+    "bootstrap); the best value per column is **bold**. A cell marked "
     "`[4/5]` means one seed could not be trained (e.g. its images held only one class).")
 
 runs = list_runs(ds.name)
@@ -76,6 +78,20 @@ if has_cold and not results["method"].map(rv.is_random).any():
     st.warning("These runs have no random baseline: add 'random' to the methods so every method can be judged "
                "against it.")
 
+strata_col = next((x.raw_config.get("strata") for x in stores if x.raw_config.get("strata")), None)
+
+
+@st.cache_data(show_spinner="training the full-label reference probe…")
+def _references(stamp: str, embedder: str, column: str | None):
+    return compare.chance_levels(ds, column), compare.full_label_ceiling(ds, embedder, column)
+
+
+chance, ceiling = {}, {}
+if task == "probe":  # the ceiling is the probe on every train label, comparable with probe runs only
+    with ui.guarded("reference lines"):
+        chance, ceiling = _references(ui.dataset_stamp(ds), stores[0].config.probe_embedding(
+            stores[0].config.methods[0]), strata_col)
+
 tabs = st.tabs([rv.metric_name(m) for m in metrics])
 for m, tab in zip(metrics, tabs):
     with tab:
@@ -90,8 +106,11 @@ for m, tab in zip(metrics, tabs):
             st.caption("⚠️ " + n)
         summ = summarize(results, m)
         if has_cold:
-            st.plotly_chart(rv.budget_figure(summ, m), key=f"compare_budget_{m}", width="stretch")
-            st.caption("Error bars: ± one standard error (seeds and test-set bootstrap). Grey dashed: random picks.")
+            refs = {"full-label ceiling": ceiling.get("all", {}).get(m),
+                    "chance": chance.get("all") if m in ("ap", "auprc") else 0.5 if m == "auroc" else None}
+            st.plotly_chart(rv.budget_figure(summ, m, reference=refs), key=f"compare_budget_{m}", width="stretch")
+            st.caption(f"Error bars: ± one standard error, as in the table ({SE_MEANING}). Grey dashed: random "
+                       "picks. Dotted: chance and the full-label ceiling (the probe trained on every train label).")
         d = st.columns(3)
         d[0].download_button("Table (CSV)", report_table(results, m, "csv"), f"{name}-{m}.csv", "text/csv",
                              key=f"compare_dl_csv_{m}", icon=":material/download:")
@@ -99,6 +118,26 @@ for m, tab in zip(metrics, tabs):
                              key=f"compare_dl_md_{m}", icon=":material/download:")
         d[2].download_button("Table (LaTeX)", rep.to_latex(), f"{name}-{m}.tex", "text/x-tex",
                              key=f"compare_dl_tex_{m}", icon=":material/download:")
+
+# ------------------------------------------------------------------ strata
+if "stratum" in results and (results["stratum"] != "all").any():
+    st.header("Per stratum (hidden stratification)")
+    column = strata_col
+    st.markdown(f"Each stratum of **{column}**: its positive images against all negative images. The worst "
+                "stratum is the one a model serves least; compare it with the overall value.")
+    s_metrics = [m for m in ("ap", "auroc", "sensitivity") if m in set(results.loc[results["stratum"] != "all", "metric"])]
+    c = st.columns(2)
+    sm = c[0].selectbox("Metric  ", s_metrics, key="compare_strata_metric", format_func=rv.metric_name)
+    s_budgets = sorted(results.loc[results["phase"] == "cold", "budget"].unique())
+    sb = c[1].select_slider("Budget", s_budgets, value=s_budgets[-1], key="compare_strata_budget") \
+        if len(s_budgets) > 1 else (s_budgets[0] if s_budgets else None)
+    table = stratum_table(results, sm, sb)
+    if len(table):
+        st.plotly_chart(rv.strata_figure(table, sm, chance or None, ceiling=ceiling or None),
+                        key="compare_strata", width="stretch")
+        st.dataframe(table.round(3), hide_index=True, width="stretch")
+        st.caption("Grey ticks: chance (a random scorer's AUPRC = the positives' share); black ticks: the "
+                   "full-label ceiling. NaN: the stratum has no positive image in the test split.")
 
 # ------------------------------------------------------------------ AL rounds
 if (results["phase"] == "al").any():
@@ -108,7 +147,7 @@ if (results["phase"] == "al").any():
     st.plotly_chart(rv.al_figure(summ, m), key="compare_al", width="stretch")
     gains = compare.al_gains(summ)
     st.caption("Gain = change since the previous round. When gains shrink towards 0, more labels stop paying off.")
-    st.dataframe(gains.round(3), hide_index=True, width="stretch")
+    st.dataframe(rv.gains_table(gains), hide_index=True, width="stretch")
 
 # ------------------------------------------------------------------ untrainable seeds
 bad = compare.untrainable_summary(results)

@@ -17,6 +17,9 @@ import streamlit as st
 from coldstart.errors import ColdstartError
 from coldstart.label import STRATEGIES, LabelSession, compare_sessions, list_sessions
 from coldstart.label.probe import waiting_for_classes
+from coldstart.label.sessions import pick_orders
+from coldstart.select.strata import stratifier_columns, stratum_values
+from coldstart.ui.explore_map import coverage_panel
 from coldstart.ui import common as ui
 from coldstart.ui import export_view, loaders
 from coldstart.ui import label_view as lv
@@ -231,6 +234,15 @@ def label_panel(s: LabelSession) -> None:
             "same class (a model needs both).")
         if not s.has_ground_truth:
             st.caption("This dataset has no ground truth for the pool, so the random reference is not shown.")
+        strata_cols = stratifier_columns(ds.manifest)
+        if strata_cols and len(s):
+            with st.expander("Which strata do your labels cover?", icon=":material/stacks:"):
+                col = st.selectbox("Stratify by", strata_cols, key="label_strata_col",
+                                   index=strata_cols.index("subgroup") if "subgroup" in strata_cols else 0,
+                                   help="Any categorical column of the dataset (e.g. acquisition protocol or "
+                                        "clinical subgroup): does your set reach the rare ones?")
+                coverage_panel(stratum_values(ds.manifest, col)[s.pool], pick_orders(s), len(s), col,
+                               key="label_strata")
         if st.toggle("Reveal: compare my labels with the ground truth", key="label_reveal"):
             if len(s) == 0:
                 st.caption("Label an image first.")

@@ -42,8 +42,17 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-dev-shm-usage"]
 # Streamlit's DOM test ids (stable across 1.4x-1.6x)
 EXCEPTION_SEL = '[data-testid="stException"]'
-RUNNING_SEL = '[data-testid="stStatusWidget"]'
+STATUS_SEL = '[data-testid="stStatusWidget"]'
 APP_SEL = '[data-testid="stApp"]'
+# While a script runs, Streamlit 1.67 shows in its status widget an icon labelled "Running..." and a
+# "Stop" button (older versions wrote "Running..." as text): any of them means "not idle yet".
+RUNNING_JS = """() => {
+  const w = document.querySelector('[data-testid="stStatusWidget"]');
+  if (!w) return false;
+  if (w.querySelector('[data-testid="stStatusWidgetRunningIcon"], [aria-label^="Running"]')) return true;
+  if (Array.from(w.querySelectorAll('button')).some(b => b.innerText.trim() === 'Stop')) return true;
+  return /Running/.test(w.innerText);
+}"""
 
 
 def find_chromium() -> str | None:
@@ -142,22 +151,29 @@ def chromium_page(width: int = 1440, height: int = 1000, timeout_ms: int = 60_00
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.js_errors = errors  # type: ignore[attr-defined]
+            console: list[str] = []  # e.g. "Client Error: Download Button source error - <url>"
+            page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
+            page.console_messages = console  # type: ignore[attr-defined]
             yield page
         finally:
             browser.close()
 
 
+def is_running(page) -> bool:
+    """True while Streamlit shows its running state (icon labelled "Running...", a "Stop" button)."""
+    return bool(page.evaluate(RUNNING_JS))
+
+
 def wait_idle(page, timeout_ms: int = 60_000, settle_ms: int = 300) -> None:
-    """Wait until the app is rendered and Streamlit's "Running…" indicator is gone."""
+    """Wait until the app is rendered and Streamlit's running state is gone (twice, ``settle_ms`` apart)."""
     page.wait_for_selector(APP_SEL, timeout=timeout_ms)
     deadline = time.time() + timeout_ms / 1000
     # the status widget may appear a moment after an interaction: give it a chance
     page.wait_for_timeout(settle_ms)
     while time.time() < deadline:
-        running = page.locator(RUNNING_SEL).filter(has_text="Running")
-        if running.count() == 0:
+        if not is_running(page):
             page.wait_for_timeout(settle_ms)
-            if page.locator(RUNNING_SEL).filter(has_text="Running").count() == 0:
+            if not is_running(page):
                 return
         page.wait_for_timeout(100)
     raise TimeoutError(f"app still running after {timeout_ms} ms")

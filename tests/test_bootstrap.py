@@ -90,3 +90,21 @@ def test_weighted_balanced_accuracy_equals_sklearn_multiclass():
     for b in range(30):
         idx = rng.integers(0, 60, 60)
         assert abs(got[b] - balanced_accuracy_score(y[idx], pred[idx])) < 1e-12
+
+
+def test_score_draws_equal_each_weighted_metric():
+    y, s = _data(90, 6, True)
+    W = M.bootstrap_weights(90, 25, seed=1)
+    d = M.score_draws(y, s, W)
+    for name in ("ap", "auprc_trapz", "auroc"):
+        np.testing.assert_array_equal(d[name], M.weighted_metric(name, y, s, W))
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_unit_weights_give_sklearns_observed_values(ties):
+    y, s = _data(150, 9, ties)
+    d = M.score_draws(y, s, np.ones((1, 150)))
+    assert abs(d["ap"][0] - M.ap(y, s)) < 1e-12 and abs(d["auroc"][0] - M.auroc(y, s)) < 1e-12
+    assert abs(d["auprc_trapz"][0] - M.auprc_trapz(y, s)) < 1e-12
+    pred = (s > 0.3).astype(int)
+    assert abs(M.weighted_metric("f1", y, pred, np.ones((1, 150)))[0] - M.f1(y, pred)) < 1e-12

@@ -89,6 +89,7 @@ def test_slider_overlay_follows_exactly(data_root):
         assert "pick #1" in frame.locator("#tip").inner_text()
 
         # lasso over the middle of the plot returns image ids to Python
+        page.frame_locator(IFRAME).locator(".nsewdrag").first.scroll_into_view_if_needed()
         box = page.frame_locator(IFRAME).locator(".nsewdrag").first.bounding_box()
         x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
         page.mouse.move(x0 + 0.3 * w, y0 + 0.3 * h)

@@ -68,7 +68,7 @@ def test_pretrain_validates(pool):
         pretrain_ssl(pool, preset="tpu")
     with pytest.raises(ColdstartError, match="epochs=0"):
         pretrain_ssl(pool, epochs=0)
-    with pytest.raises(ColdstartError, match="unknown pretrain settings"):
+    with pytest.raises(ColdstartError, match=r"unknown pretrain setting\(s\)"):
         pretrain_ssl(pool, epochs=1, lr_typo=3)
     with pytest.raises(ColdstartError, match="arch='vgg'"):
         pretrain_ssl(pool, epochs=1, arch="vgg")

@@ -176,11 +176,11 @@ def test_embeddings_computed_on_request(data_root):
 
 def test_every_cold_start_selector_draws_picks(data_root):
     from coldstart.embed import load_embeddings
-    from coldstart.ui.loaders import selectors_table
+    from coldstart.select import selector_specs
 
     ds = make_blob_dataset("small", data_root, n=70, seed=4)
     load_embeddings(ds, "pixels")
-    names = list(selectors_table())
+    names = list(selector_specs("cold-start"))  # what the page offers
     assert {"random", "kmeans", "typiclust", "probcover", "coreset"} <= set(names)
     assert "entropy" not in names  # needs a trained model, not a cold-start pick
     at = _app(explore_budget=12).run()

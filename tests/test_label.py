@@ -168,3 +168,22 @@ def test_waiting_for_classes_says_what_the_model_needs():
     assert "All 3 labels so far are 'normal'" in msg and "'pneumothorax'" in msg and "both classes" in msg
     assert waiting_for_classes([0, 1], classes) is None
     assert waiting_for_classes([0], ["only"]) is None
+
+
+def test_pick_orders_compare_a_students_labels_with_the_suggestions(blob_dataset, feats):
+    from coldstart.label.sessions import pick_orders
+    from coldstart.select.strata import stratum_coverage
+
+    s = LabelSession.create(blob_dataset, "strata", feats, coldstart="kmeans", n_coldstart=6, seed=0)
+    truth_labeler(s, 4)
+    orders = pick_orders(s)
+    assert list(orders) == ["your labels", "kmeans suggestions", "random picks"]
+    assert all(len(o) == 4 for o in orders.values())
+    # following the suggestions, the student's first labels are the suggestions, as pool positions
+    assert orders["your labels"].tolist() == orders["kmeans suggestions"].tolist()
+    assert s.pool[orders["your labels"]].tolist() == s.labeled_rows().tolist()
+    # the random reference is the same order the random curve trains on
+    assert s.pool[orders["random picks"]].tolist() == s.random_order()[:4].tolist()
+    labels = blob_dataset.labels[s.pool].astype(str)
+    t = stratum_coverage(labels, orders["your labels"], 4)
+    assert int(t["picks"].sum()) == 4

@@ -194,7 +194,7 @@ def test_mc_dropout_samples_differ_and_are_seeded():
 
 
 def test_ood_filter_keeps_outliers_out_of_the_query():
-    from coldstart.train.al import query
+    from coldstart.train.al import ood_filtered, query
 
     rng = np.random.default_rng(0)
     F = rng.normal(size=(200, 8))
@@ -204,8 +204,9 @@ def test_ood_filter_keeps_outliers_out_of_the_query():
     probs = np.stack([1 - p1, p1], 1)
     plain = query("least-confidence", probs, [], 200, 10)
     assert (plain < 20).all()
-    new, info = query("least-confidence", probs, [], 200, 10, ood_filter=0.1, ood_features=F, return_info=True)
-    assert not (new < 20).any() and info["n_ood_filtered"] == 20
+    new = query("least-confidence", probs, [], 200, 10, ood_filter=0.1, ood_features=F)
+    assert not (new < 20).any()
+    assert np.array_equal(ood_filtered(np.arange(200), 0.1, F), np.arange(20))  # exactly the outliers
     with pytest.raises(ColdstartError, match="ood_filter needs an embedding"):
         query("margin", probs, [], 200, 10, ood_filter=0.1)
 
@@ -243,3 +244,30 @@ def test_bald_run_end_to_end_with_mc_dropout(blob_dataset):
     state = np.load(next((st.dir / "state").glob("*r0.npz")))
     assert state["mc_probs"].shape[0] == 3 and "threshold" in state.files
     assert sorted(st.results()["budget"].unique()) == [12, 16]
+
+
+@pytest.mark.slow
+def test_cli_warns_about_random_initialisation_and_report_names_the_weights(blob_dataset, capsys):
+    from coldstart.cli import main
+
+    rc = main(["run", "--dataset", "blobs", "--task", "classification", "--methods", "random", "--budgets", "12",
+               "--seeds", "0", "--set", "pretrained=none", "--set", "size=32", "--set", "epochs=1",
+               "--set", "device=cpu"])
+    out = capsys.readouterr()
+    assert rc == 0 and "warning: training starts from random initialisation" in out.err
+    run_id = out.out.split("run id: ")[1].split()[0]
+    assert main(["report", run_id]) == 0
+    assert "Initial weights: random initialisation (no pretrained file)." in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_interactive_segmentation_training_uses_the_positive_cohort(blob_dataset):
+    from coldstart.train import train_selection
+
+    ds = blob_dataset
+    tr = ds.split_indices("train")[:16]
+    out = train_selection(ds, tr, task="segmentation", size=32, epochs=1, pretrained="none", device="cpu")
+    assert (out.predictions["y"] == 1).all() and set(out.metrics) == {"dice", "hausdorff", "hausdorff95"}
+    out2 = train_selection(ds, tr, task="segmentation", size=32, epochs=1, pretrained="none", device="cpu",
+                           include_negatives=True)
+    assert (out2.predictions["y"] == 0).any() and "dice_all" in out2.metrics

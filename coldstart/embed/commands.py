@@ -20,6 +20,10 @@ def register(sub) -> None:
                    help="also write the embedding matrix (float32, rows in manifest order) to FILE.npy")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda when present)")
     p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--ray", action="store_true", help='compute on Ray Data (pip install -e ".[scale]"; docs/scale.md)')
+    p.add_argument("--address", default=None, help="Ray cluster for --ray: auto, HOST:PORT, ray://HOST:PORT "
+                   "(default: a local Ray instance)")
+    p.add_argument("--concurrency", type=int, default=None, help="model actors for --ray (default: one per GPU, else 1)")
     p.add_argument("--force", action="store_true",
                    help="discard this embedder's cached result (and partial chunks) and compute again")
     p.add_argument("--download", action="store_true",
@@ -72,7 +76,13 @@ def cmd_embed(args: argparse.Namespace) -> int:
         clear_cache(ds, args.embedder)
     from . import embedding_chunks, ensure_embeddings
 
-    info = ensure_embeddings(ds, args.embedder, device=args.device, batch_size=args.batch_size, progress=True)
+    fill = None
+    if args.ray:
+        from .ray_embed import ray_fill
+
+        fill = ray_fill(address=args.address, concurrency=args.concurrency)
+    info = ensure_embeddings(ds, args.embedder, device=args.device, batch_size=args.batch_size, progress=True,
+                             fill=fill)
     n, d = info["shape"]
     print(f"{args.embedder}: {n} x {d} ({info['dtype']} on disk) -> {ds.cache_dir('emb') / (info['key'] + '.npy')}")
     if args.out:
@@ -90,6 +100,21 @@ def cmd_embed(args: argparse.Namespace) -> int:
             y.flush()
             del y
         print(f"wrote {out} (float32, {n} rows in manifest order, ids in {ds.dir / 'manifest.parquet'})")
+    return 0
+
+
+def cmd_embedders(args: argparse.Namespace) -> int:
+    from . import default_embedder, list_embedders
+
+    df = list_embedders(args.dataset)
+    w = max(len(n) for n in df["name"]) + 2
+    print(f"{'name':<{w}}  {'ready':<5}  {'dim':>5}  reason")
+    for r in df.itertuples():
+        dim = "" if r.dim is None or str(r.dim) == "<NA>" else str(r.dim)
+        name = f"{r.name} *" if r.default else r.name
+        print(f"{name:<{w}}  {'yes' if r.available else 'no':<5}  {dim:>5}  {r.reason}")
+    name, why = default_embedder(args.dataset, df)
+    print(f"* default: {name} ({why})")
     return 0
 
 

@@ -1,13 +1,18 @@
-"""Raw pixels, the paper's "naive" input, and a cheap thumbnail.
+"""Raw pixels: the paper's "naive" input at the task's input size, and a cheap thumbnail.
 
-* ``pixels``: the image at the task's input size, 224 x 224 as in the paper
+* ``pixels-224``: the image at the task's input size, 224 x 224 as in the paper
   (50,176-d), never upsampled above the pool's native size (PneumoniaMNIST
-  stays 28 x 28 = 784-d). Stored as uint8 (pixels are 8-bit), so a
-  100,000-image pool at 224 px is about 5 GB on disk; see
+  stays 28 x 28 = 784-d). Stored as uint8 (pixels are 8-bit; uint16 for
+  16-bit films), so a 100,000-image pool at 224 px is about 5 GB on disk; see
   :func:`coldstart.embed.cache.embedding_chunks` for reading it in blocks.
-* ``pixels-32``: a 32 x 32 thumbnail (1,024-d): a cheap stand-in for quick
-  looks, *not* the paper's input. It is the former ``pixels`` unchanged (same
-  cache key, float32), so caches computed before the rename stay valid.
+* ``pixels``: a 32 x 32 thumbnail (1,024-d), float32: a cheap stand-in, *not*
+  the paper's input.
+
+Interim naming: the issue's end state is ``pixels`` = the task-size input and
+``pixels-32`` = the thumbnail. ``pixels`` keeps meaning the thumbnail until the
+selectors' PCA (:func:`coldstart.select._space.reduce_dim`) handles 50,176-d
+input without forming a d x d covariance (20 GB at 224 px); the flip is the two
+registry lines in :mod:`coldstart.embed.registry`.
 """
 
 from __future__ import annotations
@@ -33,32 +38,20 @@ class PixelsEmbedder:
 
     Parameters
     ----------
-    dataset : Dataset, optional
-        Sets the size: ``min(224, native size)``. Without one the size is 224.
-    size : int, optional
-        A fixed size instead (``pixels-32`` uses 32).
+    size : int, default 32
+        Side of the thumbnail; 32 gives 1,024-d vectors.
     """
 
-    store_dtype: str | None = "uint8"  # the cache keeps round(255 * value): exact for 8-bit images
-    store_scale = 255.0
+    store_dtype: str | None = None  # float32 in the cache
+    store_scale: float | None = None
 
-    def __init__(self, dataset=None, size: int | None = None):
-        if dataset is not None and "bit_depth" in dataset.manifest.columns and \
-                (dataset.manifest["bit_depth"] == 16).any():
-            self.store_dtype, self.store_scale = "uint16", 65535.0  # keep 16-bit films' precision
-        if size is None:
-            native = native_size(dataset) if dataset is not None else None
-            size = min(PAPER_SIZE, native) if native else PAPER_SIZE
-            self.name = "pixels"
-            self.summary = (f"raw pixels at the task's input size, {size}x{size} ({size * size:,}-d; 224 px in "
-                            "the paper, never above the images' own size): the paper's naive baseline")
-        else:
-            self.name = f"pixels-{size}"
-            self.summary = (f"a {size}x{size} thumbnail ({size * size:,}-d): a cheap stand-in for quick looks, "
-                            "not the paper's naive input")
+    def __init__(self, size: int = 32):
         self.size = int(size)
-        self.key = f"pixels-{self.size}-{'u16' if self.store_dtype == 'uint16' else 'u8'}-v2"
+        self.name = "pixels"
+        self.key = f"pixels-{self.size}-v1"
         self.dim = self.size * self.size
+        self.summary = (f"raw pixels as a {self.size}x{self.size} thumbnail ({self.dim:,}-d): cheap, not the "
+                        "paper's naive input (that is pixels-224)")
 
     def available(self) -> tuple[bool, str]:
         return True, "ready (no weights needed)"
@@ -73,11 +66,25 @@ class PixelsEmbedder:
         return out
 
 
-class ThumbnailEmbedder(PixelsEmbedder):
-    """``pixels-32``: a fixed 32 x 32 thumbnail, float32 under the former ``pixels`` cache key."""
+class InputPixelsEmbedder(PixelsEmbedder):
+    """``pixels-224``: the image at ``min(224, native size)``, flattened, stored as uint8.
 
-    store_dtype = None
+    Parameters
+    ----------
+    dataset : Dataset, optional
+        Sets the size from its images; without one the size is 224.
+    """
+
+    store_dtype = "uint8"  # the cache keeps round(255 * value): exact for 8-bit images at native size
+    store_scale = 255.0
 
     def __init__(self, dataset=None):
-        super().__init__(size=32)
-        self.key = "pixels-32-v1"
+        native = native_size(dataset) if dataset is not None else None
+        super().__init__(min(PAPER_SIZE, native) if native else PAPER_SIZE)
+        if dataset is not None and "bit_depth" in dataset.manifest.columns and \
+                (dataset.manifest["bit_depth"] == 16).any():
+            self.store_dtype, self.store_scale = "uint16", 65535.0  # keep 16-bit films' precision
+        self.name = "pixels-224"
+        self.key = f"pixels-{self.size}-{'u16' if self.store_dtype == 'uint16' else 'u8'}-v2"
+        self.summary = (f"raw pixels at the task's input size, {self.size}x{self.size} ({self.dim:,}-d; 224 px in "
+                        "the paper, never above the images' own size): the paper's naive baseline")

@@ -10,16 +10,16 @@ from ..errors import ColdstartError
 
 #: name -> "module:Class" (imported only when the embedder is asked for)
 BUILTIN: dict[str, str] = {
-    "pixels": "coldstart.embed.pixels:PixelsEmbedder",
-    "pixels-32": "coldstart.embed.pixels:ThumbnailEmbedder",
+    "pixels": "coldstart.embed.pixels:PixelsEmbedder",  # 32 px thumbnail (see coldstart.embed.pixels)
+    "pixels-224": "coldstart.embed.pixels:InputPixelsEmbedder",  # the paper's naive input
     "gist": "coldstart.embed.gist:GistEmbedder",
     "txrv-densenet121": "coldstart.embed.txrv:TxrvDenseNet",
     "txrv-resnet50": "coldstart.embed.txrv:TxrvResNet50",
     "txrv-autoencoder": "coldstart.embed.txrv:TxrvAutoencoder",
     "imagenet-densenet121": "coldstart.embed.imagenet:ImagenetDenseNet",
 }
-#: built-ins whose settings depend on the dataset (``pixels``: its size follows the images')
-PER_DATASET = ("pixels", "pixels-32")
+#: built-ins whose settings depend on the dataset (their size follows the images')
+PER_DATASET = ("pixels-224",)
 #: parameterised names, listed as-is in the table
 PARAMETRISED = ("file", "ssl-pool")
 #: the paper's chest X-ray foundation models, in order of preference for the default embedder
@@ -132,4 +132,4 @@ def default_embedder(dataset=None, table: pd.DataFrame | None = None) -> tuple[s
         why = f"dataset {ds.name!r} names {own!r}, which cannot run here"
     else:
         why = "no foundation-model weights here"
-    return "pixels", f"raw pixels, the paper's naive baseline; {why}: download one to use it"
+    return "pixels", f"raw pixels as a 32 px thumbnail; {why}: download one to use it"

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import ColdstartError
 from ..io import atomic_path, write_json
+from ..params import check_known_keys
 from .ssl_arch import ARCHS, build_backbone, feature_dim, parse_features
 from .ssl_pool import KIND, models_dir
 
@@ -119,9 +120,7 @@ def pretrain_ssl(dataset, preset: str = "cpu", epochs: int | None = None, seed: 
         raise ColdstartError(f"preset={preset!r} is unknown: choose one of {sorted(SSL_PRESETS)}")
     cfg = dict(SSL_PRESETS[preset])
     num_workers = overrides.pop("num_workers", None)
-    unknown = sorted(set(overrides) - set(cfg))
-    if unknown:
-        raise ColdstartError(f"unknown pretrain settings {unknown}: valid ones are {sorted(cfg)}")
+    check_known_keys("pretrain setting", overrides, sorted(cfg) + ["num_workers"])
     cfg.update(overrides)
     if epochs is not None:
         cfg["epochs"] = epochs

@@ -324,6 +324,10 @@ class LabelSession:
     def has_ground_truth(self) -> bool:
         return bool(len(self.test) and (self.dataset.labels[self.pool] >= 0).all())
 
+    def random_order(self) -> np.ndarray:
+        """Dataset rows of the pool in the random-sampling reference's (seeded) order."""
+        return self.pool[np.random.default_rng(self.config.seed + 1_000_003).permutation(len(self.pool))]
+
     def random_curve(self, n: int | None = None) -> pd.DataFrame:
         """The random-sampling reference: probe AUPRC after 1..n ground-truth labels of a random order.
 
@@ -339,7 +343,7 @@ class LabelSession:
         cached = pd.read_parquet(self.random_path) if self.random_path.exists() else empty
         have = len(cached)
         if have < n:
-            order = self.pool[np.random.default_rng(self.config.seed + 1_000_003).permutation(len(self.pool))]
+            order = self.random_order()
             y = self.dataset.labels[order[:n]]
             more = learning_curve(self.features, order[:n], y, self.test, self.y_test, self.n_classes,
                                   self.config.seed, start=have + 1)

@@ -46,3 +46,20 @@ def compare_sessions(dataset, names, features: np.ndarray, with_random: bool = T
         curves.append(sessions[0].random_curve(longest))
     summ = pd.DataFrame([s.summary() for s in sessions])
     return pd.concat(curves, ignore_index=True), summ
+
+
+def pick_orders(session: LabelSession) -> dict[str, "np.ndarray"]:
+    """Pick orders to compare a student's labels with, as positions into ``session.pool``:
+    the student's labelled images, the session's cold-start suggestions (its selector's order)
+    and the random-sampling reference. Each is cut to the number of labels so far."""
+    import numpy as np
+
+    pos = {int(r): k for k, r in enumerate(session.pool)}
+    n = len(session)
+
+    def positions(rows) -> np.ndarray:
+        return np.asarray([pos[int(r)] for r in rows if int(r) in pos][:n], dtype=np.int64)
+
+    return {"your labels": positions(session.labeled_rows()),
+            f"{session.config.coldstart} suggestions": positions(session.config.order or []),
+            "random picks": positions(session.random_order())}

@@ -92,9 +92,20 @@ class RunConfig:
         ``{selector: {param: value}}`` passed to the selector.
     n_bootstrap : int
         Bootstrap resamples for the test-set SE (default 100).
+    strata : str or None
+        A categorical manifest column (e.g. ``subgroup``, ``protocol``): results then also carry
+        per-stratum metrics, each positive stratum's positives against all negatives (AP, AUROC,
+        sensitivity at the run's threshold), in rows whose ``stratum`` is the value ("all" = overall).
+        Classification tasks only (probe, classification).
     workers : int or None
         Processes that train units at once (None: the number of cores; a run with fewer than two
         units per worker runs in one process). Results do not depend on it.
+    executor : {"local", "ray"}
+        Where units run: this machine, or a Ray cluster (the ``[scale]`` extra; docs/scale.md).
+        Results do not depend on it.
+    address : str or None
+        The Ray cluster of ``executor="ray"``: None starts a local Ray, ``auto`` joins the one
+        started on this machine, ``HOST:PORT`` or ``ray://HOST:PORT`` a remote one.
     """
 
     dataset: str
@@ -117,6 +128,9 @@ class RunConfig:
     n_bootstrap: int = 100
     name: str = ""
     workers: int | None = None
+    strata: str | None = None
+    executor: str = "local"
+    address: str | None = None
 
     # ---- construction ----------------------------------------------------
     @classmethod
@@ -201,6 +215,12 @@ class RunConfig:
             if self.workers < 1 or isinstance(given, bool):
                 raise ColdstartError(f"workers={given!r} must be a positive number of processes "
                                      "(or unset for one per core)")
+        if self.executor not in ("local", "ray"):
+            raise ColdstartError(f"executor={self.executor!r}: choose local or ray")
+        if self.executor == "ray":
+            from ..ray_cluster import check_address
+
+            self.address = check_address(self.address)
 
     @property
     def params(self) -> dict:
@@ -270,6 +290,13 @@ class RunConfig:
                     f"method {m!r}: {parse_method(m)[1]!r} is an active-learning round strategy (it needs a "
                     "trained model), not a cold-start selector: remove it from methods and set it as the "
                     f"rounds' strategy instead (strategy: {parse_method(m)[1]}, rounds >= 1)")
+        if self.strata:
+            if self.task == "segmentation":
+                raise ColdstartError(f"strata={self.strata!r}: per-stratum metrics are computed for the probe and "
+                                     "classification tasks; remove strata for segmentation")
+            from ..select.strata import stratum_values
+
+            stratum_values(ds.manifest, self.strata)  # a clear error listing the usable columns
         for e in self.embedders():
             ok, reason = _embedder_available(e, ds)
             if not ok:

@@ -16,27 +16,38 @@ import pandas as pd
 
 from ..errors import ColdstartError
 from ..metrics import LOWER_IS_BETTER, METRIC_ALIASES, mean_se_over_seeds
+from .store import OVERALL
 
 FORMATS = ("text", "csv", "markdown", "latex")
+#: What the (SE) of every table cell and every error bar is: one wording for the report and the pages.
+SE_MEANING = "the SE combines the spread over seeds and the test-set bootstrap"
 
 
-def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
-    """Long-form summary: one row per (phase, method, strategy, budget, metric).
+def summarize(results: pd.DataFrame, metric: str | None = None, stratum: str | None = "all") -> pd.DataFrame:
+    """Long-form summary: one row per (phase, method, strategy, budget, metric, stratum).
 
-    Columns: phase, round, method, strategy, budget, metric, mean, se, se_seeds, se_test,
-    n_seeds, n_trainable, n_untrainable, untrainable_reasons, wasted_mean, weights.
+    ``stratum``: "all" (default) keeps the overall rows; None keeps every stratum (runs with
+    ``strata``); a value keeps that stratum. Columns: phase, round, method, strategy, budget, metric,
+    stratum, mean, se, se_seeds, se_test, n_seeds, n_trainable, n_untrainable, untrainable_reasons,
+    nan_reason (why a stratum has no value), wasted_mean, weights.
     """
+    cols = ["phase", "round", "method", "strategy", "budget", "metric", "stratum", "mean", "se", "se_seeds",
+            "se_test", "n_seeds", "n_trainable", "n_untrainable", "untrainable_reasons", "nan_reason",
+            "wasted_mean", "weights"]
     if results is None or not len(results):
-        return pd.DataFrame(columns=["phase", "round", "method", "strategy", "budget", "metric", "mean", "se",
-                                     "n_seeds", "n_untrainable"])
+        return pd.DataFrame(columns=cols)
     metric = METRIC_ALIASES.get(metric, metric)
     results = results.assign(metric=results["metric"].replace(METRIC_ALIASES))
+    if "stratum" not in results:
+        results = results.assign(stratum=OVERALL)
     r = results if metric is None else results[results["metric"] == metric]
     if metric is not None and not len(r):
         raise ColdstartError(f"metric {metric!r} is not in this run: choose one of "
                              f"{', '.join(sorted(results['metric'].unique()))}")
+    if stratum is not None:
+        r = r[r["stratum"] == stratum]
     rows = []
-    keys = ["phase", "method", "strategy", "budget", "metric"]
+    keys = ["phase", "method", "strategy", "budget", "metric", "stratum"]
     for k, g in r.groupby(keys, sort=False, dropna=False):
         ok = g[g["status"] == "ok"]
         m, se = mean_se_over_seeds(ok["value"].to_numpy(float), ok["se"].to_numpy(float))
@@ -44,16 +55,40 @@ def summarize(results: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
         se_seeds = float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
         se_test = float(np.sqrt(np.nanmean(ok["se"].to_numpy(float) ** 2))) if len(ok) else float("nan")
         bad = g[g["status"] != "ok"]
+        nan = ok[ok["value"].isna()]
         rows.append(dict(zip(keys, k), round=int(g["round"].iloc[0]), mean=m, se=se, se_seeds=se_seeds,
                          se_test=se_test, n_seeds=int(g["seed"].nunique()), n_trainable=int(ok["seed"].nunique()),
                          n_untrainable=int(bad["seed"].nunique()),
                          untrainable_reasons="; ".join(sorted(set(bad["reason"].astype(str)))),
+                         nan_reason="; ".join(sorted(set(nan["reason"].astype(str)) - {""})),
                          wasted_mean=float(g["n_wasted"].mean()),
                          weights=",".join(sorted(set(ok["weights"].astype(str)) - {""}))))
-    out = pd.DataFrame(rows)
-    cols = ["phase", "round", "method", "strategy", "budget", "metric", "mean", "se", "se_seeds", "se_test",
-            "n_seeds", "n_trainable", "n_untrainable", "untrainable_reasons", "wasted_mean", "weights"]
-    return out[cols]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def stratum_table(results: pd.DataFrame, metric: str = "ap", budget: int | None = None,
+                  phase: str = "cold") -> pd.DataFrame:
+    """Per-stratum means of ``metric`` at one budget: one row per method with the overall value, each
+    stratum's value, and the worst stratum (lowest; highest for distances) and its value.
+
+    ``budget`` None = the largest. Empty when the results have no per-stratum rows (a run without strata).
+    """
+    s = summarize(results, metric, stratum=None) if len(results) else pd.DataFrame()
+    if not len(s) or set(s["stratum"]) == {"all"}:
+        return pd.DataFrame()
+    s = s[s["phase"] == phase]
+    b = int(s["budget"].max()) if budget is None else int(budget)
+    s = s[s["budget"] == b]
+    wide = s.pivot_table(index="method", columns="stratum", values="mean", aggfunc="first", sort=False)
+    strata = [c for c in wide.columns if c != "all"]
+    per = wide[strata]
+    lower = metric in LOWER_IS_BETTER
+    wide["worst stratum"] = (per.idxmax(axis=1) if lower else per.idxmin(axis=1)) if len(strata) else ""
+    wide["worst"] = (per.max(axis=1) if lower else per.min(axis=1)) if len(strata) else np.nan
+    cols = (["all"] if "all" in wide.columns else []) + ["worst", "worst stratum"] + strata
+    out = wide[cols].reset_index().rename(columns={"all": "overall"})
+    out.insert(1, "budget", b)
+    return out
 
 
 def run_metrics(task: str, results: pd.DataFrame) -> list[str]:
@@ -93,7 +128,7 @@ class ReportTable:
     @property
     def header(self) -> str:
         lower = self.metric in LOWER_IS_BETTER
-        return (f"{self.metric}: mean (SE) over seeds; columns = labeled budget; "
+        return (f"{self.metric}: mean (SE) over seeds; {SE_MEANING}; columns = labeled budget; "
                 + ("lowest" if lower else "best") + " per column marked")
 
     def marked(self, fmt: str) -> pd.DataFrame:
@@ -177,8 +212,8 @@ def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text") -
         raise ColdstartError(f"format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if results is None or not len(results):
         raise ColdstartError("this run has no results yet: wait for its first unit or resume it")
-    if fmt == "csv":
-        return summarize(results, metric).to_csv(index=False, float_format="%.6g")
+    if fmt == "csv":  # long form, every stratum ("all" = overall)
+        return summarize(results, metric, stratum=None).to_csv(index=False, float_format="%.6g")
     rep = report_frame(results, metric)
     return {"text": rep.to_text, "markdown": rep.to_markdown, "latex": rep.to_latex}[fmt]()
 
@@ -186,6 +221,8 @@ def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text") -
 def learning_curves(results: pd.DataFrame, metric: str = "ap") -> pd.DataFrame:
     """Per-seed values for plotting: phase, method, strategy, seed, round, budget, value, status."""
     r = results[results["metric"] == METRIC_ALIASES.get(metric, metric)]
+    if "stratum" in r:
+        r = r[r["stratum"] == OVERALL]
     return r[["phase", "method", "strategy", "seed", "round", "budget", "value", "se", "status",
               "n_wasted"]].reset_index(drop=True)
 

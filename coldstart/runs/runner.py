@@ -15,6 +15,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -115,6 +116,9 @@ def _spawn(run_dir: Path) -> int:
                          stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                          start_new_session=True, close_fds=True, env=env, cwd=os.getcwd())
     log.close()
+    # wait() in a thread reaps the runner when it ends (finished or cancelled), so no zombie child
+    # stays behind in a long-lived parent such as the Streamlit server
+    threading.Thread(target=p.wait, name=f"reap-runner-{p.pid}", daemon=True).start()
     (run_dir / "runner.pid").write_text(str(p.pid))
     return p.pid
 
@@ -155,7 +159,7 @@ def execute(run_dir, progress=None) -> pd.DataFrame:
         units = plan_units(cfg)
         done = store.done_units()
         todo = [u for u in units if u.key not in done]
-        executor = make_executor(cfg.workers, len(todo))
+        executor = make_executor(cfg.workers, len(todo), cfg.executor, cfg.address)
         append_jsonl(events, _ev("started", pid=os.getpid(), n_units=len(units), n_done=len(units) - len(todo),
                                  executor=type(executor).__name__, workers=getattr(executor, "workers", 1)))
         try:

@@ -6,6 +6,7 @@ serially or in worker processes, is in :mod:`.executors`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ import pandas as pd
 from ..errors import ColdstartError
 from ..io import append_jsonl, atomic_path, write_parquet
 from .config import parse_method
-from .store import RunStore, unit_slug
+from .store import OVERALL, RunStore, unit_slug
 from .units import Unit
 
 
@@ -54,7 +55,18 @@ class Work:
 
             self.pool, self.val_split, self.test = (cohort(self.ds, i, self.params["include_negatives"])
                                                     for i in (self.pool, self.val_split, self.test))
+        # the selection cache's name of this pool: "train" as Explore and Label use it, else its content
+        from ..select.dataset import pool_indices
+
+        self.pool_name = "train" if np.array_equal(self.pool, pool_indices(self.ds, "train")) else \
+            "rows-" + hashlib.sha256(np.asarray(self.pool, np.int64).tobytes()).hexdigest()[:16]
         self.oracle_settings = OracleSettings.from_dict(cfg.oracle)
+        self.strata, self.positive_strata = None, ()
+        if cfg.strata and cfg.task != "segmentation":  # per-stratum metrics (classification tasks)
+            from ..select.strata import stratum_values
+
+            self.strata = stratum_values(self.ds.manifest, cfg.strata)
+            self.positive_strata = tuple(sorted(set(self.strata[self.ds.labels == 1])))
         self._emb: dict[str, np.ndarray] = {}
         self._sel: dict[tuple[str, int], np.ndarray] = {}
         self.delay = float(os.environ.get("COLDSTART_TEST_UNIT_DELAY", "0") or 0)
@@ -76,13 +88,15 @@ class Work:
             stored = pd.read_parquet(path)["pool_pos"].to_numpy(int)
             if len(stored) == need:
                 self._sel[k] = stored
-        if k not in self._sel:
-            from ..select import select
+        if k not in self._sel:  # through the selection cache shared with Explore and Label
+            from ..embed import get_embedder
+            from ..select.cache import cached_select
 
             emb, sel = parse_method(method)
             params = dict(self.cfg.selector_params.get(sel, {}))
             feats = len(self.pool) if emb is None else self.embedding(emb)[self.pool]
-            s = select(sel, feats, need, int(seed), **params)
+            key = None if emb is None else get_embedder(emb, self.ds).key
+            s = cached_select(self.ds, sel, feats, key, need, int(seed), self.pool_name, params)
             idx = np.asarray(s.indices, int)
             if len(idx) != need or len(np.unique(idx)) != need:
                 raise ColdstartError(f"selector {sel!r} returned {len(idx)} picks for budget {need}")
@@ -150,7 +164,7 @@ class Work:
             if u.phase == "al":
                 self._save_state(u, picked, None, None)
             return ([dict(base, metric=m, value=np.nan, se=np.nan, status="untrainable", reason=reason,
-                          threshold=np.nan, weights="", train_s=0.0) for m in TASK_METRICS[cfg.task]],
+                          threshold=np.nan, weights="", train_s=0.0, stratum=OVERALL) for m in TASK_METRICS[cfg.task]],
                     "untrainable", reason)
         events = self.dir / "events.jsonl"
 
@@ -161,7 +175,8 @@ class Work:
         inp = TaskInput(self.ds, tr_idx, tr_lab, val_idx, val_lab, self.test, seed=u.seed,
                         features=self.embedding(emb_name) if emb_name else None,
                         score_idx=self.pool if u.phase == "al" else None, init_state=prev_state,
-                        on_epoch=on_epoch, n_bootstrap=int(cfg.n_bootstrap))
+                        on_epoch=on_epoch, n_bootstrap=int(cfg.n_bootstrap), strata=self.strata,
+                        positive_strata=self.positive_strata)
         out = tasks.run_task(cfg.task, inp, round_params(cfg.strategy, self.params) if u.phase == "al"
                              else self.params)  # looked up at call time (tests hook it)
         write_parquet(self.dir / "predictions" / f"{unit_slug(u.key)}.parquet", out.predictions)
@@ -169,10 +184,12 @@ class Work:
             self._save_state(u, picked, out.pool_probs, out.state if cfg.warm_start else None,
                              mc_probs=out.info.get("pool_mc_probs"), threshold=out.info.get("threshold"))
         info = out.info
-        return ([dict(base, metric=m, value=float(v), se=float(se), status="ok", reason="",
-                      threshold=float(info.get("threshold", np.nan)), weights=str(info.get("weights", "")),
-                      train_s=float(info.get("train_s", np.nan)))
-                 for m, (v, se) in out.metrics.items()], "ok", "")
+        common = dict(base, status="ok", threshold=float(info.get("threshold", np.nan)),
+                      weights=str(info.get("weights", "")), train_s=float(info.get("train_s", np.nan)))
+        rows = [dict(common, metric=m, value=float(v), se=float(se), reason="", stratum=OVERALL)
+                for m, (v, se) in out.metrics.items()]
+        rows += [dict(common, **r) for r in out.strata]  # stratum, metric, value, se, reason
+        return rows, "ok", ""
 
     # ---- AL state (so that a resumed run continues a round exactly) ------------
     def _state_path(self, u: Unit) -> Path:

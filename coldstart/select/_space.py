@@ -100,7 +100,13 @@ def sq_dist(A: np.ndarray, B: np.ndarray, bb: np.ndarray | None = None) -> np.nd
 
 
 def nearest(X: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every row of X: index of and distance to its nearest row of C (chunked)."""
+    """For every row of X: index of and distance to its nearest row of C (chunked; faiss at scale)."""
+    from .faiss_backend import use_faiss
+
+    if use_faiss(len(X)):
+        from .faiss_backend import nearest as faiss_nearest
+
+        return faiss_nearest(X, C)
     X = np.asarray(X, dtype=np.float32)
     C = np.asarray(C, dtype=np.float32)
     cc = np.einsum("ij,ij->i", C, C)
@@ -121,6 +127,12 @@ def knn_mean_distance(Q: np.ndarray, X: np.ndarray, k: int, exclude_self: bool =
     With ``exclude_self`` Q must be X itself (or a prefix-aligned subset) and the
     zero self-distance is dropped by taking the k+1 smallest and discarding the smallest.
     """
+    from .faiss_backend import use_faiss
+
+    if use_faiss(len(X)):
+        from .faiss_backend import knn_mean_distance as faiss_knn
+
+        return faiss_knn(Q, X, k, exclude_self)
     Q = np.asarray(Q, dtype=np.float32)
     X = np.asarray(X, dtype=np.float32)
     kk = min(k + int(exclude_self), len(X))
@@ -262,8 +274,14 @@ def _chunked_sq_dist(Z: np.ndarray, C: np.ndarray) -> np.ndarray:
 def kmeans(Z: np.ndarray, k: int, seed: int, max_iter: int = 50, max_fit: int = 20000) -> tuple[np.ndarray, np.ndarray]:
     """Seeded k-means++ + Lloyd (fit on at most ``max_fit`` sampled rows, then assign all).
 
-    Returns (centroids, labels).
+    Returns (centroids, labels). At scale (:mod:`.faiss_backend`) faiss's seeded KMeans does it.
     """
+    from .faiss_backend import use_faiss
+
+    if use_faiss(len(Z)):
+        from .faiss_backend import kmeans as faiss_kmeans
+
+        return faiss_kmeans(Z, k, seed, max_iter, max_fit)
     Z = np.asarray(Z, dtype=np.float32)
     rng = np.random.default_rng(seed)
     fit = Z if len(Z) <= max_fit else Z[np.sort(rng.choice(len(Z), max_fit, replace=False))]

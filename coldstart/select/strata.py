@@ -138,3 +138,18 @@ def compare_coverage(strata: Sequence, orders: Mapping[str, Sequence[int]], budg
         t = stratum_coverage(values, [], 0)
         base = t[["stratum", "pool_count", "pool_share"]]
     return base.reset_index(drop=True)
+
+
+def stratum_values(manifest: pd.DataFrame, column: str) -> np.ndarray:
+    """The stratum (str) of every manifest row by ``column``; missing values are ``(missing)``.
+
+    Raises
+    ------
+    ColdstartError
+        When ``column`` is not a usable stratifier, listing the usable ones.
+    """
+    usable = stratifier_columns(manifest)
+    if column not in usable:
+        why = "is not in the manifest" if column not in manifest.columns else "is not a categorical column"
+        raise ColdstartError(f"strata={column!r} {why}: choose one of {', '.join(usable) or '(none)'}")
+    return _as_strings(manifest[column].to_numpy())

@@ -65,7 +65,7 @@ def round_params(strategy: str, params: dict) -> dict:
 
 def query(strategy: str, probs, picked, pool_size: int, size: int, seed: int = 0, features=None,
           mc_probs=None, threshold: float | None = None, labels=None, ood_filter: float = 0.0,
-          ood_features=None, return_info: bool = False):
+          ood_features=None):
     """Pool positions of the next ``size`` images to label.
 
     Parameters
@@ -90,17 +90,15 @@ def query(strategy: str, probs, picked, pool_size: int, size: int, seed: int = 0
         Fraction of the unlabeled images with the highest OOD score removed before the query.
     ood_features : array (pool_size, D), optional
         The embedding the OOD score is computed on (required when ``ood_filter > 0``).
-    return_info : bool
-        Also return ``{"n_ood_filtered": int}``.
 
     Returns
     -------
     int array (size,)
-        New pool positions, disjoint from ``picked`` (and ``(new, info)`` with ``return_info``).
+        New pool positions, disjoint from ``picked`` and from the OOD-filtered images.
     """
     picked = np.asarray(picked, int)
     cand = np.setdiff1d(np.arange(int(pool_size)), picked)
-    dropped = _ood_filtered(cand, float(ood_filter), ood_features, seed)
+    dropped = ood_filtered(cand, float(ood_filter), ood_features, seed)
     cand = np.setdiff1d(cand, dropped)
     if size > len(cand):
         raise ColdstartError(
@@ -123,11 +121,12 @@ def query(strategy: str, probs, picked, pool_size: int, size: int, seed: int = 0
     assert len(np.unique(new)) == size, "query returned duplicates"
     assert not np.isin(new, picked).any(), "query re-picked an already picked image"
     assert not np.isin(new, dropped).any(), "query picked an image the OOD filter dropped"
-    return (new, {"n_ood_filtered": int(len(dropped))}) if return_info else new
+    return new
 
 
-def _ood_filtered(cand: np.ndarray, fraction: float, features, seed: int) -> np.ndarray:
-    """The ``fraction`` of ``cand`` with the highest OOD scores."""
+def ood_filtered(cand, fraction: float, features, seed: int = 0) -> np.ndarray:
+    """The ``fraction`` of the candidate pool positions ``cand`` with the highest OOD scores
+    (:func:`coldstart.select.ood.ood_scores` of ``features``, the whole pool's embedding), sorted."""
     if fraction <= 0:
         return np.zeros(0, int)
     if features is None:

@@ -56,18 +56,22 @@ class TaskInput:
     init_state: Any = None
     on_epoch: Callable | None = None
     n_bootstrap: int = 100
+    strata: np.ndarray | None = None  # stratum of every dataset row (str), for per-stratum metrics
+    positive_strata: tuple = ()  # strata that hold positives in the dataset
 
 
 @dataclass
 class TaskOutput:
     """What a training returns: ``metrics`` {name: (value, se)}, per-test-sample ``predictions``,
-    ``pool_probs`` (len(score_idx), C) or None, ``state`` (for warm start), ``info``."""
+    ``pool_probs`` (len(score_idx), C) or None, ``state`` (for warm start), ``info``, and
+    ``strata``: per-stratum metric rows (:func:`coldstart.metrics.stratum_metrics`) when asked."""
 
     metrics: dict[str, tuple[float, float]]
     predictions: pd.DataFrame
     pool_probs: np.ndarray | None = None
     state: Any = None
     info: dict = field(default_factory=dict)
+    strata: list = field(default_factory=list)
 
     def table(self) -> pd.DataFrame:
         """The metrics as a table: one row per metric with its value and bootstrap standard error."""
@@ -125,11 +129,14 @@ def classification_output(inp: TaskInput, test_scores, val_scores, pool_probs, s
     pred = (np.asarray(test_scores) >= thr).astype(int)
     s = np.asarray(test_scores, float)
     W = M.bootstrap_weights(len(y), inp.n_bootstrap, inp.seed)  # one set of resamples for every metric
-    mets = {}
-    for name, fn, v in (("ap", M.ap, s), ("auprc_trapz", M.auprc_trapz, s), ("auroc", M.auroc, s),
-                        ("f1", M.f1, pred)):
-        mets[name] = (fn(y, v), M.se_of_draws(M.weighted_metric(name, y, v, W)))
+    # the observed value is the same computation with every test image once (equal to scikit-learn's
+    # to 1e-12, tests/test_bootstrap.py), without its input validation on every unit
+    W = np.vstack([np.ones((1, len(y))), W])
+    draws = dict(M.score_draws(y, s, W), f1=M.weighted_metric("f1", y, pred, W))
+    mets = {name: (float(d[0]), M.se_of_draws(d[1:])) for name, d in draws.items()}
     preds = pd.DataFrame({"index": np.asarray(inp.test_idx, int), "y": y.astype(int), "score": s,
                           "pred": pred})
     info = dict(info, threshold=float(thr))
-    return TaskOutput(mets, preds, pool_probs, state, info)
+    strata = [] if inp.strata is None else M.stratum_metrics(y, s, pred, np.asarray(inp.strata)[inp.test_idx],
+                                                             inp.positive_strata, W)
+    return TaskOutput(mets, preds, pool_probs, state, info, strata)

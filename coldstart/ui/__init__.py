@@ -2,6 +2,6 @@
 
 :mod:`coldstart.ui.common` holds page setup, the dataset sidebar, thumbnails and error
 display; :mod:`coldstart.ui.loaders` the cached loaders (embeddings, maps, selections);
-:mod:`coldstart.ui.importing` the home page's import form; :mod:`coldstart.ui.figures`
-builds Plotly figures from plain arrays (testable without Streamlit).
+:mod:`coldstart.ui.importing` the home page's import form; :mod:`coldstart.ui.weights_view`
+the Download buttons for model weights and the default-embedder note.
 """

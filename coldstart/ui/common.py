@@ -28,10 +28,10 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import streamlit as st
 
+from ..data import thumbnails as images
 from ..data.dataset import MANIFEST, Dataset, list_datasets
 from ..errors import ColdstartError
 from ..paths import data_root
-from . import images
 
 DATASET_KEY = "dataset"          # active dataset name, shared by all pages
 _PICKER_KEY = "_dataset_picker"  # the sidebar widget's own key

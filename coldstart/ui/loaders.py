@@ -14,7 +14,7 @@ import streamlit as st
 
 from ..data.dataset import Dataset
 from ..errors import ColdstartError
-from . import selcache
+from ..select import cache as selcache
 from .common import cached_dataset, manifest_stamp, progress_callback
 
 
@@ -237,28 +237,6 @@ def ood_scores(ds: Dataset, embedder: str, pool: str = "train") -> np.ndarray | 
     """OOD scores of the pool in an embedding (``coldstart.select.ood_scores``), or None if unavailable."""
     root = str(ds.dir.parent)
     return _ood(ds.name, root, manifest_stamp(ds.name, root), embedder, embedding_key(ds, embedder), pool)
-
-
-def needs_model(spec) -> bool:
-    """True for selectors that rank by a trained model's outputs (uncertainty sampling rounds).
-
-    They take ``probs`` / ``mc_probs`` from a model and cannot make a *cold-start* pick, so the
-    Explore page does not offer them (the Train page uses them for the later rounds).
-    """
-    import inspect
-
-    return "mc_probs" in inspect.signature(spec.func).parameters
-
-
-def selectors_table(cold_start_only: bool = True):
-    """Registered selectors: name -> SelectorSpec (all selector modules loaded), registry order.
-
-    With ``cold_start_only`` the model-based uncertainty strategies are left out (see :func:`needs_model`).
-    """
-    from ..select import REGISTRY, _load_all
-
-    _load_all()
-    return {k: v for k, v in REGISTRY.items() if not (cold_start_only and needs_model(v))}
 
 
 def pretrain_ssl(ds: Dataset, epochs: int, seed: int = 0, preset: str = "cpu") -> str:

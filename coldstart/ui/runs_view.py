@@ -9,7 +9,8 @@ METRIC_NAMES = {"ap": "AUPRC (average precision)", "auprc": "AUPRC (average prec
                 "auprc_trapz": "AUPRC (trapezoid, as in the paper)", "auroc": "AUROC", "f1": "F1",
                 "dice": "Dice (DSC, images with a finding)", "hausdorff": "Hausdorff (px, the paper's; lower is better)",
                 "hausdorff95": "Hausdorff 95 (px, lower is better)",
-                "dice_all": "Dice incl. images without a finding (other protocol)"}
+                "dice_all": "Dice incl. images without a finding (other protocol)",
+                "sensitivity": "Sensitivity at the run's threshold"}
 RANDOM_COLOR = "#7f7f7f"
 PALETTE = ["#1f6feb", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#e377c2", "#bcbd22", "#8c564b"]
 
@@ -40,10 +41,12 @@ def _ordered(methods) -> list[str]:
     return [m for m in methods if is_random(m)] + [m for m in methods if not is_random(m)]
 
 
-def budget_figure(summary: pd.DataFrame, metric: str, title: str = "", height: int = 420):
+def budget_figure(summary: pd.DataFrame, metric: str, title: str = "", height: int = 420,
+                  reference: dict | None = None):
     """Metric vs labeled budget, mean ± SE error bars per method; random dashed grey (the reference).
 
-    ``summary`` is :func:`coldstart.runs.summarize` output (cold-start rows are used).
+    ``summary`` is :func:`coldstart.runs.summarize` output (cold-start rows are used); ``reference``
+    ``{label: value}`` draws horizontal lines (chance, full-label ceiling).
     """
     import plotly.graph_objects as go
 
@@ -67,8 +70,47 @@ def budget_figure(summary: pd.DataFrame, metric: str, title: str = "", height: i
                            "± %{customdata[0]:.3f} (SE)<br>%{customdata[1]}/%{customdata[2]} seeds trained"
                            "<extra></extra>")))
     _layout(fig, "number of labelled images (budget)", metric, title, height)
+    for label, v in (reference or {}).items():
+        if v is not None and np.isfinite(v):
+            fig.add_hline(y=float(v), line_dash="dot", line_color=RANDOM_COLOR, annotation_text=label,
+                          annotation_position="top left")
     if len(s):
-        fig.update_xaxes(tickvals=sorted(s["budget"].unique()))
+        # half a step of margin (a whole budget for one budget), so one budget's bars stay together
+        fig.update_xaxes(tickvals=budgets, range=[budgets[0] - step / 2, budgets[-1] + step / 2])
+    return fig
+
+
+def strata_figure(table: pd.DataFrame, metric: str, chance: dict | None = None, height: int = 400,
+                  ceiling: dict | None = None):
+    """Per-stratum bars (one group per stratum, one bar per method) from
+    :func:`coldstart.runs.stratum_table`, with the overall value first and each stratum's chance
+    level (a random scorer's AP) as a grey tick."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    strata = [c for c in table.columns if c not in ("method", "budget", "worst", "worst stratum")]
+    order = _ordered(table["method"])
+    colors = method_colors(order)
+    for m in order:
+        row = table[table["method"] == m].iloc[0]
+        fig.add_trace(go.Bar(x=strata, y=[row[c] for c in strata], name=f"{m} (reference)" if is_random(m) else m,
+                             marker_color=colors[m],
+                             hovertemplate=f"<b>{m}</b><br>%{{x}}: %{{y:.3f}}<extra></extra>"))
+    if chance and metric in ("ap", "auprc"):
+        xs = [c for c in strata if (c if c != "overall" else "all") in chance]
+        fig.add_trace(go.Scatter(x=xs, y=[chance[c if c != "overall" else "all"] for c in xs], mode="markers",
+                                 name="chance (random scorer)", marker=dict(symbol="line-ew-open", size=40,
+                                                                            color=RANDOM_COLOR, line_width=2)))
+    elif metric == "auroc":
+        fig.add_hline(y=0.5, line_dash="dot", line_color=RANDOM_COLOR, annotation_text="chance")
+    if ceiling:
+        key = {c: c if c != "overall" else "all" for c in strata}
+        xs = [c for c in strata if metric in ceiling.get(key[c], {})]
+        fig.add_trace(go.Scatter(x=xs, y=[ceiling[key[c]][metric] for c in xs], mode="markers",
+                                 name="full-label ceiling (probe on every train label)",
+                                 marker=dict(symbol="line-ew-open", size=40, color="#000000", line_width=2)))
+    fig.update_layout(barmode="group")
+    _layout(fig, "stratum (its positives against all negatives)", metric, "", height)
     return fig
 
 
@@ -93,12 +135,59 @@ def al_figure(summary: pd.DataFrame, metric: str, title: str = "", height: int =
     return fig
 
 
-def live_figure(results: pd.DataFrame, metric: str, height: int = 340):
-    """Learning curves of a running run from its partial results (per-seed dots + mean line)."""
+#: Metrics bounded to [0, 1] (the y-axis never leaves that range for them).
+UNIT_METRICS = ("ap", "auprc", "auprc_trapz", "auroc", "f1", "dice", "dice_pos")
+
+
+def chance_level(metric: str, test_labels) -> tuple[float, str] | None:
+    """What a random guess scores on the test images, with its explanation; None when not defined.
+
+    AUPRC of a random ranking is the share of positives; AUROC is 0.5.
+    """
+    y = np.asarray(test_labels)
+    y = y[y >= 0]
+    if metric in ("ap", "auprc", "auprc_trapz") and len(y):
+        p = float((y == 1).mean())
+        return p, f"random guess: {p:.2f} (the share of positives)"
+    if metric == "auroc":
+        return 0.5, "random guess: 0.5"
+    return None
+
+
+def y_range(values, metric: str, chance: float | None = None) -> list[float] | None:
+    """A y-axis range around the values (and the chance level), inside [0, 1] for bounded metrics."""
+    v = np.asarray([x for x in values if np.isfinite(x)], float)
+    if chance is not None:
+        v = np.append(v, chance)
+    if not len(v):
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    pad = max(0.05 * (hi - lo), 0.05 if metric in UNIT_METRICS else 0.05 * max(abs(hi), 1.0))
+    lo, hi = lo - pad, hi + pad
+    if metric in UNIT_METRICS:
+        lo, hi = max(lo, 0.0), min(hi, 1.0)
+    elif metric == "hausdorff95":
+        lo = max(lo, 0.0)
+    return [lo, hi]
+
+
+def _draw_chance(fig, chance) -> None:
+    if chance is not None:
+        fig.add_hline(y=chance[0], line=dict(color="#999", dash="dot"), annotation_text=chance[1],
+                      annotation_position="bottom right")
+
+
+def live_figure(results: pd.DataFrame, metric: str, height: int = 340, chance: tuple[float, str] | None = None):
+    """Learning curves of a running run from its partial results (per-seed dots + mean line).
+
+    ``chance``: (level, text) from :func:`chance_level`, drawn as a dotted line.
+    """
     import plotly.graph_objects as go
 
     fig = go.Figure()
     r = results[(results["metric"] == metric) & (results["status"] == "ok")] if len(results) else results
+    if len(r) and "stratum" in r:
+        r = r[r["stratum"] == "all"]
     if len(r):
         r = r.assign(x=np.where(r["phase"] == "al", r["budget"], r["budget"]),
                      label=np.where(r["phase"] == "al", r["method"] + " → " + r["strategy"].astype(str) + " (AL)",
@@ -117,6 +206,10 @@ def live_figure(results: pd.DataFrame, metric: str, height: int = 340):
     _layout(fig, "number of labelled images", metric, "", height)
     if len(r):
         fig.update_xaxes(tickvals=sorted(r["budget"].unique()))
+    _draw_chance(fig, chance)
+    rng = y_range(r["value"] if len(r) else [], metric, chance[0] if chance else None)
+    if rng:
+        fig.update_yaxes(range=rng)
     return fig
 
 
@@ -147,6 +240,13 @@ def paired_figure(paired: pd.DataFrame, baseline: str, metric: str, height: int 
     return fig
 
 
+def gains_table(gains: pd.DataFrame) -> pd.DataFrame:
+    """:func:`coldstart.compare.al_gains` for display: rounded, and a blank gain for round 0 (not "None")."""
+    out = gains.round(3)
+    out["gain"] = [f"{g:+.3f}" if pd.notna(g) else "" for g in gains["gain"]]
+    return out
+
+
 def paired_table(paired: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """The paired comparison as a readable table."""
     def verdict(r):
@@ -172,9 +272,20 @@ def _layout(fig, xtitle: str, metric: str, title: str, height: int) -> None:
                       legend=dict(orientation="h", y=-0.22), hovermode="closest")
 
 
+def estimate_text(est, short: bool = False) -> str:
+    """A run estimate (:class:`coldstart.runs.estimate.Estimate`) in words."""
+    if est.seconds is None:
+        return (f"{est.parts} parts, time unknown" if short else
+                f"{est.parts} parts; no time estimate yet ({est.basis}). Network training can take "
+                "minutes to hours per part on a CPU.")
+    if short:
+        return f"{est.parts} parts, about {eta_text(est.seconds)}"
+    return f"{est.parts} parts, about {eta_text(est.seconds)} ({est.basis})."
+
+
 def eta_text(seconds) -> str:
     if seconds is None or not np.isfinite(seconds):
-        return "estimating…"
+        return "unknown"
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"

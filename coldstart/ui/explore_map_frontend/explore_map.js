@@ -20,7 +20,7 @@
     xs: null, ys: null, ids: [], index: new Map(), layers: [], highlight: [],
     selected: null, selSeq: 0, labelLimit: 60, height: 600,
     mountId: Math.random().toString(36).slice(2), renders: 0, poolDraws: 0, overlayDraws: 0,
-    staleIgnored: 0, lastArgs: null,
+    staleIgnored: 0, lastArgs: null, textColor: null, renderMs: 0,
   };
   window.__exploreMap = S;  // for tests and benchmarks
 
@@ -81,7 +81,8 @@
       height: S.height, margin: { l: 30, r: 10, t: a.title ? 36 : 10, b: 30 }, dragmode: "lasso",
       hovermode: "closest", showlegend: false, xaxis: ax(1), yaxis: ax(2), uirevision: a.pool_key,
       title: { text: a.title || "", font: { size: 14 }, x: 0.01, xanchor: "left" },
-      plot_bgcolor: "#fff", paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "rgba(0,0,0,0)", paper_bgcolor: "rgba(0,0,0,0)",
+      font: S.textColor ? { color: S.textColor } : {},
     };
   }
   const CONFIG = { displaylogo: false, scrollZoom: true, responsive: true, plotGlPixelRatio: 1,
@@ -249,6 +250,7 @@
 
   // ---------------------------------------------------------------- render from Python
   function render(a) {
+    const t0 = performance.now();
     S.renders += 1;
     S.lastArgs = a;
     if (!S.started) {  // a fresh mount continues the sequence the server has seen
@@ -297,11 +299,22 @@
       if (redrawn || newLayers || hlChanged) drawOverlay();
       else applyBudget();
       setHeight();
+      S.renderMs += performance.now() - t0;  // time in this frame per render (benchmarks read it)
     });
+  }
+  function applyTheme(t) {  // follow Streamlit's light/dark theme
+    if (!t || !t.textColor || t.textColor === S.textColor) return;
+    S.textColor = t.textColor;
+    document.body.style.color = t.textColor;
+    if (t.font) document.body.style.fontFamily = t.font;
+    if (gd.data) Plotly.relayout(gd, { "font.color": t.textColor });
   }
   window.addEventListener("message", (ev) => {
     const d = ev.data;
-    if (d && d.type === "streamlit:render") render(d.args);
+    if (d && d.type === "streamlit:render") {
+      applyTheme(d.theme);
+      render(d.args);
+    }
   });
   window.addEventListener("resize", () => { if (gd.data) Plotly.Plots.resize(gd); });
   send("streamlit:componentReady", { apiVersion: 1 });
