@@ -92,9 +92,10 @@ for m, tab in zip(metrics, tabs):
             st.caption("⚠️ " + n)
         summ = summarize(results, m)
         if has_cold:
-            st.plotly_chart(rv.budget_figure(summ, m), key=f"compare_budget_{m}", width="stretch")
+            chance = rv.chance_level(m, ds.labels[ds.splits == "test"])
+            st.plotly_chart(rv.budget_figure(summ, m, chance=chance), key=f"compare_budget_{m}", width="stretch")
             st.caption(f"Error bars: ± one standard error, as in the table ({SE_MEANING}). "
-                       "Grey dashed: random picks.")
+                       "Grey dashed: random picks; dotted: a random guess.")
         d = st.columns(3)
         d[0].download_button("Table (CSV)", report_table(results, m, "csv"), f"{name}-{m}.csv", "text/csv",
                              key=f"compare_dl_csv_{m}", icon=":material/download:")

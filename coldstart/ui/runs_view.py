@@ -41,10 +41,12 @@ def _ordered(methods) -> list[str]:
     return [m for m in methods if is_random(m)] + [m for m in methods if not is_random(m)]
 
 
-def budget_figure(summary: pd.DataFrame, metric: str, title: str = "", height: int = 420):
+def budget_figure(summary: pd.DataFrame, metric: str, title: str = "", height: int = 420,
+                  chance: tuple[float, str] | None = None):
     """Metric vs labeled budget, mean ± SE error bars per method; random dashed grey (the reference).
 
-    ``summary`` is :func:`coldstart.runs.summarize` output (cold-start rows are used).
+    ``summary`` is :func:`coldstart.runs.summarize` output (cold-start rows are used);
+    ``chance``: (level, text) from :func:`chance_level`, drawn as a dotted line.
     """
     import plotly.graph_objects as go
 
@@ -71,6 +73,11 @@ def budget_figure(summary: pd.DataFrame, metric: str, title: str = "", height: i
     if len(s):
         # half a step of margin (a whole budget for one budget), so one budget's bars stay together
         fig.update_xaxes(tickvals=budgets, range=[budgets[0] - step / 2, budgets[-1] + step / 2])
+    _draw_chance(fig, chance)
+    rng = y_range(np.concatenate([s["mean"] - s["se"].fillna(0), s["mean"] + s["se"].fillna(0)]) if len(s) else [],
+                  metric, chance[0] if chance else None)
+    if rng:
+        fig.update_yaxes(range=rng)
     return fig
 
 
