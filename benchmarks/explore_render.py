@@ -13,7 +13,10 @@ Two parts, one browser:
 2. **The Explore page** on PneumoniaMNIST (5,030 images, pool "all images", pixel embeddings and a
    UMAP map cached first): each other widget (colour, second method, its selector, a lasso, the
    budget reaching the panels) timed from the interaction until the page shows the result and
-   Streamlit's running indicator is gone. ``--no-page`` skips it.
+   Streamlit's running indicator is gone; beside each wall time, the CPU seconds the server and the
+   browser spent on it (``*_cpu_s``, from /proc: comparable across machine loads, since on a shared
+   machine the wall time mostly measures waiting for a core), and the time the map component itself
+   spent rendering (``*_map_render_ms``). ``--no-page`` skips it.
 
 Usage::
 
@@ -142,6 +145,43 @@ def prepare_pneumoniamnist(root: Path, npz: Path) -> dict:
     return {"n_images": len(ds), "prepare_s": round(time.perf_counter() - t, 1)}
 
 
+def _tree_cpu_s() -> dict | None:
+    """CPU seconds used so far by this process's descendants, by kind (``server``: Python, i.e. the
+    Streamlit server; ``browser``: Chromium; ``other``: Playwright's driver), from /proc; None where
+    /proc is missing. Load-independent, unlike wall time."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    parent, ticks, kind = {}, {}, {}
+    for d in proc.iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            head, tail = (d / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        f, comm = tail.split(), head.split("(", 1)[1]
+        pid = int(d.name)
+        parent[pid], ticks[pid] = int(f[1]), int(f[11]) + int(f[12])  # utime + stime
+        kind[pid] = "server" if comm.startswith("python") else "browser" if "chrom" in comm else "other"
+    me, out = os.getpid(), {"server": 0.0, "browser": 0.0, "other": 0.0}
+    for pid in parent:
+        p = parent[pid]
+        while p not in (0, 1, me) and p in parent:
+            p = parent[p]
+        if p == me:
+            out[kind[pid]] += ticks[pid] / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def _cpu_delta(c0: dict | None) -> dict:
+    if c0 is None:
+        return {}
+    c1 = _tree_cpu_s()
+    d = {k: round(c1[k] - c0[k], 3) for k in c0}
+    return {"cpu_s": round(sum(d.values()), 3), "server_cpu_s": d["server"], "browser_cpu_s": d["browser"]}
+
+
 def _until(page, check, timeout_s: float = 120.0) -> float:
     """Seconds until ``check()`` holds and Streamlit is not running (polled every 20 ms)."""
     t0 = time.perf_counter()
@@ -190,14 +230,17 @@ def page_timings(data_root: Path) -> dict:
         }
         for name, (prepare, check) in steps.items():
             act = prepare()
-            t0 = time.perf_counter()
+            m0 = frame.evaluate("window.__exploreMap.renderMs")
+            t0, c0 = time.perf_counter(), _tree_cpu_s()
             act()
             out[f"{name}_s"] = round(time.perf_counter() - t0 + _until(page, check), 3)
+            out[f"{name}_map_render_ms"] = round(frame.evaluate("window.__exploreMap.renderMs") - m0, 1)
+            out.update({f"{name}_{k}": v for k, v in _cpu_delta(c0).items()})
         # lasso over the middle of the map
         page.frame_locator(IFRAME).locator(".nsewdrag").first.scroll_into_view_if_needed()
         box = page.frame_locator(IFRAME).locator(".nsewdrag").first.bounding_box()
         x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _tree_cpu_s()
         page.mouse.move(x0 + 0.35 * w, y0 + 0.35 * h)
         page.mouse.down()
         for fx, fy in [(0.65, 0.35), (0.65, 0.65), (0.35, 0.65), (0.35, 0.36)]:
@@ -205,6 +248,7 @@ def page_timings(data_root: Path) -> dict:
         page.mouse.up()
         sel = page.get_by_text("Selected on the map (").filter(has_not_text="(0)")
         out["lasso_s"] = round(time.perf_counter() - t0 + _until(page, lambda: sel.count() > 0), 3)
+        out.update({f"lasso_{k}": v for k, v in _cpu_delta(c0).items()})
         out["pool_redraws"] = frame.evaluate("window.__exploreMap.poolDraws") - 1
         out["js_errors"] = list(page.js_errors)
     return out
@@ -212,7 +256,7 @@ def page_timings(data_root: Path) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--points", type=int, default=20_000, help="pool size for the map component")
+    p.add_argument("--points", type=int, default=20_000, help="pool size for the map component (0: skip it)")
     p.add_argument("--sessions", type=int, default=5, help="concurrent browser sessions")
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--npz", type=Path, default=DEFAULT_NPZ, help="PneumoniaMNIST .npz for the page part")
@@ -229,7 +273,8 @@ def main(argv=None) -> int:
     res: dict = {"load_average_start": [round(x, 2) for x in os.getloadavg()], "cpu_count": os.cpu_count()}
     empty = (a.out / "explore_render_empty").resolve()
     empty.mkdir(parents=True, exist_ok=True)
-    res["component"] = component_timings(empty, a.points, a.sessions, a.repeats)
+    if a.points > 0:
+        res["component"] = component_timings(empty, a.points, a.sessions, a.repeats)
     if not a.no_page:
         if not a.npz.exists():
             print(f"PneumoniaMNIST not found at {a.npz}: pass --npz PATH or --no-page", file=sys.stderr)
@@ -240,23 +285,32 @@ def main(argv=None) -> int:
         res["page_prepare"] = prepare_pneumoniamnist(root, a.npz)
         res["page"] = page_timings(root)
     res["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-    comp = res["component"]
-    summary = {
-        "points": a.points, "sessions": a.sessions,
-        "budget_ms_median": comp["single"]["map_ms"]["median"],
-        "budget_ms_max": comp["single"]["map_ms"]["max"],
-        "budget_roundtrip_ms_median": comp["single"]["roundtrip_ms"]["median"],
-        "sessions_budget_ms_median": comp.get("concurrent", {}).get("map_ms", {}).get("median"),
-        "sessions_budget_ms_max": comp.get("concurrent", {}).get("map_ms", {}).get("max"),
-        "sessions_roundtrip_ms_median": comp.get("concurrent", {}).get("roundtrip_ms", {}).get("median"),
-        "pool_redraws": comp["pool_redraws"],
-        "load_average": res["load_average_end"][0],
-    }
+    summary = {"points": a.points, "sessions": a.sessions, "load_average": res["load_average_end"][0]}
+    comp = res.get("component")
+    if comp:
+        summary.update({
+            "budget_ms_median": comp["single"]["map_ms"]["median"],
+            "budget_ms_max": comp["single"]["map_ms"]["max"],
+            "budget_roundtrip_ms_median": comp["single"]["roundtrip_ms"]["median"],
+            "sessions_budget_ms_median": comp.get("concurrent", {}).get("map_ms", {}).get("median"),
+            "sessions_budget_ms_max": comp.get("concurrent", {}).get("map_ms", {}).get("max"),
+            "sessions_roundtrip_ms_median": comp.get("concurrent", {}).get("roundtrip_ms", {}).get("median"),
+            "pool_redraws": comp["pool_redraws"]})
     if "page" in res:
-        widget = [v * 1000 for k, v in res["page"].items() if k.endswith("_s") and k != "first_paint_s"]
+        page = res["page"]
+        widget = [v * 1000 for k, v in page.items() if k.endswith("_s") and not k.endswith("cpu_s")
+                  and k != "first_paint_s"]
+        map_ms = [v for k, v in page.items() if k.endswith("_map_render_ms")]
+        cpu = [v * 1000 for k, v in page.items() if k.endswith("_cpu_s") and not k.endswith(("server_cpu_s",
+                                                                                             "browser_cpu_s"))]
+        server = [v * 1000 for k, v in page.items() if k.endswith("_server_cpu_s")]
         summary.update({"widget_points": res["page_prepare"]["n_images"],
                         "widget_ms_median": round(statistics.median(widget), 1),
-                        "widget_ms_max": round(max(widget), 1)})
+                        "widget_ms_max": round(max(widget), 1),
+                        "widget_cpu_ms_median": round(statistics.median(cpu), 1) if cpu else None,
+                        "widget_cpu_ms_max": round(max(cpu), 1) if cpu else None,
+                        "widget_server_cpu_ms_median": round(statistics.median(server), 1) if server else None,
+                        "widget_map_render_ms_median": round(statistics.median(map_ms), 1)})
     res["summary"] = summary
     (a.out / "explore_render.json").write_text(json.dumps(res, indent=2))
     if not a.json:

@@ -7,9 +7,10 @@ Usage::
 Generates the pool into ``--root`` (a temporary folder by default; an existing
 ``phantom`` dataset there is reused), then for each candidate offline embedder:
 
-- the full-label ceiling: the probe of ``coldstart.train.probe`` (standardise,
-  balanced logistic regression, C=1) trained on every train label, AUPRC and
-  AUROC on the test split; chance = the test split's positive share;
+- the full-label ceiling (:func:`coldstart.compare.full_label_ceiling`: the
+  default probe trained on every train label, scored on the test split),
+  overall and per ``subgroup`` (each positive stratum's positives against all
+  negatives), beside the chance levels (:func:`coldstart.compare.chance_levels`);
 - the 10-NN agreement of ``protocol`` and ``subgroup``: for each image, the
   share of its 10 nearest neighbours (Euclidean, in the embedding as stored)
   with the same value, averaged over the pool.
@@ -37,55 +38,23 @@ def knn_agreement(X: np.ndarray, values, k: int = 10) -> float:
     return float((v[idx[:, 1:]] == v[:, None]).mean())
 
 
-def ceiling(X: np.ndarray, manifest, seed: int = 0) -> dict:
-    """Probe trained on every train label (as coldstart.train.probe does), scored on test."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import average_precision_score, roc_auc_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    y = manifest.label.to_numpy(int)
-    tr = np.flatnonzero(manifest.split.to_numpy() == "train")
-    te = np.flatnonzero(manifest.split.to_numpy() == "test")
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced",
-                                                             random_state=seed))
-    clf.fit(X[tr], y[tr])
-    s = clf.predict_proba(X[te])[:, 1]
-    out = {"auprc": average_precision_score(y[te], s), "auroc": roc_auc_score(y[te], s), "chance": y[te].mean()}
-    # the hidden-stratification view: each positive stratum's positives against all negatives
-    sub = manifest.subgroup.to_numpy()[te]
-    neg = y[te] == 0
-    for g in sorted(set(sub[y[te] == 1])):
-        keep = neg | (sub == g)
-        out[f"auprc[{g}]"] = average_precision_score(y[te][keep], s[keep])
-    return out
-
-
-def _candidate(name: str):
-    """A registered embedder, or ``pixels-<size>`` (raw pixels at another thumbnail size)."""
-    from coldstart.embed import get_embedder
-    from coldstart.embed.pixels import PixelsEmbedder
-
-    if name.startswith("pixels-"):
-        return PixelsEmbedder(size=int(name.split("-", 1)[1]))
-    return get_embedder(name)
-
-
 def main(argv=None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default=None)
     ap.add_argument("--n", type=int, default=800)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--embedders", default="pixels-32,pixels-64,gist")
+    ap.add_argument("--embedders", default="pixels,pixels-224,gist")
     args = ap.parse_args(argv)
 
     from coldstart.data import Dataset
     from coldstart.data.phantom import generate_phantom
+
     tmp = None
     root = args.root
     if root is None:
         tmp = tempfile.TemporaryDirectory()
         root = tmp.name
+    os.environ["COLDSTART_DATA"] = str(root)      # every cache (embeddings, runs) goes under this root
     try:
         ds = Dataset("phantom", root)
     except Exception:
@@ -95,12 +64,20 @@ def main(argv=None) -> list[dict]:
     print(f"{len(shares)} strata:", ", ".join(f"{k} {v:.3f}" for k, v in shares.items()))
     print("protocols:", ", ".join(f"{k} {v:.3f}" for k, v in m.protocol.value_counts(normalize=True).items()),
           f"| patients {m.patient_id.nunique()}")
+    from coldstart.compare import chance_levels, full_label_ceiling
+    from coldstart.embed import load_embeddings
+
+    chance = chance_levels(ds, "subgroup")
+    print("chance:", ", ".join(f"{k} {v:.3f}" for k, v in chance.items()))
     rows = []
     for name in args.embedders.split(","):
         t0 = time.perf_counter()
-        X = _candidate(name).embed(ds)
+        X = load_embeddings(ds, name)
         t_emb = time.perf_counter() - t0
-        r = {"embedder": name, "dim": X.shape[1], "embed_s": round(t_emb, 1), **ceiling(X, m, args.seed),
+        ceil = full_label_ceiling(ds, name, "subgroup", seed=args.seed)
+        r = {"embedder": name, "dim": X.shape[1], "embed_s": round(t_emb, 1),
+             **{(f"{m}[{k}]" if k != "all" else m).replace("ap", "auprc", 1): v for k, d in ceil.items()
+                for m, v in d.items() if m in ("ap", "auroc", "sensitivity")},
              "knn10_protocol": knn_agreement(X, m.protocol), "knn10_subgroup": knn_agreement(X, m.subgroup)}
         rows.append(r)
         print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()), flush=True)

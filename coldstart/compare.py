@@ -203,4 +203,18 @@ def chance_levels(dataset, column: str | None) -> dict[str, float]:
     return out
 
 
-__all__ = ["chance_levels", "combine_results", "untrainable_summary", "al_gains", "paired_vs_baseline", "prediction_metric", "sample_values"]
+def full_label_ceiling(dataset, embedder: str, column: str | None = None, seed: int = 0) -> dict[str, dict]:
+    """The probe trained on every labeled train image (the full-label ceiling a cold start tends to):
+    ``{"all": {metric: value}, <stratum>: {metric: value}, ...}`` on the test split."""
+    from .train.base import eval_indices
+    from .train.tasks import train_selection
+
+    rows = eval_indices(dataset, "train")
+    out = train_selection(dataset, rows, "probe", embedder, seed=seed, strata=column)
+    levels = {"all": {m: v for m, (v, _) in out.metrics.items()}}
+    for r in out.strata:
+        levels.setdefault(str(r["stratum"]), {})[r["metric"]] = r["value"]
+    return levels
+
+
+__all__ = ["full_label_ceiling", "chance_levels", "combine_results", "untrainable_summary", "al_gains", "paired_vs_baseline", "prediction_metric", "sample_values"]

@@ -65,6 +65,8 @@ def connect(address: str | None = None, num_cpus: int | None = None):
     """Join (or start) a Ray instance; returns the ``ray`` module. See the module docstring."""
     ray = require_ray()
     address = check_address(address)
+    if address not in (None, "auto"):
+        _probe(address)
     if ray.is_initialized():
         return ray
     env = {"COLDSTART_DATA": str(data_root())}
@@ -72,11 +74,9 @@ def connect(address: str | None = None, num_cpus: int | None = None):
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     kw = dict(runtime_env={"env_vars": env}, ignore_reinit_error=True, log_to_driver=False,
               include_dashboard=False, configure_logging=False)
-    if address is None:
-        kw["num_cpus"] = num_cpus
+    if address is None:  # a new instance, never another process's one found on this machine
+        kw.update(address="local", num_cpus=num_cpus)
     else:
-        if address != "auto":
-            _probe(address)
         kw.pop("include_dashboard")
         kw["address"] = address
     try:

@@ -91,6 +91,13 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
     workers = c6.number_input("Parallel workers", 1, 64, default_workers(), key="train_workers",
                               help="Processes training parts at once (default: one per core). "
                                    "The results do not depend on it.")
+    with st.popover("Run on a Ray cluster (optional)"):
+        executor = st.radio("Units run", ["local", "ray"], horizontal=True, key="train_executor",
+                            help="local: this machine. ray: one Ray task per part (pip install -e \".[scale]\"; "
+                                 "docs/scale.md). The results do not depend on it.")
+        address = st.text_input("Ray address", "", key="train_address", placeholder="auto or HOST:PORT",
+                                help="Empty: a local Ray instance. The run folder must be on storage the "
+                                     "cluster shares (COLDSTART_DATA).")
     strata_col = st.selectbox("Per-stratum results (optional)", ["(none)", *stratifier_columns(ds.manifest)],
                               key="train_strata",
                               help="A manifest column such as 'subgroup' or 'protocol': each stratum's positive "
@@ -108,6 +115,7 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
                                      0.05, key="train_ood_filter")
     cfg = dict(dataset=ds.name, task=task, methods=methods, budgets=budgets, seeds=list(range(int(seeds))),
                preset=preset, rounds=int(rounds), query_size=int(query), strategy=strategy, workers=int(workers),
+               executor=executor, address=address.strip() or None,
                strata=None if strata_col == "(none)" else strata_col,
                ood_filter=float(ood_filter))
     if task != "probe":

@@ -78,6 +78,20 @@ if has_cold and not results["method"].map(rv.is_random).any():
     st.warning("These runs have no random baseline: add 'random' to the methods so every method can be judged "
                "against it.")
 
+strata_col = next((x.raw_config.get("strata") for x in stores if x.raw_config.get("strata")), None)
+
+
+@st.cache_data(show_spinner="training the full-label reference probe…")
+def _references(stamp: str, embedder: str, column: str | None):
+    return compare.chance_levels(ds, column), compare.full_label_ceiling(ds, embedder, column)
+
+
+chance, ceiling = {}, {}
+if task == "probe":  # the ceiling is the probe on every train label, comparable with probe runs only
+    with ui.guarded("reference lines"):
+        chance, ceiling = _references(ui.dataset_stamp(ds), stores[0].config.probe_embedding(
+            stores[0].config.methods[0]), strata_col)
+
 tabs = st.tabs([rv.metric_name(m) for m in metrics])
 for m, tab in zip(metrics, tabs):
     with tab:
@@ -92,10 +106,11 @@ for m, tab in zip(metrics, tabs):
             st.caption("⚠️ " + n)
         summ = summarize(results, m)
         if has_cold:
-            chance = rv.chance_level(m, ds.labels[ds.splits == "test"])
-            st.plotly_chart(rv.budget_figure(summ, m, chance=chance), key=f"compare_budget_{m}", width="stretch")
-            st.caption(f"Error bars: ± one standard error, as in the table ({SE_MEANING}). "
-                       "Grey dashed: random picks; dotted: a random guess.")
+            refs = {"full-label ceiling": ceiling.get("all", {}).get(m),
+                    "chance": chance.get("all") if m in ("ap", "auprc") else 0.5 if m == "auroc" else None}
+            st.plotly_chart(rv.budget_figure(summ, m, reference=refs), key=f"compare_budget_{m}", width="stretch")
+            st.caption(f"Error bars: ± one standard error, as in the table ({SE_MEANING}). Grey dashed: random "
+                       "picks. Dotted: chance and the full-label ceiling (the probe trained on every train label).")
         d = st.columns(3)
         d[0].download_button("Table (CSV)", report_table(results, m, "csv"), f"{name}-{m}.csv", "text/csv",
                              key=f"compare_dl_csv_{m}", icon=":material/download:")
@@ -107,7 +122,7 @@ for m, tab in zip(metrics, tabs):
 # ------------------------------------------------------------------ strata
 if "stratum" in results and (results["stratum"] != "all").any():
     st.header("Per stratum (hidden stratification)")
-    column = next((x.raw_config.get("strata") for x in stores if x.raw_config.get("strata")), None)
+    column = strata_col
     st.markdown(f"Each stratum of **{column}**: its positive images against all negative images. The worst "
                 "stratum is the one a model serves least; compare it with the overall value.")
     s_metrics = [m for m in ("ap", "auroc", "sensitivity") if m in set(results.loc[results["stratum"] != "all", "metric"])]
@@ -118,11 +133,11 @@ if "stratum" in results and (results["stratum"] != "all").any():
         if len(s_budgets) > 1 else (s_budgets[0] if s_budgets else None)
     table = stratum_table(results, sm, sb)
     if len(table):
-        st.plotly_chart(rv.strata_figure(table, sm, compare.chance_levels(ds, column) if column else None),
+        st.plotly_chart(rv.strata_figure(table, sm, chance or None, ceiling=ceiling or None),
                         key="compare_strata", width="stretch")
         st.dataframe(table.round(3), hide_index=True, width="stretch")
-        st.caption("Grey ticks: chance (a random scorer's AUPRC = the positives' share). NaN: the stratum has no "
-                   "positive image in the test split.")
+        st.caption("Grey ticks: chance (a random scorer's AUPRC = the positives' share); black ticks: the "
+                   "full-label ceiling. NaN: the stratum has no positive image in the test split.")
 
 # ------------------------------------------------------------------ AL rounds
 if (results["phase"] == "al").any():

@@ -18,8 +18,8 @@ from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the three real films: ../shared/data/reference-cxr beside the checkout (searched upwards, for worktrees)
-REFERENCE = next((p / "shared" / "data" / "reference-cxr" for p in ROOT.parents
-                  if (p / "shared" / "data" / "reference-cxr").is_dir()), ROOT.parent / "shared" / "data" / "reference-cxr")
+_REF = ("shared", "data", "reference-cxr")
+REFERENCE = next((p.joinpath(*_REF) for p in ROOT.parents if p.joinpath(*_REF).is_dir()), ROOT.parent.joinpath(*_REF))
 
 
 def _rgb(img: np.ndarray, mask: np.ndarray | None = None) -> Image.Image:

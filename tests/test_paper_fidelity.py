@@ -244,3 +244,30 @@ def test_bald_run_end_to_end_with_mc_dropout(blob_dataset):
     state = np.load(next((st.dir / "state").glob("*r0.npz")))
     assert state["mc_probs"].shape[0] == 3 and "threshold" in state.files
     assert sorted(st.results()["budget"].unique()) == [12, 16]
+
+
+@pytest.mark.slow
+def test_cli_warns_about_random_initialisation_and_report_names_the_weights(blob_dataset, capsys):
+    from coldstart.cli import main
+
+    rc = main(["run", "--dataset", "blobs", "--task", "classification", "--methods", "random", "--budgets", "12",
+               "--seeds", "0", "--set", "pretrained=none", "--set", "size=32", "--set", "epochs=1",
+               "--set", "device=cpu"])
+    out = capsys.readouterr()
+    assert rc == 0 and "warning: training starts from random initialisation" in out.err
+    run_id = out.out.split("run id: ")[1].split()[0]
+    assert main(["report", run_id]) == 0
+    assert "Initial weights: random initialisation (no pretrained file)." in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_interactive_segmentation_training_uses_the_positive_cohort(blob_dataset):
+    from coldstart.train import train_selection
+
+    ds = blob_dataset
+    tr = ds.split_indices("train")[:16]
+    out = train_selection(ds, tr, task="segmentation", size=32, epochs=1, pretrained="none", device="cpu")
+    assert (out.predictions["y"] == 1).all() and set(out.metrics) == {"dice", "hausdorff", "hausdorff95"}
+    out2 = train_selection(ds, tr, task="segmentation", size=32, epochs=1, pretrained="none", device="cpu",
+                           include_negatives=True)
+    assert (out2.predictions["y"] == 0).any() and "dice_all" in out2.metrics

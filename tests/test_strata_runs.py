@@ -90,4 +90,7 @@ def test_compare_page_shows_strata(blobs_with_strata):
     at.run()
     assert not at.exception, at.exception
     assert any("Per stratum" in h.value for h in at.header)
-    assert any("chance" in c.proto.spec for c in at.get("plotly_chart"))
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("chance" in x for x in specs) and any("full-label ceiling" in x for x in specs)
+    ceil = compare.full_label_ceiling(blobs_with_strata, "pixels", "subgroup")
+    assert set(ceil) == {"all", "PTX + drain", "PTX untreated"} and 0 <= ceil["all"]["ap"] <= 1

@@ -133,7 +133,7 @@ def cache_info(dataset, name: str) -> dict | None:
 
 
 def load_embeddings(dataset, name: str, device=None, batch_size=None, progress=None,
-                    chunk_size: int = DEFAULT_CHUNK) -> np.ndarray:
+                    chunk_size: int = DEFAULT_CHUNK, fill=None) -> np.ndarray:
     """Embeddings (float32, one row per manifest row): from the cache, else computed and cached.
 
     Parameters
@@ -148,6 +148,11 @@ def load_embeddings(dataset, name: str, device=None, batch_size=None, progress=N
     progress : None, True or callable(done, total, message)
     chunk_size : int
         Images per saved chunk (the unit of resumption).
+    fill : callable, optional
+        Computes the chunks not saved yet instead of this process: ``fill(ds, embedder, spans,
+        save, device, batch_size, progress)`` calls ``save(start, stop, rows)`` for every
+        ``(start, stop)`` of ``spans``. :func:`coldstart.embed.ray_embed.ray_fill` makes one that
+        runs on Ray Data (the ``[scale]`` extra); the cache written is the same.
 
     Raises
     ------
@@ -157,7 +162,7 @@ def load_embeddings(dataset, name: str, device=None, batch_size=None, progress=N
     """
     ds = _as_dataset(dataset)
     info = ensure_embeddings(ds, name, device=device, batch_size=batch_size, progress=progress,
-                             chunk_size=chunk_size)
+                             chunk_size=chunk_size, fill=fill)
     x = _read(ds, info["key"])
     if x is None:
         raise ColdstartError(f"the cached {name} embeddings of {ds.name!r} could not be read back: check the "
@@ -166,7 +171,7 @@ def load_embeddings(dataset, name: str, device=None, batch_size=None, progress=N
 
 
 def ensure_embeddings(dataset, name: str, device=None, batch_size=None, progress=None,
-                      chunk_size: int = DEFAULT_CHUNK) -> dict:
+                      chunk_size: int = DEFAULT_CHUNK, fill=None) -> dict:
     """Compute and cache the embeddings if needed, without loading them; returns the cache's ``.json``.
 
     Same parameters as :func:`load_embeddings`. Use it (and :func:`embedding_chunks`) for pools
@@ -198,7 +203,7 @@ def ensure_embeddings(dataset, name: str, device=None, batch_size=None, progress
             return read_json(js)
         t0 = time.time()
         shape, dtype, resumed = _compute_chunks(ds, e, key, parts, npy, device, batch_size, progress,
-                                                chunk_size)
+                                                chunk_size, fill)
         seconds = time.time() - t0
         wid = getattr(e, "weights_id", None)
         write_json(js, dict(
@@ -212,7 +217,7 @@ def ensure_embeddings(dataset, name: str, device=None, batch_size=None, progress
     return read_json(js)
 
 
-def _compute_chunks(ds, e, key, parts, npy, device, batch_size, progress, chunk_size):
+def _compute_chunks(ds, e, key, parts, npy, device, batch_size, progress, chunk_size, fill=None):
     """Embed in saved chunks (resumable), then assemble them into ``npy`` atomically.
 
     Returns ``(shape, stored dtype, resumed chunk count)``. The assembly writes into a
@@ -233,16 +238,26 @@ def _compute_chunks(ds, e, key, parts, npy, device, batch_size, progress, chunk_
     if not mfile.exists():
         write_json(mfile, marker)
 
+    made = set()
+    if fill is not None:  # another engine (Ray Data) saves the missing chunks; the loop below assembles
+        made = {(s, min(n, s + chunk_size)) for s in range(0, n, chunk_size)
+                if not part_path(parts, s, min(n, s + chunk_size)).is_file()}
+
+        def save(start: int, stop: int, y) -> None:
+            save_npy(part_path(parts, start, stop), _encode(e, _check_chunk(e, y, stop - start), store))
+
+        fill(ds, e, sorted(made), save, device, batch_size, progress)
+        progress = None
     files, resumed, dim = [], 0, None
     with Progress(progress, n, f"embedding {e.name}") as p:
         for start in range(0, n, chunk_size):
             stop = min(n, start + chunk_size)
-            f = parts / f"{start:09d}-{stop:09d}.npy"
+            f = part_path(parts, start, stop)
             y = None
             if f.is_file():
                 try:
                     y = load_npy(f, mmap=True)
-                    resumed += 1
+                    resumed += (start, stop) not in made
                 except (OSError, ValueError):
                     y = None
             if y is None:
@@ -267,6 +282,11 @@ def _compute_chunks(ds, e, key, parts, npy, device, batch_size, progress, chunk_
         out.flush()
         del out
     return shape, str(store), resumed
+
+
+def part_path(parts, start: int, stop: int):
+    """The saved chunk of rows ``start:stop`` under ``<key>.parts/``."""
+    return parts / f"{start:09d}-{stop:09d}.npy"
 
 
 def _encode(e, y: np.ndarray, store: np.dtype) -> np.ndarray:

@@ -20,6 +20,10 @@ def register(sub) -> None:
                    help="also write the embedding matrix (float32, rows in manifest order) to FILE.npy")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda when present)")
     p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--ray", action="store_true", help='compute on Ray Data (pip install -e ".[scale]"; docs/scale.md)')
+    p.add_argument("--address", default=None, help="Ray cluster for --ray: auto, HOST:PORT, ray://HOST:PORT "
+                   "(default: a local Ray instance)")
+    p.add_argument("--concurrency", type=int, default=None, help="model actors for --ray (default: one per GPU, else 1)")
     p.add_argument("--force", action="store_true",
                    help="discard this embedder's cached result (and partial chunks) and compute again")
     p.add_argument("--download", action="store_true",
@@ -72,7 +76,13 @@ def cmd_embed(args: argparse.Namespace) -> int:
         clear_cache(ds, args.embedder)
     from . import embedding_chunks, ensure_embeddings
 
-    info = ensure_embeddings(ds, args.embedder, device=args.device, batch_size=args.batch_size, progress=True)
+    fill = None
+    if getattr(args, "ray", False):  # callers may build the Namespace themselves
+        from .ray_embed import ray_fill
+
+        fill = ray_fill(address=getattr(args, "address", None), concurrency=getattr(args, "concurrency", None))
+    info = ensure_embeddings(ds, args.embedder, device=args.device, batch_size=args.batch_size, progress=True,
+                             fill=fill)
     n, d = info["shape"]
     print(f"{args.embedder}: {n} x {d} ({info['dtype']} on disk) -> {ds.cache_dir('emb') / (info['key'] + '.npy')}")
     if args.out:

@@ -34,6 +34,10 @@ def register(sub) -> None:
                    help="training override, e.g. --set epochs=3 --set size=32")
     p.add_argument("--strata", help="categorical manifest column for per-stratum metrics, e.g. subgroup")
     p.add_argument("--workers", type=int, help="processes training units at once (default: one per core)")
+    p.add_argument("--executor", choices=["local", "ray"], help="where units run: this machine (default) or a "
+                   'Ray cluster (pip install -e ".[scale]"; docs/scale.md)')
+    p.add_argument("--address", help="Ray cluster for --executor ray: auto, HOST:PORT or ray://HOST:PORT "
+                   "(default: a local Ray instance)")
     p.add_argument("--background", action="store_true", help="run detached; follow with `coldstart runs`")
     p.set_defaults(func=cmd_run)
 
@@ -75,7 +79,7 @@ def config_from_args(args) -> dict:
             raise ColdstartError(f"{p}: a run config must be a mapping of settings (key: value lines), "
                                  f"got {type(d).__name__}")
     for k in ("dataset", "task", "methods", "budgets", "seeds", "preset", "rounds", "query_size", "strategy",
-              "val_mode", "probe_embedder", "ood_filter", "workers", "strata"):
+              "val_mode", "probe_embedder", "ood_filter", "workers", "strata", "executor", "address"):
         v = getattr(args, k)
         if v is not None:
             d[k] = v

@@ -100,6 +100,12 @@ class RunConfig:
     workers : int or None
         Processes that train units at once (None: the number of cores; a run with fewer than two
         units per worker runs in one process). Results do not depend on it.
+    executor : {"local", "ray"}
+        Where units run: this machine, or a Ray cluster (the ``[scale]`` extra; docs/scale.md).
+        Results do not depend on it.
+    address : str or None
+        The Ray cluster of ``executor="ray"``: None starts a local Ray, ``auto`` joins the one
+        started on this machine, ``HOST:PORT`` or ``ray://HOST:PORT`` a remote one.
     """
 
     dataset: str
@@ -123,6 +129,8 @@ class RunConfig:
     name: str = ""
     workers: int | None = None
     strata: str | None = None
+    executor: str = "local"
+    address: str | None = None
 
     # ---- construction ----------------------------------------------------
     @classmethod
@@ -207,6 +215,12 @@ class RunConfig:
             if self.workers < 1 or isinstance(given, bool):
                 raise ColdstartError(f"workers={given!r} must be a positive number of processes "
                                      "(or unset for one per core)")
+        if self.executor not in ("local", "ray"):
+            raise ColdstartError(f"executor={self.executor!r}: choose local or ray")
+        if self.executor == "ray":
+            from ..ray_cluster import check_address
+
+            self.address = check_address(self.address)
 
     @property
     def params(self) -> dict:

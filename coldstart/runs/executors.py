@@ -39,8 +39,13 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def make_executor(workers: int | None, n_units: int) -> Executor:
-    """Serial for one worker or few units (a worker process costs about a second to start), else local."""
+def make_executor(workers: int | None, n_units: int, executor: str = "local", address: str | None = None) -> Executor:
+    """Serial for one worker or few units (a worker process costs about a second to start), else local;
+    ``executor="ray"``: :class:`coldstart.runs.ray_executor.RayExecutor` on the cluster at ``address``."""
+    if executor == "ray":
+        from .ray_executor import RayExecutor
+
+        return RayExecutor(address)
     n = default_workers() if workers is None else int(workers)
     if n <= 1 or n_units < 2 * n:
         return SerialExecutor()

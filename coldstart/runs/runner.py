@@ -159,7 +159,7 @@ def execute(run_dir, progress=None) -> pd.DataFrame:
         units = plan_units(cfg)
         done = store.done_units()
         todo = [u for u in units if u.key not in done]
-        executor = make_executor(cfg.workers, len(todo))
+        executor = make_executor(cfg.workers, len(todo), cfg.executor, cfg.address)
         append_jsonl(events, _ev("started", pid=os.getpid(), n_units=len(units), n_done=len(units) - len(todo),
                                  executor=type(executor).__name__, workers=getattr(executor, "workers", 1)))
         try:

@@ -55,12 +55,17 @@ def l2_normalize(X: np.ndarray) -> np.ndarray:
     return X / n
 
 
+COV_MAX_DIM = 4096  # above this width the d x d covariance (128 MB at 4,096) is never formed
+
+
 def reduce_dim(X: np.ndarray, dim: int | None, seed: int, max_fit: int = 10000) -> np.ndarray:
     """Project centred X on its top ``dim`` principal axes (identity when ``dim`` is None or >= d).
 
     The axes come from seeded subspace iteration on the covariance of at most
     ``max_fit`` rows (a seeded sample): no full SVD or d x d eigendecomposition,
-    which are slow and erratic on a loaded 2-core machine.
+    which are slow and erratic on a loaded 2-core machine. Above ``COV_MAX_DIM`` dimensions
+    (e.g. 224 x 224 pixels, where the covariance would take 20 GB) the same iteration multiplies
+    by the centred sample twice (``F.T @ (F @ Q)``) instead of forming the covariance.
     """
     n, d = X.shape
     if dim is None or d <= dim or n <= dim:
@@ -69,13 +74,20 @@ def reduce_dim(X: np.ndarray, dim: int | None, seed: int, max_fit: int = 10000) 
     fit = X if n <= max_fit else X[np.sort(np.random.default_rng(seed).choice(n, max_fit, replace=False))]
     mu = fit.mean(axis=0, dtype=np.float64)
     F = fit - mu.astype(np.float32)
-    cov = (F.T @ F).astype(np.float64) / len(F)
+    if d <= COV_MAX_DIM:
+        cov = (F.T @ F).astype(np.float64) / len(F)
+
+        def times_cov(M):
+            return cov @ M
+    else:
+        def times_cov(M):
+            return (F.T @ (F @ M.astype(np.float32))).astype(np.float64) / len(F)
     # subspace iteration on the d x d covariance (cheap: no eigendecomposition of d x d)
     rng = np.random.default_rng(seed)
-    Q = np.linalg.qr(cov @ rng.standard_normal((d, int(dim) + 10)))[0]
+    Q = np.linalg.qr(times_cov(rng.standard_normal((d, int(dim) + 10))))[0]
     for _ in range(6):
-        Q = np.linalg.qr(cov @ Q)[0]
-    w, U = np.linalg.eigh(Q.T @ cov @ Q)
+        Q = np.linalg.qr(times_cov(Q))[0]
+    w, U = np.linalg.eigh(Q.T @ times_cov(Q))
     V = (Q @ U[:, ::-1][:, : int(dim)]).astype(np.float32)
     mu32 = mu.astype(np.float32)
     out = np.empty((n, V.shape[1]), np.float32)
@@ -100,7 +112,13 @@ def sq_dist(A: np.ndarray, B: np.ndarray, bb: np.ndarray | None = None) -> np.nd
 
 
 def nearest(X: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every row of X: index of and distance to its nearest row of C (chunked)."""
+    """For every row of X: index of and distance to its nearest row of C (chunked; faiss at scale)."""
+    from .faiss_backend import use_faiss
+
+    if use_faiss(len(X)):
+        from .faiss_backend import nearest as faiss_nearest
+
+        return faiss_nearest(X, C)
     X = np.asarray(X, dtype=np.float32)
     C = np.asarray(C, dtype=np.float32)
     cc = np.einsum("ij,ij->i", C, C)
@@ -121,6 +139,12 @@ def knn_mean_distance(Q: np.ndarray, X: np.ndarray, k: int, exclude_self: bool =
     With ``exclude_self`` Q must be X itself (or a prefix-aligned subset) and the
     zero self-distance is dropped by taking the k+1 smallest and discarding the smallest.
     """
+    from .faiss_backend import use_faiss
+
+    if use_faiss(len(X)):
+        from .faiss_backend import knn_mean_distance as faiss_knn
+
+        return faiss_knn(Q, X, k, exclude_self)
     Q = np.asarray(Q, dtype=np.float32)
     X = np.asarray(X, dtype=np.float32)
     kk = min(k + int(exclude_self), len(X))
@@ -262,8 +286,14 @@ def _chunked_sq_dist(Z: np.ndarray, C: np.ndarray) -> np.ndarray:
 def kmeans(Z: np.ndarray, k: int, seed: int, max_iter: int = 50, max_fit: int = 20000) -> tuple[np.ndarray, np.ndarray]:
     """Seeded k-means++ + Lloyd (fit on at most ``max_fit`` sampled rows, then assign all).
 
-    Returns (centroids, labels).
+    Returns (centroids, labels). At scale (:mod:`.faiss_backend`) faiss's seeded KMeans does it.
     """
+    from .faiss_backend import use_faiss
+
+    if use_faiss(len(Z)):
+        from .faiss_backend import kmeans as faiss_kmeans
+
+        return faiss_kmeans(Z, k, seed, max_iter, max_fit)
     Z = np.asarray(Z, dtype=np.float32)
     rng = np.random.default_rng(seed)
     fit = Z if len(Z) <= max_fit else Z[np.sort(rng.choice(len(Z), max_fit, replace=False))]

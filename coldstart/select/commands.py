@@ -23,6 +23,8 @@ def register(sub) -> None:
                    help="output file (default: <data>/<dataset>/selections/<embedder>_<selector>_b<B>_s<seed>.csv)")
     p.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
                    help="selector parameter, repeatable (e.g. --param exclude=0.2)")
+    p.add_argument("--backend", choices=["auto", "numpy", "faiss"], default=None,
+                   help="kNN/KMeans backend (default auto: faiss from 100,000 images when installed; docs/scale.md)")
     p.set_defaults(func=cmd_select)
 
     p = sub.add_parser("selectors", help="list the registered selectors")
@@ -45,6 +47,10 @@ def cmd_select(args: argparse.Namespace) -> int:
     from ..io import atomic_path, write_json
     from .base import get_selector, select
 
+    if args.backend:
+        import os
+
+        os.environ["COLDSTART_SELECT_BACKEND"] = args.backend
     ds = Dataset(args.dataset)
     spec = get_selector(args.selector)
     params = parse_params(args.param)

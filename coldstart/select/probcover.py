@@ -67,8 +67,16 @@ def delta_graph(Z: np.ndarray, delta: float, chunk: int | None = None):
 
     Every image is processed (blocks of ``chunk`` rows, the last block being
     whatever remains); memory is one block of distances plus the edges (int32).
+    At scale, faiss range searches build it (:func:`.faiss_backend.delta_graph`).
     """
     import scipy.sparse as sp
+
+    from .faiss_backend import use_faiss
+
+    if use_faiss(len(Z)):
+        from .faiss_backend import delta_graph as faiss_delta_graph
+
+        return faiss_delta_graph(Z, delta)
 
     Z = np.asarray(Z, dtype=np.float32)
     n = len(Z)

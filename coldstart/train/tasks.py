@@ -57,7 +57,8 @@ def run_task(task: str, inp: TaskInput, params: dict) -> TaskOutput:
 
 
 def train_selection(dataset, indices, task: str = "probe", embedder: str | None = "pixels", preset: str = "quick",
-                    seed: int = 0, labels=None, val_mode: str = "split", features=None, **overrides) -> TaskOutput:
+                    seed: int = 0, labels=None, val_mode: str = "split", features=None, strata: str | None = None,
+                    **overrides) -> TaskOutput:
     """One interactive training on a chosen set (what the app's "train on these picks" button calls).
 
     Parameters
@@ -73,6 +74,8 @@ def train_selection(dataset, indices, task: str = "probe", embedder: str | None 
     labels : int array, optional
         Labels given to ``indices`` (default: the stored labels; -1 entries are dropped).
     val_mode : {"split", "holdout"}
+    strata : str, optional
+        A categorical manifest column: the output's ``strata`` then holds per-stratum metrics.
     **overrides
         Training settings of the preset (see :mod:`coldstart.train.presets`).
 
@@ -114,5 +117,12 @@ def train_selection(dataset, indices, task: str = "probe", embedder: str | None 
         from ..embed import load_embeddings
 
         feats = np.asarray(load_embeddings(ds, embedder), np.float32)
-    inp = TaskInput(ds, idx, lab, val_idx, val_lab, test, seed=int(seed), features=feats)
+    st, pos = None, ()
+    if strata:  # per-stratum metrics in TaskOutput.strata
+        from ..select.strata import stratum_values
+
+        st = stratum_values(ds.manifest, strata)
+        pos = tuple(sorted(set(st[ds.labels == 1])))
+    inp = TaskInput(ds, idx, lab, val_idx, val_lab, test, seed=int(seed), features=feats, strata=st,
+                    positive_strata=pos)
     return run_task(task, inp, params)

@@ -42,11 +42,11 @@ def _ordered(methods) -> list[str]:
 
 
 def budget_figure(summary: pd.DataFrame, metric: str, title: str = "", height: int = 420,
-                  chance: tuple[float, str] | None = None):
+                  reference: dict | None = None):
     """Metric vs labeled budget, mean ± SE error bars per method; random dashed grey (the reference).
 
-    ``summary`` is :func:`coldstart.runs.summarize` output (cold-start rows are used);
-    ``chance``: (level, text) from :func:`chance_level`, drawn as a dotted line.
+    ``summary`` is :func:`coldstart.runs.summarize` output (cold-start rows are used); ``reference``
+    ``{label: value}`` draws horizontal lines (chance, full-label ceiling).
     """
     import plotly.graph_objects as go
 
@@ -70,18 +70,23 @@ def budget_figure(summary: pd.DataFrame, metric: str, title: str = "", height: i
                            "± %{customdata[0]:.3f} (SE)<br>%{customdata[1]}/%{customdata[2]} seeds trained"
                            "<extra></extra>")))
     _layout(fig, "number of labelled images (budget)", metric, title, height)
+    for label, v in (reference or {}).items():
+        if v is not None and np.isfinite(v):
+            fig.add_hline(y=float(v), line_dash="dot", line_color=RANDOM_COLOR, annotation_text=label,
+                          annotation_position="top left")
     if len(s):
         # half a step of margin (a whole budget for one budget), so one budget's bars stay together
         fig.update_xaxes(tickvals=budgets, range=[budgets[0] - step / 2, budgets[-1] + step / 2])
-    _draw_chance(fig, chance)
-    rng = y_range(np.concatenate([s["mean"] - s["se"].fillna(0), s["mean"] + s["se"].fillna(0)]) if len(s) else [],
-                  metric, chance[0] if chance else None)
-    if rng:
+    refs = [float(v) for v in (reference or {}).values() if v is not None and np.isfinite(v)]
+    rng = y_range(np.concatenate([s["mean"] - s["se"].fillna(0), s["mean"] + s["se"].fillna(0), refs])
+                  if len(s) else refs, metric)
+    if rng:  # the error bars and the reference lines, inside [0, 1] for bounded metrics
         fig.update_yaxes(range=rng)
     return fig
 
 
-def strata_figure(table: pd.DataFrame, metric: str, chance: dict | None = None, height: int = 400):
+def strata_figure(table: pd.DataFrame, metric: str, chance: dict | None = None, height: int = 400,
+                  ceiling: dict | None = None):
     """Per-stratum bars (one group per stratum, one bar per method) from
     :func:`coldstart.runs.stratum_table`, with the overall value first and each stratum's chance
     level (a random scorer's AP) as a grey tick."""
@@ -103,6 +108,12 @@ def strata_figure(table: pd.DataFrame, metric: str, chance: dict | None = None, 
                                                                             color=RANDOM_COLOR, line_width=2)))
     elif metric == "auroc":
         fig.add_hline(y=0.5, line_dash="dot", line_color=RANDOM_COLOR, annotation_text="chance")
+    if ceiling:
+        key = {c: c if c != "overall" else "all" for c in strata}
+        xs = [c for c in strata if metric in ceiling.get(key[c], {})]
+        fig.add_trace(go.Scatter(x=xs, y=[ceiling[key[c]][metric] for c in xs], mode="markers",
+                                 name="full-label ceiling (probe on every train label)",
+                                 marker=dict(symbol="line-ew-open", size=40, color="#000000", line_width=2)))
     fig.update_layout(barmode="group")
     _layout(fig, "stratum (its positives against all negatives)", metric, "", height)
     return fig

@@ -37,10 +37,10 @@ class Patient:
     lung_density: float
     female: bool
     breast: tuple | None
-    seed: int
 
 
-def _u(rng, lo_hi):
+def uniform(rng, lo_hi) -> float:
+    """One draw from a ``(low, high)`` range of the parameter table."""
     lo, hi = lo_hi
     return float(rng.uniform(lo, hi))
 
@@ -50,16 +50,17 @@ def draw_patient(patient_id: str, seed) -> Patient:
     rng = np.random.default_rng(seed)
     cardio = bool(rng.random() < PREVALENCE["cardiomegaly"])
     female = bool(rng.random() < PREVALENCE["female"])
-    width = _u(rng, ANATOMY["width"]) * (0.97 if female else 1.0)
+    width = uniform(rng, ANATOMY["width"]) * (0.97 if female else 1.0)
     breast = None
     if female:
         size_mm, depth_mm = ANATOMY["breast_mm"]
-        breast = (_u(rng, size_mm), _u(rng, depth_mm))
+        breast = (uniform(rng, size_mm), uniform(rng, depth_mm))
     return Patient(
-        patient_id=patient_id, width=width, height=_u(rng, ANATOMY["height"]), depth=_u(rng, ANATOMY["depth"]),
-        heart=_u(rng, ANATOMY["heart_cardiomegaly"] if cardio else ANATOMY["heart"]), cardiomegaly=cardio,
-        mediastinum=_u(rng, ANATOMY["mediastinum"]), lung_density=_u(rng, ANATOMY["lung_density"]),
-        female=female, breast=breast, seed=int(rng.integers(2**31)))
+        patient_id=patient_id, width=width, height=uniform(rng, ANATOMY["height"]),
+        depth=uniform(rng, ANATOMY["depth"]),
+        heart=uniform(rng, ANATOMY["heart_cardiomegaly"] if cardio else ANATOMY["heart"]), cardiomegaly=cardio,
+        mediastinum=uniform(rng, ANATOMY["mediastinum"]), lung_density=uniform(rng, ANATOMY["lung_density"]),
+        female=female, breast=breast)
 
 
 @dataclass

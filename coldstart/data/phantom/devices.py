@@ -88,7 +88,8 @@ def device_parts(name: str, lm: dict, rng, side: str = "right") -> list:
     base = max(lr_lo[2], ll_lo[2])
     parts = []
     if name == "ecg":
-        spots = [(lr_lo[0] + 0.55 * (lr_hi[0] - lr_lo[0]), top - 25), (ll_lo[0] + 0.45 * (ll_hi[0] - ll_lo[0]), top - 25),
+        spots = [(lr_lo[0] + 0.55 * (lr_hi[0] - lr_lo[0]), top - 25),
+                 (ll_lo[0] + 0.45 * (ll_hi[0] - ll_lo[0]), top - 25),
                  (ll_hi[0] - 15, base + 40), (lr_lo[0] + 15, base + 40)]
         if rng.random() < 0.5:
             spots.append((ll_lo[0] + 0.2 * (ll_hi[0] - ll_lo[0]), base + 70))

@@ -84,7 +84,8 @@ def plan_pool(n: int = 800, seed: int = 0, pos_rate: float = PREVALENCE["pneumot
     n_treated = _split_count(n_pos - n_amb, P["treated_given_ptx"])
     n_untreated = n_pos - n_amb - n_treated
     n_neg = n - n_ood - n_pos
-    ap_pos = (_split_count(n_treated, P["ap_given_treated_ptx"]) + _split_count(n_untreated, P["ap_given_untreated_ptx"])
+    ap_pos = (_split_count(n_treated, P["ap_given_treated_ptx"])
+              + _split_count(n_untreated, P["ap_given_untreated_ptx"])
               + _split_count(n_amb, P["ap_given_untreated_ptx"]))
     ap_neg = int(np.clip(_split_count(n - n_ood, P["ap_portable"]) - ap_pos, 0, n_neg))
     rows = []

@@ -23,9 +23,10 @@ import numpy as np
 
 from ...errors import ColdstartError
 from .anatomy import Patient, breasts, canvas_frame, draw_patient, heart_inverse, inverse_map
+from .anatomy import uniform as _u
 from .bank import BONE, DEPTH_L, DEPTH_R, HEART, LUNG_L, LUNG_R, SOFT, ViewBank, load_views
 from .devices import DEVICE_NAMES, project_devices
-from .params import PNEUMOTHORAX, PROTOCOLS
+from .params import ANATOMY, PNEUMOTHORAX, PROTOCOLS
 from .physics import collimate, develop, pneumothorax, resize, smooth_noise, stamp_text
 
 CLASSES = ["normal", "pneumothorax"]
@@ -43,10 +44,6 @@ class PhantomImage:
     mask: np.ndarray | None
     lung: np.ndarray
     meta: dict = field(default_factory=dict)
-
-
-def _u(rng, lo_hi):
-    return float(rng.uniform(*lo_hi))
 
 
 def _magnification(sid, oid):
@@ -176,7 +173,7 @@ def render_phantom(kind: str = "normal", seed=0, size: int = 256, views: ViewBan
     oy, ox = np.mgrid[:n, :n].astype(np.float32)
     oy -= n / 2
     ox -= n / 2
-    el = _u(rng_geo, (1.5, 3.5)) / px
+    el = _u(rng_geo, ANATOMY["elastic_mm"]) / px
     cr, sr = np.cos(roll), np.sin(roll)
     qy = cy + s * (cr * oy - sr * ox) + smooth_noise(rng_geo, (n, n), 5, el)
     qx = cx + s * (sr * oy + cr * ox) + smooth_noise(rng_geo, (n, n), 5, el)

@@ -20,7 +20,7 @@
     xs: null, ys: null, ids: [], index: new Map(), layers: [], highlight: [],
     selected: null, selSeq: 0, labelLimit: 60, height: 600,
     mountId: Math.random().toString(36).slice(2), renders: 0, poolDraws: 0, overlayDraws: 0,
-    staleIgnored: 0, lastArgs: null, textColor: null,
+    staleIgnored: 0, lastArgs: null, textColor: null, renderMs: 0,
   };
   window.__exploreMap = S;  // for tests and benchmarks
 
@@ -250,6 +250,7 @@
 
   // ---------------------------------------------------------------- render from Python
   function render(a) {
+    const t0 = performance.now();
     S.renders += 1;
     S.lastArgs = a;
     if (!S.started) {  // a fresh mount continues the sequence the server has seen
@@ -298,6 +299,7 @@
       if (redrawn || newLayers || hlChanged) drawOverlay();
       else applyBudget();
       setHeight();
+      S.renderMs += performance.now() - t0;  // time in this frame per render (benchmarks read it)
     });
   }
   function applyTheme(t) {  // follow Streamlit's light/dark theme
