@@ -48,6 +48,9 @@ def test_compare_single_budget_al_run(al_run):
     lo, hi = fig["layout"]["xaxis"]["range"]
     xs = np.concatenate([_array(t["x"]) for t in fig["data"]])
     assert hi - lo >= 10 and max(xs) - min(xs) < 0.1 * (hi - lo)
+    # the y-axis stays inside [0, 1]
+    ylo, yhi = fig["layout"]["yaxis"]["range"]
+    assert 0 <= ylo < yhi <= 1
     # round 0 has no gain: a blank cell, not "None"
     gains = [d.value for d in at.dataframe if "gain" in d.value.columns][0]
     assert (gains.loc[gains["round"] == 0, "gain"] == "").all()

@@ -77,6 +77,11 @@ def budget_figure(summary: pd.DataFrame, metric: str, title: str = "", height: i
     if len(s):
         # half a step of margin (a whole budget for one budget), so one budget's bars stay together
         fig.update_xaxes(tickvals=budgets, range=[budgets[0] - step / 2, budgets[-1] + step / 2])
+    refs = [float(v) for v in (reference or {}).values() if v is not None and np.isfinite(v)]
+    rng = y_range(np.concatenate([s["mean"] - s["se"].fillna(0), s["mean"] + s["se"].fillna(0), refs])
+                  if len(s) else refs, metric)
+    if rng:  # the error bars and the reference lines, inside [0, 1] for bounded metrics
+        fig.update_yaxes(range=rng)
     return fig
 
 
