@@ -17,9 +17,9 @@ from coldstart import export, maps
 from coldstart.errors import ColdstartError
 from coldstart.select import selector_specs
 from coldstart.ui import common as ui
-from coldstart.ui import loaders, weights_view
-from coldstart.ui import figures
-from coldstart.ui.explore import selected_ids
+from coldstart.select.strata import stratifier_columns
+from coldstart.ui import explore_map as emap
+from coldstart.ui import figures, loaders, weights_view
 from coldstart.ui.export_view import export_buttons
 
 ui.page_config("Explore")
@@ -155,7 +155,10 @@ with c_map:
     pool_name = st.radio("Pool", list(ex.POOLS), key="explore_pool", horizontal=True,
                          format_func=lambda p: {"train": "train split", "all": "all images"}[p],
                          help="\n\n".join(f"**{k}**: {v}" for k, v in ex.POOLS.items()))
-    color_by = st.selectbox("Colour by", ex.COLOR_OPTIONS, key="explore_color")
+    STRATA = stratifier_columns(ds.manifest)
+    color_by = st.selectbox("Colour by", list(ex.COLOR_OPTIONS) + [c for c in STRATA if c not in ex.COLOR_OPTIONS],
+                            key="explore_color", help="A property of each image, or any categorical column "
+                            "of the manifest (a stratum: subgroup, protocol, site, view...).")
 
 with c_a:
     st.subheader("Method A", divider="red")
@@ -186,8 +189,6 @@ if n_pool < 3:
             "Import more images (home page) or choose **all images** as the pool.")
     st.stop()
 max_budget, default_budget = ex.budget_range(n_pool)
-if st.session_state.get("explore_budget", default_budget) > max_budget:
-    st.session_state["explore_budget"] = default_budget
 
 weights_view.unavailable_panel(ds, "explore")
 with st.sidebar.expander("Pre-train an encoder on this pool (ssl-pool)", icon=":material/model_training:"):
@@ -217,7 +218,7 @@ space = loaders.reduced_features(ds, map_emb, pool_name)
 
 
 def method(selector, embedder, params, needs, tag):
-    """What a method needs to pick (its picks come from :func:`picks_at`); None if unavailable."""
+    """What a method needs to pick (its picks come from :func:`layer_of`); None if unavailable."""
     if selector is None or (needs and embedder is None):
         return None
     if needs and features_for(embedder, auto=embedder == "pixels") is None:
@@ -227,17 +228,18 @@ def method(selector, embedder, params, needs, tag):
     return {"selector": selector, "emb": emb, "params": params, "label": label}
 
 
-def picks_at(m, budget):
-    """The first ``budget`` picks of method ``m`` (None when it cannot pick): a prefix of the
-    largest budget's selection (computed once, cached on disk), see ``coldstart.explore.nested_picks``."""
+def layer_of(m, budget, style):
+    """A method's map layer and its picks at ``budget`` ((None, None) when it cannot pick): the layer
+    carries the largest budget's order (computed once, cached on disk), see ``emap.pick_layer``."""
     if m is None:
-        return None
+        return None, None
     try:
-        return ex.nested_picks(lambda b: loaders.run_selection(ds, m["selector"], m["emb"], b, seed, pool_name,
-                                                          m["params"]), budget, max_budget)
+        return emap.pick_layer(
+            m["label"], lambda b: loaders.run_selection(ds, m["selector"], m["emb"], b, seed, pool_name, m["params"]),
+            budget, max_budget, hover=lambda sel: ex.pick_hover(ds, pool, sel, m["label"]), style=style)
     except ColdstartError as e:
         ui.show_error(e, m["selector"])
-        return None
+        return None, None
 
 
 meth_a = method(sel_a, emb_a, params_a, needs_a, "A")
@@ -253,17 +255,23 @@ pool_ids = ds.ids[pool]
 mhash = ds.manifest_hash
 pool_hover = ui.session_memo(("explore_pool_info", mhash, pool_name),
                              lambda: ex.pool_info(ds, pool, split=pool_name == "all"))
-row_of = {int(r): k for k, r in enumerate(pool)}
+
+
+def strata_values(column: str) -> np.ndarray:
+    """The pool's values of a manifest column (class names for ``label``)."""
+    if column == "label":
+        return ex.color_values("label", ds, pool)[0]
+    return ds.manifest[column].to_numpy()[pool]
 
 
 @st.fragment
 def budget_view():
-    """Budget slider, map, diagnostics, galleries and exports: a budget change (or a lasso on the map)
-    reruns only this part of the page, not the controls above."""
-    budget = st.slider("Budget: how many images to label first", min_value=1, max_value=max_budget,
-                       value=default_budget, key="explore_budget",
-                       help="Picks are nested: the first 20 of a budget of 40 are the picks for 20.")
-    pick_a, pick_b = picks_at(meth_a, budget), picks_at(meth_b, budget)
+    """Map (with its budget slider), diagnostics, coverage, galleries and exports: the map shows any
+    budget in the browser at once; after the slider rests, or after a lasso, only this part reruns."""
+    budget = emap.current_budget("explore_map", default_budget, max_budget)
+    layer_a, pick_a = layer_of(meth_a, budget, 0)
+    layer_b, pick_b = layer_of(meth_b, budget, 1)
+    layers = [lay for lay in (layer_a, layer_b) if lay is not None]
 
     # colours
     clusters = pick_dist = None
@@ -275,6 +283,8 @@ def budget_view():
         if color_by in ("cluster", "distance to nearest pick"):
             cvals, continuous, ctitle = ex.color_values(color_by, ds, pool, clusters=clusters,
                                                         ood_scores=scores, pick_distance=pick_dist)
+        elif color_by not in ex.COLOR_OPTIONS:  # a manifest column (stratum)
+            cvals, continuous, ctitle = strata_values(color_by), False, color_by
         else:  # the same for every budget
             cvals, continuous, ctitle = ui.session_memo(
                 ("explore_colors", mhash, pool_name, color_by, map_emb),
@@ -282,27 +292,35 @@ def budget_view():
     except ValueError:
         st.caption(f"Colour by {color_by!r} needs picks (or OOD scores); showing labels instead.")
         cvals, continuous, ctitle = ex.color_values("label", ds, pool)
+    color = emap.continuous(cvals, ctitle) if continuous else emap.categorical(cvals, ctitle)
 
-    # highlight (find an image on the map)
     find_id = st.session_state.get("explore_find") or ""
-    hl = [row_of[int(r)] for r in ex.ids_to_rows(ds, [find_id]) if int(r) in row_of] if find_id else []
-
-    layers = []
-    if pick_a is not None:
-        layers.append(figures.PickLayer(label_a, pick_a.indices, ex.pick_hover(ds, pool, pick_a, label_a), 0))
-    if pick_b is not None:
-        layers.append(figures.PickLayer(label_b, pick_b.indices, ex.pick_hover(ds, pool, pick_b, label_b), 1))
     title = f"Map: {proj} of <b>{map_emb}</b> embeddings ({n_pool:,} images)"
     if layers:
         title += "  ·  Picks " + "  ·  ".join(f"<b>{lay.name}</b>" for lay in layers) + f"  ·  seed {seed}"
-    fig = figures.map_figure(xy, pool_ids, cvals, ctitle, continuous=continuous, pool_info=pool_hover,
-                             layers=layers, title=title, axis_name=proj, highlight=hl, height=620)
-    event = st.plotly_chart(fig, key="explore_map", on_select="rerun", selection_mode=("box", "lasso"),
-                            config={"displaylogo": False, "scrollZoom": True, "plotGlPixelRatio": 1}, width="stretch")
-    lasso_rows = ex.ids_to_rows(ds, selected_ids(event))
+    state = emap.explore_map(xy, pool_ids, budget=budget, max_budget=max_budget, color=color, info=pool_hover,
+                             layers=layers, title=title, axis_name=proj, highlight_ids=[find_id] if find_id else [],
+                             key="explore_map", height=620)
+    lasso_rows = ex.ids_to_rows(ds, state.selected_ids or [])
 
     diagnostics_view(pick_a, pick_b, budget)
+    coverage_view(layers, budget)
     galleries_view(pick_a, pick_b, lasso_rows, find_id)
+
+
+def coverage_view(layers, budget):
+    st.subheader("Stratum coverage")
+    if not STRATA or not layers:
+        st.caption("No categorical column to stratify by in this dataset's manifest." if not STRATA else "")
+        return
+    default = next((c for c in ("subgroup", "protocol", "drain", "label") if c in STRATA), STRATA[0])
+    if st.session_state.get("explore_strata") not in STRATA:
+        st.session_state["explore_strata"] = default
+    column = st.selectbox("Stratify by", STRATA, key="explore_strata",
+                          help="Any categorical column of the manifest. Which of its values (strata) the picks "
+                               "reach at this budget, how soon, and in what share against the pool.")
+    emap.coverage_panel(strata_values(column), {lay.name: lay.positions for lay in layers}, budget, column,
+                        key="explore_coverage")
 
 
 def diagnostics_view(pick_a, pick_b, budget):

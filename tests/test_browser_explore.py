@@ -5,12 +5,13 @@ Screenshots land in tests/artifacts/ (git-ignored). Skips only when no Chromium 
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
 from browser import (assert_no_exception, canvas_drawn, choose_option, chromium_page, open_page,
-                     require_chromium, screenshot, set_slider, streamlit_app, wait_idle)
+                     require_chromium, screenshot, streamlit_app, wait_idle)
 from conftest import make_blob_dataset
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -27,9 +28,11 @@ def served_root(data_root):
     return data_root
 
 
+MAP = 'iframe[title*="explore_map"]'  # the Explore map component's frame
+
+
 def _legend_has(page, text: str, timeout_ms: int = 30_000) -> None:
-    page.locator('[data-testid="stPlotlyChart"] .legendtext', has_text=text).first.wait_for(
-        timeout=timeout_ms)
+    page.frame_locator(MAP).locator(".layer-key", has_text=text).first.wait_for(timeout=timeout_ms)
 
 
 def test_home_and_explore_in_browser(served_root):
@@ -42,17 +45,23 @@ def test_home_and_explore_in_browser(served_root):
         screenshot(page, "home")
 
         first = open_page(page, url, "Explore", wait_text="Why these picks")
-        assert canvas_drawn(page), "the map's WebGL canvas was not drawn"
+        page.locator(MAP).wait_for()
+        frame = next(f for f in page.frames if "explore_map" in f.url)
+        assert canvas_drawn(frame, "canvas"), "the map's WebGL canvas was not drawn"
         assert_no_exception(page)
         _legend_has(page, "A: kmeans on pixels (20)")
         screenshot(page, "explore")
 
-        # budget change: the numbered picks follow the slider
+        # budget change: the numbered picks follow the slider inside the map, then the panels below
         t0 = time.time()
-        set_slider(page, "Budget: how many images to label first", 30)
+        page.frame_locator(MAP).locator("#budget").focus()
+        for _ in range(10):
+            page.keyboard.press("ArrowRight")
         _legend_has(page, "A: kmeans on pixels (30)")
-        wait_idle(page)
         rerender = time.time() - t0
+        page.get_by_text("Stratum coverage").first.wait_for()
+        page.locator('[data-testid="stMetricLabel"]', has_text="strata hit").first.wait_for()
+        wait_idle(page)
         assert_no_exception(page)
 
         # method change: another selector, then a second method for comparison
@@ -62,13 +71,15 @@ def test_home_and_explore_in_browser(served_root):
         page.get_by_text("Show a second method on the same map").click()
         _legend_has(page, "B: random (30)")
         wait_idle(page)
-        assert canvas_drawn(page)
+        assert canvas_drawn(frame, "canvas")
         assert_no_exception(page)
+        page.get_by_text(re.compile(r"^\d+ of 30$")).first.wait_for()  # the budget reached the panels
         assert page.get_by_text("Picked by both").count() >= 1
         screenshot(page, "explore_compare")
 
         # a real lasso on the map round-trips to Python and fills the gallery
-        box = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.bounding_box()
+        page.frame_locator(MAP).locator(".nsewdrag").first.scroll_into_view_if_needed()
+        box = page.frame_locator(MAP).locator(".nsewdrag").first.bounding_box()
         x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
         page.mouse.move(x0 + 0.05 * w, y0 + 0.05 * h)
         page.mouse.down()
@@ -80,5 +91,6 @@ def test_home_and_explore_in_browser(served_root):
         wait_idle(page)
         assert_no_exception(page)
         screenshot(page, "explore_lasso")
-        print(f"first paint {first:.2f} s, budget re-render {rerender:.2f} s")
+        print(f"first paint {first:.2f} s, budget change on the map {rerender:.2f} s")
+        assert frame.evaluate("window.__exploreMap.poolDraws") == 1, "the pool was redrawn"
         assert not page.js_errors, page.js_errors

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
@@ -14,26 +13,33 @@ from conftest import make_blob_dataset
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "1_Explore.py")
 
 
-def _arr(v):
-    if isinstance(v, dict) and "bdata" in v:
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
-    return np.asarray(v)
+def _map(at) -> dict:
+    """The Explore map component's arguments (the pool's coordinates decoded into ``xy``)."""
+    comps = [c for c in at.get("component_instance") if c.proto.component_name.endswith("explore_map")]
+    assert len(comps) == 1, "expected exactly one map component"
+    args = json.loads(comps[0].proto.json_args)
+    special = {sp.key: sp.bytes for sp in comps[0].proto.special_args}
+    args["xy"] = np.frombuffer(special["xy"], dtype=np.float32).reshape(-1, 2)
+    return args
 
 
-def _map_spec(at):
-    charts = [c for c in at.get("plotly_chart") if "Map:" in c.proto.spec]
-    assert len(charts) == 1, "expected exactly one map chart"
-    return json.loads(charts[0].proto.spec)
+def _layer(args, prefix):
+    lay = [lay for lay in args["layers"] if lay["name"].startswith(prefix)]
+    return lay[0] if lay else None
 
 
-def _ids(trace):
-    """Image ids of a trace: customdata is the id, or a row whose first entry is the id."""
-    return [c[0] if isinstance(c, list) else c for c in trace["customdata"]]
+def _shown_ids(args, layer):
+    """Ids of the picks the map shows at the server's budget (a prefix of a nested order)."""
+    ids = args["ids"].split("\n")
+    pos = layer["positions"][:args["budget"]] if layer["nested"] else layer["positions"]
+    return [ids[p] for p in pos]
 
 
-def _trace(spec, prefix):
-    tr = [t for t in spec["data"] if str(t.get("name", "")).startswith(prefix)]
-    return tr[0] if tr else None
+def _set_budget(at, budget, _seq=[0]):
+    """What the map's slider reports once it rests (a later sequence number each time)."""
+    _seq[0] += 1
+    at.session_state["explore_map"] = {"budget": budget, "seq": _seq[0], "selected": None, "sel_seq": 0}
+    return at.run()
 
 
 @pytest.fixture
@@ -66,29 +72,32 @@ def test_map_shows_pool_and_exact_picks(explore_ds):
     ds = explore_ds
     at = _app().run()
     assert not at.exception, at.exception
-    spec = _map_spec(at)
+    args = _map(at)
     pool = pool_indices(ds, "train")
-    pool_tr = _trace(spec, "pool")
-    assert pool_tr["type"] == "scattergl"
-    assert len(_arr(pool_tr["x"])) == len(pool)
-    assert _ids(pool_tr) == list(ds.ids[pool])
-    assert [c[1] for c in pool_tr["customdata"][:5]] == [ds.label_name(v) for v in ds.labels[pool[:5]]]
-    # the picks are exactly coldstart.select's picks (kmeans on pixels, seed 0), in order
+    assert args["xy"].shape == (len(pool), 2)
+    assert args["ids"].split("\n") == list(ds.ids[pool])
+    info = args["info"]["label"]
+    assert [info["cats"][k] for k in info["codes"][:5]] == [ds.label_name(v) for v in ds.labels[pool[:5]]]
+    # the picks are exactly coldstart.select's picks (kmeans on pixels, seed 0), in order; the map gets
+    # the whole nested order once and shows the budget's prefix
     expect = select("kmeans", cached_embeddings(ds, "pixels")[pool], 20, 0).indices
-    picks = _trace(spec, "A: kmeans on pixels")
-    assert list(picks["customdata"]) == list(ds.ids[pool[expect]])
-    assert list(picks["text"]) == [str(i) for i in range(1, 21)]
+    a = _layer(args, "A: kmeans on pixels")
+    assert a["nested"] and len(a["positions"]) == args["max_budget"] and args["budget"] == 20
+    assert _shown_ids(args, a) == list(ds.ids[pool[expect]])
+    assert len(a["hover"]) == len(a["positions"]) and a["hover"][0].startswith("<b>pick #1</b>")
     # both embeddings are named in the title
-    assert "PCA of <b>pixels</b>" in spec["layout"]["title"]["text"] and "kmeans on pixels" in \
-        spec["layout"]["title"]["text"]
+    assert "PCA of <b>pixels</b>" in args["title"] and "kmeans on pixels" in args["title"]
 
-    # moving the budget changes the highlighted picks exactly (nested prefix)
-    at.slider(key="explore_budget").set_value(7).run()
+    # the budget the slider reports reaches the panels below the map (nested prefix)
+    _set_budget(at, 7)
     assert not at.exception
-    picks7 = _trace(_map_spec(at), "A: kmeans on pixels")
-    assert list(picks7["customdata"]) == list(ds.ids[pool[expect[:7]]])
-    at.slider(key="explore_budget").set_value(33).run()
-    assert len(_trace(_map_spec(at), "A: kmeans on pixels")["customdata"]) == 33
+    args7 = _map(at)
+    assert args7["budget"] == 7 and _shown_ids(args7, _layer(args7, "A: kmeans")) == list(ds.ids[pool[expect[:7]]])
+    assert _layer(args7, "A: kmeans")["positions"] == a["positions"]  # same order: nothing new to draw
+    picks_tab = [t for t in at.tabs if t.label.startswith("Picks of A")][0]
+    assert len(picks_tab.get("image")) == 7
+    _set_budget(at, 33)
+    assert len(_shown_ids(_map(at), _layer(_map(at), "A: kmeans"))) == 33
 
 
 def test_unavailable_embedder_shows_reason(explore_ds):
@@ -103,23 +112,24 @@ def test_unavailable_embedder_shows_reason(explore_ds):
     warnings = " ".join(w.value for w in at.warning)
     assert name in warnings and reason[:40] in warnings
     # the map is still drawn (on pixels), just without picks from the unavailable embedding
-    spec = _map_spec(at)
-    assert _trace(spec, "pool") is not None and _trace(spec, "A:") is None
+    args = _map(at)
+    assert len(args["xy"]) > 0 and _layer(args, "A:") is None
 
 
 def test_compare_two_methods_and_diagnostics(explore_ds):
     at = _app(explore_compare=True, explore_sel_b="random").run()
     assert not at.exception, at.exception
-    spec = _map_spec(at)
-    a, b = _trace(spec, "A: kmeans on pixels"), _trace(spec, "B: random")
-    assert a and b and len(a["customdata"]) == len(b["customdata"]) == 20
-    overlap = len(set(a["customdata"]) & set(b["customdata"]))
+    args = _map(at)
+    a, b = _layer(args, "A: kmeans on pixels"), _layer(args, "B: random")
+    a, b = _shown_ids(args, a), _shown_ids(args, b)
+    assert len(a) == len(b) == 20
+    overlap = len(set(a) & set(b))
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Picked by both"] == f"{overlap} of 20"
     assert "OOD picked" in metrics and "Coverage distance" in metrics
     balance = [c for c in at.get("plotly_chart") if "Class balance" in c.proto.spec]
     assert balance, "class balance chart missing"
-    assert "B: random" in spec["layout"]["title"]["text"]
+    assert "B: random" in args["title"]
     # each method's picks can be exported (CSV, Label Studio, class folders), named by method and budget
     labels = [b.proto.label for b in at.get("download_button")]
     for label in ("Selection (CSV)", "Label Studio bundle (ZIP)", "Images in class folders (ZIP)"):
@@ -128,42 +138,63 @@ def test_compare_two_methods_and_diagnostics(explore_ds):
 
 def test_lasso_selection_gallery_and_find(explore_ds):
     at = _app().run()
-    spec = _map_spec(at)
-    rows = _trace(spec, "pool")["customdata"][:5]
-    ids = [r[0] for r in rows]
-    at.session_state["explore_map"] = {"selection": {
-        "points": [{"curve_number": 0, "point_index": k, "customdata": r} for k, r in enumerate(rows)],
-        "point_indices": list(range(5)), "box": [], "lasso": []}}
+    ids = _map(at)["ids"].split("\n")[:5]
+    at.session_state["explore_map"] = {"budget": 20, "seq": 0, "selected": ids, "sel_seq": 1}
     at.run()
     assert not at.exception, at.exception
     assert any(h.value == "Selected on the map (5)" for h in at.subheader)
     picks_tab = [t for t in at.tabs if t.label.startswith("Picks of A")][0]
     assert len(at.get("image")) - len(picks_tab.get("image")) == 5  # the lasso gallery
     assert any(b.label == "Download these images as CSV" for b in at.get("download_button"))
-    # find one of them on the map: a ring trace with that id
-    at.selectbox(key="explore_find").set_value(ids[2]).run()
+    # find an image on the map: any image of the pool, not only picks and selected ones
+    find = at.selectbox(key="explore_find")
+    assert len(find.options) == len(_map(at)["ids"].split("\n")) + 1
+    last = _map(at)["ids"].split("\n")[-1]
+    find.set_value(last).run()
     assert not at.exception
-    assert _trace(_map_spec(at), "found")["customdata"] == [ids[2]]
+    assert _map(at)["highlight"] == [last]
 
 
-@pytest.mark.parametrize("colour", ["split", "cluster", "OOD flag", "distance to nearest pick"])
+@pytest.mark.parametrize("colour", ["split", "cluster", "OOD flag", "distance to nearest pick", "ood"])
 def test_colour_options(explore_ds, colour):
     at = _app(explore_color=colour, explore_pool="all").run()
     assert not at.exception, at.exception
-    spec = _map_spec(at)
-    pool_tr = _trace(spec, "pool")
-    assert len(_arr(pool_tr["x"])) == len(explore_ds)
+    args = _map(at)
+    assert len(args["xy"]) == len(explore_ds)
+    color = args["color"]
     if colour == "distance to nearest pick":
-        assert pool_tr["marker"]["showscale"] is True
+        assert color["kind"] == "continuous" and len(color["values"]) == len(explore_ds)
     else:
-        assert any(t.get("legendgroup") == "colour" for t in spec["data"])
+        assert color["kind"] == "categorical" and len(color["codes"]) == len(explore_ds)
+        assert len(set(color["colors"])) == len(color["cats"])  # one distinct colour per category
+    if colour == "ood":  # any categorical manifest column is a colour (a stratifier)
+        assert sorted(color["cats"]) == sorted(explore_ds.manifest["ood"].astype(str).unique())
+
+
+def test_stratum_coverage_panel(explore_ds):
+    from coldstart.select.dataset import pool_indices
+    from coldstart.select.strata import compare_coverage
+
+    at = _app(explore_compare=True, explore_sel_b="random", explore_strata="ood").run()
+    assert not at.exception, at.exception
+    args = _map(at)
+    pool = pool_indices(explore_ds, "train")
+    values = explore_ds.manifest["ood"].to_numpy()[pool]
+    orders = {lay["name"]: lay["positions"] for lay in args["layers"]}
+    want = compare_coverage(values, orders, 20)
+    metrics = {m.label: m.value for m in at.metric}
+    for name in orders:
+        hit = int((want[f"{name} picks"] > 0).sum())
+        assert metrics[f"{name}: strata hit"] == f"{hit} of {len(want)}"
+    shown = [d.value for d in at.dataframe if "pool_share" in d.value.columns][0]
+    assert shown[f"{args['layers'][0]['name']} picks"].tolist() == want[f"{args['layers'][0]['name']} picks"].tolist()
 
 
 def test_random_selector_needs_no_embedding(explore_ds):
     at = _app(explore_sel_a="random").run()
     assert not at.exception, at.exception
-    tr = _trace(_map_spec(at), "A: random")
-    assert tr is not None and len(tr["customdata"]) == 20
+    args = _map(at)
+    assert len(_shown_ids(args, _layer(args, "A: random"))) == 20
 
 
 def test_embeddings_computed_on_request(data_root):
@@ -171,7 +202,8 @@ def test_embeddings_computed_on_request(data_root):
     make_blob_dataset("fresh", data_root, n=50)
     at = _app().run()
     assert not at.exception, at.exception
-    assert _trace(_map_spec(at), "pool") is not None
+    args = _map(at)
+    assert 0 < len(args["xy"]) == len(args["ids"].split("\n")) <= 50
 
 
 def test_every_cold_start_selector_draws_picks(data_root):
@@ -183,13 +215,13 @@ def test_every_cold_start_selector_draws_picks(data_root):
     names = list(selector_specs("cold-start"))  # what the page offers
     assert {"random", "kmeans", "typiclust", "probcover", "coreset"} <= set(names)
     assert "entropy" not in names  # needs a trained model, not a cold-start pick
-    at = _app(explore_budget=12).run()
+    at = _app(explore_map={"budget": 12, "seq": 1}).run()
     for name in names:
         at.selectbox(key="explore_sel_a").set_value(name).run()
         assert not at.exception, (name, at.exception)
         assert not at.error, (name, [e.value for e in at.error])
-        tr = _trace(_map_spec(at), f"A: {name}")
-        assert tr is not None and len(tr["customdata"]) == 12, name
+        args = _map(at)
+        assert args["budget"] == 12 and len(_shown_ids(args, _layer(args, f"A: {name}"))) == 12, name
 
 
 def test_parameter_widgets_come_from_declared_specs(explore_ds):
@@ -202,14 +234,16 @@ def test_parameter_widgets_come_from_declared_specs(explore_ds):
     assert not at.exception, at.exception
     spec = get_selector("typiclust")
     boxes = {n.label: n for n in at.number_input if n.key.startswith("explore_pa_typiclust_")}
-    assert set(boxes) == {p.name for p in spec.params}
+    assert set(boxes) == {p.name for p in spec.params if p.type in (int, float)}
+    checks = {c.label for c in at.checkbox if c.key.startswith("explore_pa_typiclust_")}
+    assert checks == {p.name for p in spec.params if p.type is bool}
     assert boxes["horizon"].value == 100 and boxes["horizon"].min == 1
     boxes["horizon"].set_value(4).run()
     assert not at.exception, at.exception
     pool = pool_indices(explore_ds, "train")
     want = select("typiclust", load_embeddings(explore_ds, "pixels")[pool], 20, 0, horizon=4).indices
-    tr = _trace(_map_spec(at), "A: typiclust")
-    assert _ids(tr) == [str(i) for i in explore_ds.ids[pool[want]]]
+    args = _map(at)
+    assert _shown_ids(args, _layer(args, "A: typiclust")) == [str(i) for i in explore_ds.ids[pool[want]]]
 
 
 def test_opens_on_pca_while_umap_computes_in_the_background_then_offers_it(explore_ds, monkeypatch):
@@ -246,7 +280,7 @@ def test_opens_on_pca_while_umap_computes_in_the_background_then_offers_it(explo
     at.button(key="explore_umap_ready").click().run()
     assert not at.exception, at.exception
     assert at.session_state["explore_map_method"] == "umap"
-    assert "UMAP" in json.dumps(_map_spec(at)["layout"])
+    assert _map(at)["axis_name"] == "UMAP" and "UMAP of <b>pixels</b>" in _map(at)["title"]
 
 
 def test_find_searches_the_whole_pool(explore_ds):

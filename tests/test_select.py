@@ -295,3 +295,16 @@ def test_blockwise_standardize_and_pca_match_the_plain_formulas():
     P = reduce_dim(G, 3, seed=0)
     U = np.linalg.svd(G - G.mean(0), full_matrices=False)[2][:3].T
     np.testing.assert_allclose(np.abs(P), np.abs((G - G.mean(0)) @ U), atol=2e-3)  # axes up to sign
+
+
+def test_wide_features_pca_never_forms_the_covariance(monkeypatch):
+    """Above COV_MAX_DIM the subspace iteration multiplies by the sample twice: same axes, no d x d matrix."""
+    import coldstart.select._space as sp
+
+    rng = np.random.default_rng(2)
+    G = (rng.normal(size=(300, 5)) * [9, 7, 5, 3, 2]) @ np.linalg.qr(rng.normal(size=(120, 5)))[0].T
+    G = (G + rng.normal(0, 0.05, G.shape)).astype(np.float32)
+    narrow = sp.reduce_dim(G, 4, seed=0)
+    monkeypatch.setattr(sp, "COV_MAX_DIM", 50)
+    wide = sp.reduce_dim(G, 4, seed=0)
+    np.testing.assert_allclose(np.abs(wide), np.abs(narrow), atol=1e-3)

@@ -77,10 +77,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from . import embedding_chunks, ensure_embeddings
 
     fill = None
-    if args.ray:
+    if getattr(args, "ray", False):  # callers may build the Namespace themselves
         from .ray_embed import ray_fill
 
-        fill = ray_fill(address=args.address, concurrency=args.concurrency)
+        fill = ray_fill(address=getattr(args, "address", None), concurrency=getattr(args, "concurrency", None))
     info = ensure_embeddings(ds, args.embedder, device=args.device, batch_size=args.batch_size, progress=True,
                              fill=fill)
     n, d = info["shape"]

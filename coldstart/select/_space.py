@@ -55,12 +55,17 @@ def l2_normalize(X: np.ndarray) -> np.ndarray:
     return X / n
 
 
+COV_MAX_DIM = 4096  # above this width the d x d covariance (128 MB at 4,096) is never formed
+
+
 def reduce_dim(X: np.ndarray, dim: int | None, seed: int, max_fit: int = 10000) -> np.ndarray:
     """Project centred X on its top ``dim`` principal axes (identity when ``dim`` is None or >= d).
 
     The axes come from seeded subspace iteration on the covariance of at most
     ``max_fit`` rows (a seeded sample): no full SVD or d x d eigendecomposition,
-    which are slow and erratic on a loaded 2-core machine.
+    which are slow and erratic on a loaded 2-core machine. Above ``COV_MAX_DIM`` dimensions
+    (e.g. 224 x 224 pixels, where the covariance would take 20 GB) the same iteration multiplies
+    by the centred sample twice (``F.T @ (F @ Q)``) instead of forming the covariance.
     """
     n, d = X.shape
     if dim is None or d <= dim or n <= dim:
@@ -69,13 +74,20 @@ def reduce_dim(X: np.ndarray, dim: int | None, seed: int, max_fit: int = 10000) 
     fit = X if n <= max_fit else X[np.sort(np.random.default_rng(seed).choice(n, max_fit, replace=False))]
     mu = fit.mean(axis=0, dtype=np.float64)
     F = fit - mu.astype(np.float32)
-    cov = (F.T @ F).astype(np.float64) / len(F)
+    if d <= COV_MAX_DIM:
+        cov = (F.T @ F).astype(np.float64) / len(F)
+
+        def times_cov(M):
+            return cov @ M
+    else:
+        def times_cov(M):
+            return (F.T @ (F @ M.astype(np.float32))).astype(np.float64) / len(F)
     # subspace iteration on the d x d covariance (cheap: no eigendecomposition of d x d)
     rng = np.random.default_rng(seed)
-    Q = np.linalg.qr(cov @ rng.standard_normal((d, int(dim) + 10)))[0]
+    Q = np.linalg.qr(times_cov(rng.standard_normal((d, int(dim) + 10))))[0]
     for _ in range(6):
-        Q = np.linalg.qr(cov @ Q)[0]
-    w, U = np.linalg.eigh(Q.T @ cov @ Q)
+        Q = np.linalg.qr(times_cov(Q))[0]
+    w, U = np.linalg.eigh(Q.T @ times_cov(Q))
     V = (Q @ U[:, ::-1][:, : int(dim)]).astype(np.float32)
     mu32 = mu.astype(np.float32)
     out = np.empty((n, V.shape[1]), np.float32)
