@@ -90,7 +90,7 @@ def main(argv=None) -> int:
     ap.add_argument("--npz", default=str(NPZ))
     ap.add_argument("--data-root", default=str(HERE / "out" / "data"))
     ap.add_argument("--methods", default=None,
-                    help=f"default: {METHODS} (on the phantom with pixels-32: its 224-px pixels are 50,176-d)")
+                    help=f"default: {METHODS}")
     ap.add_argument("--budgets", default="20,40,60,80,100")
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--workers", type=int, default=None, help="default: one per core")
@@ -106,7 +106,7 @@ def main(argv=None) -> int:
     from coldstart.runs.runner import create_run, execute
 
     ds = _dataset(a.dataset, a.npz)
-    methods = a.methods or (METHODS if a.dataset == "pneumoniamnist" else METHODS.replace("pixels:", "pixels-32:"))
+    methods = a.methods or METHODS
     cfg = RunConfig.from_dict(dict(dataset=ds.name, task="probe", methods=methods, budgets=a.budgets,
                                    seeds=a.seeds, workers=a.workers))
     for e in cfg.embedders():  # embeddings are cached before timing (the grid reuses them)
