@@ -81,7 +81,7 @@ def test_byo_embeddings_wrong_ids_nan_rows(blobs_with_cache, tmp_path, capsys):
 
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}] * n, dtype=object), allow_pickle=True)
     _cli_error(["embed", "blobs", "--embedder", f"file:{tmp_path / 'obj.npy'}"], capsys,
-               "not a plain numeric .npy", "save a float array")
+               "not a plain numeric .npy", "save float arrays")
 
     (tmp_path / "garbage.parquet").write_bytes(b"PAR1 this is not parquet")
     _cli_error(["embed", "blobs", "--embedder", f"file:{tmp_path / 'garbage.parquet'}"], capsys,
