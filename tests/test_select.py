@@ -308,3 +308,32 @@ def test_wide_features_pca_never_forms_the_covariance(monkeypatch):
     monkeypatch.setattr(sp, "COV_MAX_DIM", 50)
     wide = sp.reduce_dim(G, 4, seed=0)
     np.testing.assert_allclose(np.abs(wide), np.abs(narrow), atol=1e-3)
+
+
+def test_kmeans_paper_on_wide_features_clusters_in_the_exact_row_space():
+    """More dimensions than images (raw pixels): the loop runs in an exact basis of the rows' span,
+    keeping every distance, and picks what the loop in the original space picks."""
+    from sklearn.datasets import make_blobs
+
+    from coldstart.select import kmeans as K
+
+    Z, tol = K.exact_row_space(np.random.default_rng(0).normal(size=(30, 200)))
+    assert Z.shape == (30, 30) and tol == pytest.approx(1e-4 * 30 / 200)
+    X0 = np.random.default_rng(0).normal(size=(30, 200))
+    Xc = X0 - X0.mean(0)
+    Zc, _ = K.exact_row_space(X0)
+    d_orig = ((Xc[:, None] - Xc[None]) ** 2).sum(-1)
+    d_row = ((Zc[:, None] - Zc[None]) ** 2).sum(-1)
+    np.testing.assert_allclose(d_row, d_orig, rtol=1e-9, atol=1e-8)
+
+    for n, d, seed in [(150, 2000, 0), (120, 800, 7)]:
+        X, _ = make_blobs(n, d, centers=6, cluster_std=8.0, random_state=seed)
+        X = X + np.random.default_rng(seed).normal(0, 3, X.shape)
+        fast = K.paper_kmeans_indices(X, 40, seed)[0]
+        orig = K.exact_row_space
+        try:
+            K.exact_row_space = lambda Xs, tol=1e-4: (Xs, tol)  # the literal loop in d dimensions
+            literal = K.paper_kmeans_indices(X, 40, seed)[0]
+        finally:
+            K.exact_row_space = orig
+        assert fast == literal

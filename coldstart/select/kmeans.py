@@ -43,13 +43,37 @@ def _fill_farthest(Z: np.ndarray, picks: list[int], budget: int, allowed: np.nda
     return list(picks) + extra
 
 
+def exact_row_space(Xs: np.ndarray, tol: float = 1e-4) -> tuple[np.ndarray, float]:
+    """The same points in a basis of their own span, when there are fewer points than dimensions.
+
+    For ``n < d`` the centred rows span at most ``n`` dimensions: coordinates in an orthonormal
+    basis of that span (from the ``n x n`` Gram matrix) keep every pairwise and point-to-centroid
+    distance, so KMeans with ``init="random"`` makes the same choices, ``d / n`` times cheaper
+    (800 films at 224 px: 50,176 -> 800 dimensions). scikit-learn's ``tol`` is relative to the mean
+    per-feature variance, which the change of basis rescales by ``d / n``: the returned ``tol`` keeps
+    the absolute stopping threshold unchanged. ``n >= d``: returned as is.
+    """
+    n, d = Xs.shape
+    if n >= d:
+        return Xs, tol
+    Xc = np.asarray(Xs, np.float64) - Xs.mean(axis=0)
+    w, V = np.linalg.eigh(Xc @ Xc.T)
+    w = np.clip(w, 0.0, None)
+    Z = V * np.sqrt(w)  # Z @ Z.T == Xc @ Xc.T: the same geometry, n coordinates per point
+    return Z, tol * n / d
+
+
 def paper_kmeans_indices(X: np.ndarray, budget: int, seed: int, n_init: int = 10,
                          labeled: np.ndarray | None = None) -> tuple[list[int], dict]:
-    """The reference loop (inputs validated). Returns picks and per-pick columns."""
+    """The reference loop (inputs validated). Returns picks and per-pick columns.
+
+    Wide features (more dimensions than images, e.g. raw pixels) are clustered in their exact
+    row-space coordinates (:func:`exact_row_space`): the same distances, far less arithmetic.
+    """
     from sklearn.cluster import KMeans
     from sklearn.preprocessing import StandardScaler
 
-    Xs = StandardScaler().fit_transform(X)
+    Xs, tol = exact_row_space(StandardScaler().fit_transform(X))
     n = len(Xs)
     allowed = None
     if labeled is not None and len(labeled):
@@ -61,7 +85,7 @@ def paper_kmeans_indices(X: np.ndarray, budget: int, seed: int, n_init: int = 10
     k = 2
     sizes = None
     while len(picks) < budget and k <= n:
-        km = KMeans(n_clusters=k, init="random", n_init=n_init, random_state=seed).fit(Xs)
+        km = KMeans(n_clusters=k, init="random", n_init=n_init, random_state=seed, tol=tol).fit(Xs)
         sizes = np.bincount(km.labels_, minlength=k)
         for j, c in enumerate(km.cluster_centers_):
             d = np.linalg.norm(Xs - c, axis=1)
