@@ -43,7 +43,7 @@ def main(argv=None) -> list[dict]:
     ap.add_argument("--root", default=None)
     ap.add_argument("--n", type=int, default=800)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--embedders", default="pixels,pixels-224,gist")
+    ap.add_argument("--embedders", default="pixels-32,pixels,gist")
     args = ap.parse_args(argv)
 
     from coldstart.data import Dataset

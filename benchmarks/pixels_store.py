@@ -1,7 +1,7 @@
 """Raw pixels at 224 px: disk size of the uint8 cache and the peak memory of `coldstart embed --out`.
 
 Builds a synthetic pool of N 256-px images (random 8-bit noise: the worst case for nothing),
-then runs ``coldstart embed POOL -e pixels-224 --out X.npy`` in a child process and reports its
+then runs ``coldstart embed POOL -e pixels --out X.npy`` in a child process and reports its
 peak resident memory against the size of the embedding matrix as float32. The embedding is
 computed in chunks, assembled through a memory map and written out block by block, so the
 peak should stay near the chunk size, not grow with N.
@@ -67,7 +67,7 @@ def main() -> None:
 
     env = dict(os.environ, COLDSTART_DATA=str(root), PYTHONPATH=str(ROOT))
     t = time.time()
-    out = subprocess.run([sys.executable, "-c", CHILD, "embed", "pool", "-e", "pixels-224", "--out",
+    out = subprocess.run([sys.executable, "-c", CHILD, "embed", "pool", "-e", "pixels", "--out",
                           str(tmp / "x.npy")], env=env, check=True, capture_output=True, text=True).stdout
     seconds = time.time() - t
     anon = int(out.split("PEAK_ANON_KB")[1].split()[0]) * 1024

@@ -19,7 +19,7 @@ from coldstart.errors import ColdstartError
 from conftest import make_blob_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
-ALL = ["pixels", "pixels-224", "gist", "txrv-densenet121", "txrv-resnet50", "txrv-autoencoder",
+ALL = ["pixels", "pixels-32", "gist", "txrv-densenet121", "txrv-resnet50", "txrv-autoencoder",
        "imagenet-densenet121", "file", "ssl-pool"]
 
 
@@ -32,8 +32,8 @@ def test_registry_lists_every_named_embedder(data_root):
     assert df.loc[df["default"], "name"].tolist() == ["pixels"]  # no weights here: raw pixels
     assert list(df["name"]) == ALL
     assert bool(df.set_index("name").loc["pixels", "available"])
-    assert df.set_index("name").loc["pixels", "dim"] == 1024  # the 32 px thumbnail
-    assert df.set_index("name").loc["pixels-224", "dim"] == 224 * 224  # the paper's input size
+    assert df.set_index("name").loc["pixels-32", "dim"] == 1024  # the 32 px thumbnail
+    assert df.set_index("name").loc["pixels", "dim"] == 224 * 224  # the paper's input size (no dataset to cap it)
     for name in ALL:
         e = get_embedder(name)
         assert e.summary and isinstance(e.key, str) and e.key
@@ -91,7 +91,7 @@ def test_cli_embed_and_force(blob_dataset, capsys, monkeypatch):
 # ---- pixels -------------------------------------------------------------------
 
 def test_pixels_are_resized_flattened_images(blob_dataset):
-    x = load_embeddings(blob_dataset, "pixels")
+    x = load_embeddings(blob_dataset, "pixels-32")
     assert x.shape == (60, 1024) and x.dtype == np.float32
     np.testing.assert_array_equal(x[7], blob_dataset.load_image(7, 32).reshape(-1))
     sub = PixelsEmbedder().embed(blob_dataset, indices=[3, 1])
@@ -115,8 +115,8 @@ def _count_calls(monkeypatch, fail_after=None):
 
 
 def test_second_request_is_a_file_read(blob_dataset, monkeypatch):
-    assert cached_embeddings(blob_dataset, "pixels") is None
-    x = load_embeddings(blob_dataset, "pixels")
+    assert cached_embeddings(blob_dataset, "pixels-32") is None
+    x = load_embeddings(blob_dataset, "pixels-32")
     emb = blob_dataset.cache_dir("emb")
     meta = json.loads((emb / "pixels-32-v1.json").read_text())
     assert meta["shape"] == [60, 1024] and meta["dtype"] == "float32"
@@ -127,19 +127,19 @@ def test_second_request_is_a_file_read(blob_dataset, monkeypatch):
         raise AssertionError("embed() called on a cache hit")
 
     monkeypatch.setattr(PixelsEmbedder, "embed", boom)
-    np.testing.assert_array_equal(load_embeddings(blob_dataset, "pixels"), x)
-    np.testing.assert_array_equal(cached_embeddings(blob_dataset, "pixels"), x)
+    np.testing.assert_array_equal(load_embeddings(blob_dataset, "pixels-32"), x)
+    np.testing.assert_array_equal(cached_embeddings(blob_dataset, "pixels-32"), x)
     assert not (emb / "pixels-32-v1.parts").exists()
 
 
 def test_changed_manifest_invalidates(data_root, monkeypatch):
     ds = make_blob_dataset("pool", data_root, n=20, seed=0)
-    x0 = load_embeddings(ds, "pixels")
+    x0 = load_embeddings(ds, "pixels-32")
     ds2 = make_blob_dataset("pool", data_root, n=24, seed=1)  # re-import under the same name
     assert ds2.manifest_hash != ds.manifest_hash
-    assert cached_embeddings(ds2, "pixels") is None
+    assert cached_embeddings(ds2, "pixels-32") is None
     calls = _count_calls(monkeypatch)
-    x1 = load_embeddings(ds2, "pixels")
+    x1 = load_embeddings(ds2, "pixels-32")
     assert calls and x1.shape == (24, 1024) and x0.shape == (20, 1024)
 
 
@@ -148,14 +148,14 @@ def test_interrupted_job_resumes_where_it_stopped(data_root, monkeypatch):
     full = PixelsEmbedder().embed(ds)
     calls = _count_calls(monkeypatch, fail_after=3)
     with pytest.raises(KeyboardInterrupt):
-        load_embeddings(ds, "pixels", chunk_size=8)
+        load_embeddings(ds, "pixels-32", chunk_size=8)
     assert len(calls) == 3
     parts = ds.cache_dir("emb") / "pixels-32-v1.parts"
     assert len(list(parts.glob("*.npy"))) == 3
-    assert cached_embeddings(ds, "pixels") is None
+    assert cached_embeddings(ds, "pixels-32") is None
     monkeypatch.undo()
     calls = _count_calls(monkeypatch)
-    x = load_embeddings(ds, "pixels", chunk_size=8)
+    x = load_embeddings(ds, "pixels-32", chunk_size=8)
     assert [c[0] for c in calls] == [24, 32, 40, 48]  # only the missing chunks
     np.testing.assert_array_equal(x, full)
     info = json.loads((ds.cache_dir("emb") / "pixels-32-v1.json").read_text())
@@ -166,10 +166,10 @@ def test_stale_parts_from_another_manifest_are_discarded(data_root, monkeypatch)
     ds = make_blob_dataset("pool", data_root, n=20, seed=0)
     _count_calls(monkeypatch, fail_after=1)
     with pytest.raises(KeyboardInterrupt):
-        load_embeddings(ds, "pixels", chunk_size=8)
+        load_embeddings(ds, "pixels-32", chunk_size=8)
     monkeypatch.undo()
     ds2 = make_blob_dataset("pool", data_root, n=20, seed=5)
-    x = load_embeddings(ds2, "pixels", chunk_size=8)
+    x = load_embeddings(ds2, "pixels-32", chunk_size=8)
     np.testing.assert_array_equal(x, PixelsEmbedder().embed(ds2))
 
 
@@ -188,7 +188,7 @@ def test_concurrent_writers_compute_once_and_agree(data_root, tmp_path):
             time.sleep(0.3)
             return orig(self, ds, *a, **k)
         PixelsEmbedder.embed = slow
-        x = load_embeddings("pool", "pixels", chunk_size=10)
+        x = load_embeddings("pool", "pixels-32", chunk_size=10)
         np.save(sys.argv[1], x)
     """)
     procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / f"out{i}.npy")])
@@ -197,7 +197,7 @@ def test_concurrent_writers_compute_once_and_agree(data_root, tmp_path):
     a, b = (np.load(tmp_path / f"out{i}.npy") for i in range(2))
     np.testing.assert_array_equal(a, b)
     assert log.read_text().count("call") == 4  # 4 chunks, computed by one process only
-    np.testing.assert_array_equal(cached_embeddings("pool", "pixels"), a)
+    np.testing.assert_array_equal(cached_embeddings("pool", "pixels-32"), a)
 
 
 def test_bad_arguments(blob_dataset):
@@ -350,9 +350,9 @@ def test_pixels_follow_the_task_input_size_never_upsampled_and_store_uint8(data_
     from coldstart.embed import embedding_chunks, get_embedder
 
     big = _square_dataset(data_root, "big", 256)
-    e = get_embedder("pixels-224", big)
+    e = get_embedder("pixels", big)
     assert (e.size, e.dim, e.store_dtype) == (224, 224 * 224, "uint8")  # the paper's 224 px
-    x = load_embeddings(big, "pixels-224")
+    x = load_embeddings(big, "pixels")
     assert x.shape == (12, 50176) and x.dtype == np.float32
     direct = InputPixelsEmbedder(big).embed(big)
     assert np.abs(x - direct).max() <= 0.5 / 255 + 1e-7  # resized values rounded to 8 bits, no more
@@ -360,15 +360,15 @@ def test_pixels_follow_the_task_input_size_never_upsampled_and_store_uint8(data_
     assert stored.dtype == np.uint8 and stored.nbytes == 12 * 50176  # a quarter of float32
     # read in blocks, in any row order, without the whole float32 matrix
     rows = np.array([5, 0, 11, 3, 7])
-    got = [(r.copy(), b) for r, b in embedding_chunks(big, "pixels-224", rows=rows, chunk_rows=2)]
+    got = [(r.copy(), b) for r, b in embedding_chunks(big, "pixels", rows=rows, chunk_rows=2)]
     assert [len(r) for r, _ in got] == [2, 2, 1] and np.concatenate([r for r, _ in got]).tolist() == rows.tolist()
     np.testing.assert_array_equal(np.concatenate([b for _, b in got]), x[rows])
     # PneumoniaMNIST-sized images stay at 28 x 28 = 784
-    assert get_embedder("pixels-224", _square_dataset(data_root, "mnist", 28)).dim == 784
+    assert get_embedder("pixels", _square_dataset(data_root, "mnist", 28)).dim == 784
     # the cheap thumbnail is labelled as such
-    t = get_embedder("pixels", big)
+    t = get_embedder("pixels-32", big)
     assert t.dim == 1024 and "not the paper's" in t.summary and "naive baseline" in e.summary
-    assert load_embeddings(big, "pixels").shape == (12, 1024)
+    assert load_embeddings(big, "pixels-32").shape == (12, 1024)
 
 
 def test_compact_pixels_resume_from_uint8_chunks(data_root, monkeypatch):
@@ -385,11 +385,11 @@ def test_compact_pixels_resume_from_uint8_chunks(data_root, monkeypatch):
 
     monkeypatch.setattr(InputPixelsEmbedder, "embed", embed)
     with pytest.raises(KeyboardInterrupt):
-        load_embeddings(ds, "pixels-224", chunk_size=8)
+        load_embeddings(ds, "pixels", chunk_size=8)
     parts = ds.cache_dir("emb") / "pixels-32-u8-v2.parts"
     assert [np.load(f).dtype for f in sorted(parts.glob("0*.npy"))] == [np.uint8, np.uint8]
     monkeypatch.undo()
-    x = load_embeddings(ds, "pixels-224", chunk_size=8)
+    x = load_embeddings(ds, "pixels", chunk_size=8)
     np.testing.assert_array_equal(x, full)
     meta = json.loads((ds.cache_dir("emb") / "pixels-32-u8-v2.json").read_text())
     assert meta["dtype"] == "uint8" and meta["scale"] == 255 and meta["resumed_chunks"] == 2
@@ -399,14 +399,14 @@ def test_sixteen_bit_films_keep_their_precision(data_root):
     from coldstart.embed import get_embedder
 
     ds = _square_dataset(data_root, "deep", 20, dtype=np.uint16)
-    e = get_embedder("pixels-224", ds)
+    e = get_embedder("pixels", ds)
     assert e.store_dtype == "uint16" and e.key.endswith("u16-v2")
-    np.testing.assert_allclose(load_embeddings(ds, "pixels-224"), InputPixelsEmbedder(ds).embed(ds),
+    np.testing.assert_allclose(load_embeddings(ds, "pixels"), InputPixelsEmbedder(ds).embed(ds),
                                atol=0.5 / 65535)
 
 
 def test_a_float32_cache_written_before_compact_storage_is_still_read(blob_dataset, monkeypatch):
-    """A float32 cache with no ``scale`` in its .json (written before compact storage) reads as before."""
+    """A float32 thumbnail cache of the former `pixels` (no ``scale`` in its .json) reads as `pixels-32`."""
     from coldstart.io import save_npy, write_json
 
     old = np.random.default_rng(3).random((60, 1024)).astype(np.float32)
@@ -416,4 +416,4 @@ def test_a_float32_cache_written_before_compact_storage_is_still_read(blob_datas
                                                 manifest_hash=blob_dataset.manifest_hash, shape=[60, 1024],
                                                 dtype="float32"))
     monkeypatch.setattr(PixelsEmbedder, "embed", lambda *a, **k: pytest.fail("recomputed an old cache"))
-    np.testing.assert_array_equal(load_embeddings(blob_dataset, "pixels"), old)
+    np.testing.assert_array_equal(load_embeddings(blob_dataset, "pixels-32"), old)

@@ -1,18 +1,15 @@
 """Raw pixels: the paper's "naive" input at the task's input size, and a cheap thumbnail.
 
-* ``pixels-224``: the image at the task's input size, 224 x 224 as in the paper
+* ``pixels``: the image at the task's input size, 224 x 224 as in the paper
   (50,176-d), never upsampled above the pool's native size (PneumoniaMNIST
   stays 28 x 28 = 784-d). Stored as uint8 (pixels are 8-bit; uint16 for
   16-bit films), so a 100,000-image pool at 224 px is about 5 GB on disk; see
   :func:`coldstart.embed.cache.embedding_chunks` for reading it in blocks.
-* ``pixels``: a 32 x 32 thumbnail (1,024-d), float32: a cheap stand-in, *not*
-  the paper's input.
+* ``pixels-32``: a 32 x 32 thumbnail (1,024-d), float32: a cheap stand-in, *not*
+  the paper's input (its cache key is the former ``pixels``', so old caches stay valid).
 
-Interim naming: the issue's end state is ``pixels`` = the task-size input and
-``pixels-32`` = the thumbnail. ``pixels`` keeps meaning the thumbnail until the
-selectors' PCA (:func:`coldstart.select._space.reduce_dim`) handles 50,176-d
-input without forming a d x d covariance (20 GB at 224 px); the flip is the two
-registry lines in :mod:`coldstart.embed.registry`.
+Wide pixel features stay practical downstream: the selectors' PCA iterates without a
+d x d covariance, and ``kmeans-paper`` clusters in exact row-space coordinates.
 """
 
 from __future__ import annotations
@@ -47,11 +44,11 @@ class PixelsEmbedder:
 
     def __init__(self, size: int = 32):
         self.size = int(size)
-        self.name = "pixels"
+        self.name = "pixels-32" if self.size == 32 else f"pixels-{self.size}"
         self.key = f"pixels-{self.size}-v1"
         self.dim = self.size * self.size
         self.summary = (f"raw pixels as a {self.size}x{self.size} thumbnail ({self.dim:,}-d): cheap, not the "
-                        "paper's naive input (that is pixels-224)")
+                        "paper's naive input (that is pixels)")
 
     def available(self) -> tuple[bool, str]:
         return True, "ready (no weights needed)"
@@ -67,7 +64,7 @@ class PixelsEmbedder:
 
 
 class InputPixelsEmbedder(PixelsEmbedder):
-    """``pixels-224``: the image at ``min(224, native size)``, flattened, stored as uint8.
+    """``pixels``: the image at ``min(224, native size)``, flattened, stored as uint8.
 
     Parameters
     ----------
@@ -84,7 +81,7 @@ class InputPixelsEmbedder(PixelsEmbedder):
         if dataset is not None and "bit_depth" in dataset.manifest.columns and \
                 (dataset.manifest["bit_depth"] == 16).any():
             self.store_dtype, self.store_scale = "uint16", 65535.0  # keep 16-bit films' precision
-        self.name = "pixels-224"
+        self.name = "pixels"
         self.key = f"pixels-{self.size}-{'u16' if self.store_dtype == 'uint16' else 'u8'}-v2"
         self.summary = (f"raw pixels at the task's input size, {self.size}x{self.size} ({self.dim:,}-d; 224 px in "
                         "the paper, never above the images' own size): the paper's naive baseline")

@@ -10,8 +10,8 @@ from ..errors import ColdstartError
 
 #: name -> "module:Class" (imported only when the embedder is asked for)
 BUILTIN: dict[str, str] = {
-    "pixels": "coldstart.embed.pixels:PixelsEmbedder",  # 32 px thumbnail (see coldstart.embed.pixels)
-    "pixels-224": "coldstart.embed.pixels:InputPixelsEmbedder",  # the paper's naive input
+    "pixels": "coldstart.embed.pixels:InputPixelsEmbedder",  # the paper's naive input (224 px, <= native)
+    "pixels-32": "coldstart.embed.pixels:PixelsEmbedder",  # a cheap 32 px thumbnail
     "gist": "coldstart.embed.gist:GistEmbedder",
     "txrv-densenet121": "coldstart.embed.txrv:TxrvDenseNet",
     "txrv-resnet50": "coldstart.embed.txrv:TxrvResNet50",
@@ -19,7 +19,7 @@ BUILTIN: dict[str, str] = {
     "imagenet-densenet121": "coldstart.embed.imagenet:ImagenetDenseNet",
 }
 #: built-ins whose settings depend on the dataset (their size follows the images')
-PER_DATASET = ("pixels-224",)
+PER_DATASET = ("pixels",)
 #: parameterised names, listed as-is in the table
 PARAMETRISED = ("file", "ssl-pool")
 #: the paper's chest X-ray foundation models, in order of preference for the default embedder
@@ -132,4 +132,4 @@ def default_embedder(dataset=None, table: pd.DataFrame | None = None) -> tuple[s
         why = f"dataset {ds.name!r} names {own!r}, which cannot run here"
     else:
         why = "no foundation-model weights here"
-    return "pixels", f"raw pixels as a 32 px thumbnail; {why}: download one to use it"
+    return "pixels", f"raw pixels at the task's input size (the paper's naive baseline); {why}: download one to use it"
