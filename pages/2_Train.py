@@ -15,7 +15,7 @@ from coldstart.runs import RunConfig, RunStore, cancel_run, defaults, list_runs,
 from coldstart.runs.estimate import EPOCH_TASKS, estimate_run, live_eta, unit_words
 from coldstart.runs.executors import default_workers
 from coldstart.select.strata import stratifier_columns
-from coldstart.train.presets import default_methods, resolve_params
+from coldstart.train.presets import resolve_params
 from coldstart.train.torchloop import pretrained_notice
 from coldstart.ui import common as ui
 from coldstart.ui import loaders, weights_view
@@ -33,8 +33,7 @@ TASK_HELP = {
     "classification": "The paper's setting: a VGG-11 network trained from the labelled images. Slow without a GPU.",
     "segmentation": "The paper's setting for outlining findings: a U-Net. Needs masks; slow without a GPU.",
 }
-DEFAULT_EMB = weights_view.default_note(ds, st.sidebar)  # the default embedder of new runs, and why
-FOUNDATION = (DEFAULT_EMB,) if DEFAULT_EMB != "pixels" else ()
+weights_view.default_note(ds, st.sidebar)  # says which embedder new runs default to, and why
 weights_view.unavailable_panel(ds, "train")
 
 st.title("Train models on each selection")
@@ -68,7 +67,7 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
                                  "segmentation": "segmentation (U-Net)"}.get)
     st.caption("  \n".join(f"**{k}**: {v}" for k, v in TASK_HELP.items()))
     methods = st.multiselect("Methods (features : how images are chosen)", all_methods,
-                             default=default_methods(embs, sels, "paper", FOUNDATION), key="train_methods",
+                             default=defaults.default_run_methods(ds, embs, sels, "paper"), key="train_methods",
                              help="'random' is the reference. 'pixels:kmeans-paper' is the paper's naive "
                                   "clustering; a foundation model's features with kmeans-paper is the paper's "
                                   "method; 'kmeans' is a fast approximation of the paper's protocol.\n\n"

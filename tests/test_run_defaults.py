@@ -32,3 +32,18 @@ def test_report_frame_is_the_report_table():
     assert rep.notes == ["random @ 20: 1/2 seeds untrainable (no normal image); mean over the other seeds"]
     assert report_table(r, "ap", "markdown") == rep.to_markdown()
     assert "**0.605" in rep.markdown_table() and "*0.605" in report_table(r, "ap", "text")
+
+
+def test_default_run_methods_use_the_datasets_default_embedder(blob_dataset, monkeypatch):
+    """No foundation weights: the dataset's own default (dataset.json) carries the clustering methods;
+    without one, raw pixels do."""
+    from coldstart.runs.defaults import default_run_methods
+
+    sels = ["kmeans", "kmeans-paper", "typiclust", "probcover", "coreset"]
+    plain = default_run_methods(blob_dataset, ["pixels", "gist"], sels)
+    assert plain[:2] == ["random", "pixels:kmeans-paper"] and all(m.startswith(("random", "pixels:")) for m in plain)
+    monkeypatch.setattr(type(blob_dataset), "info", property(lambda self: {"default_embedder": "gist"}),
+                        raising=False)
+    withgist = default_run_methods(blob_dataset, ["pixels", "gist"], sels)
+    assert withgist == ["random", "pixels:kmeans-paper", "gist:kmeans-paper", "gist:typiclust", "gist:probcover",
+                        "gist:coreset"]

@@ -207,3 +207,23 @@ def test_cli_runs_a_yaml_config(blob_dataset, tmp_path, capsys):
     y.write_text("dataset: blobs\nbudgetz: [16]\n")
     assert main(["run", str(y)]) == 2
     assert "budgetz" in capsys.readouterr().err
+
+
+def test_the_probe_trains_on_the_datasets_default_embedder_pinned_at_creation(blob_dataset, monkeypatch):
+    """A dataset default beyond raw pixels (e.g. gist on the phantom) is what every method's probe trains
+    on, written into config.json so a resume never changes it; raw pixels keep the first-method rule."""
+    import json
+
+    from coldstart.embed import registry
+
+    monkeypatch.setattr(registry, "default_embedder", lambda dataset=None, table=None: ("pixels-32", "test"))
+    cfg = RunConfig(dataset="blobs", task="probe", methods=["random", "pixels:kmeans"], budgets=[10], seeds=[0])
+    d = create_run(cfg)
+    assert json.loads((d / "config.json").read_text())["probe_embedder"] == "pixels-32"
+    assert RunStore("blobs", d.name).config.probe_embedding("pixels:kmeans") == "pixels-32"
+
+    monkeypatch.setattr(registry, "default_embedder", lambda dataset=None, table=None: ("pixels", "test"))
+    cfg = RunConfig(dataset="blobs", task="probe", methods=["random", "pixels-32:kmeans"], budgets=[10], seeds=[0])
+    d = create_run(cfg)
+    assert json.loads((d / "config.json").read_text())["probe_embedder"] in (None, "")
+    assert cfg.probe_embedding("random") == "pixels-32"

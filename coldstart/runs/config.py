@@ -8,8 +8,12 @@ whose weights are absent all raise :class:`ColdstartError`.
 Fair comparison
 ---------------
 ``probe_embedder`` is the embedding the *probe* trains on. Default (None):
-one fixed embedding for every method of the run, namely the embedder of the
-first method that has one (``pixels`` if all methods are random). The
+one fixed embedding for every method of the run: the dataset's default
+embedder when it has one beyond raw pixels (a paper foundation model whose
+weights are present, or the dataset's own, e.g. ``gist`` on the phantom pool;
+pinned into the run's config when the run is created, so a resumed run never
+changes it), else the embedder of the first method that has one (``pixels``
+if all methods are random). The
 selection is then the only thing that differs between methods, as in the
 paper, where every method trains the same VGG-11. Set
 ``probe_embedder="method"`` to let each method train on its own embedding
@@ -242,6 +246,17 @@ class RunConfig:
                 if e not in out:
                     out.append(e)
         return out
+
+    def pin_probe_embedder(self, dataset) -> None:
+        """Fix the probe's default embedding to the dataset's default embedder (see "Fair comparison");
+        kept as is when set, when the task is not the probe, or when that default is raw pixels."""
+        if self.task != "probe" or self.probe_embedder not in (None, ""):
+            return
+        from ..embed.registry import default_embedder
+
+        name = default_embedder(dataset)[0]
+        if name != "pixels":
+            self.probe_embedder = name
 
     def probe_embedding(self, method: str) -> str:
         """The embedding the probe trains on for ``method`` (see "Fair comparison")."""

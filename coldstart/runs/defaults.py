@@ -26,3 +26,16 @@ def cold_start_selectors() -> tuple[list[str], dict[str, str]]:
 def method_options(embedders: list[str], selectors: list[str]) -> list[str]:
     """Every method the page offers: ``random`` and each embedder:selector pair."""
     return ["random"] + [f"{e}:{s}" for e in embedders for s in selectors]
+
+
+def default_run_methods(dataset, embedders: list[str], selectors: list[str], preset: str = "paper") -> list[str]:
+    """The methods a new run on ``dataset`` starts with: random, the naive clustering on raw pixels, and
+    the dataset's default embedder (a paper foundation model whose weights are present, else the
+    dataset's own default, e.g. ``gist`` on the phantom pool) with the preset's clustering and three
+    other selectors. See :func:`coldstart.train.presets.default_methods`."""
+    from ..embed.registry import FOUNDATION, default_embedder
+    from ..train.presets import default_methods
+
+    name = default_embedder(dataset)[0]
+    features = (name,) if name != "pixels" else FOUNDATION
+    return default_methods(embedders, selectors, preset, features)

@@ -43,6 +43,7 @@ def create_run(config: RunConfig, validate: bool = True) -> Path:
     """Validate ``config`` against the data and write a new run folder; returns it."""
     if validate:
         config.validate()
+    config.pin_probe_embedder(config.dataset)
     run_id = time.strftime("%Y%m%d-%H%M%S") + f"-{config.task}-{secrets.token_hex(2)}"
     d = runs_dir(config.dataset) / run_id
     d.mkdir(parents=True, exist_ok=False)
