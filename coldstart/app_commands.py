@@ -15,8 +15,9 @@ def register(sub) -> None:
                                    "<data>/<DATASET>/cache/map/, so the Explore page opens instantly. "
                                    "Embeddings are computed first when they are not cached.")
     p.add_argument("dataset")
-    p.add_argument("--embedder", "-e", default="pixels", metavar="NAME",
-                   help="embedder whose features are projected (default: pixels; see `coldstart embedders`)")
+    p.add_argument("--embedder", "-e", default=None, metavar="NAME",
+                   help="embedder whose features are projected (default: the dataset's default embedder, "
+                        "marked * in `coldstart embedders`)")
     p.add_argument("--method", "-m", default="umap", choices=["umap", "pca", "tsne"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="recompute even when cached")
@@ -38,6 +39,10 @@ def cmd_map(args: argparse.Namespace) -> int:
 
     ds = Dataset(args.dataset)
     maps.check_method(args.method)
+    if args.embedder is None:
+        from .embed.registry import default_embedder
+
+        args.embedder = default_embedder(ds)[0]
     key = get_embedder(args.embedder, ds).key
     feats = load_embeddings(ds, args.embedder, progress=True)
     t0 = time.perf_counter()
