@@ -137,7 +137,7 @@ def test_two_processes_write_the_same_map(blob_dataset):
     procs = [subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
     for p in procs:
         assert p.wait(timeout=120) == 0, p.stderr.read().decode()[-2000:]
-    key = get_embedder("pixels").key
+    key = get_embedder("pixels", blob_dataset).key
     y = cached_map(blob_dataset, key, "pca", 0)
     assert y is not None and y.shape == (len(blob_dataset), 2) and np.isfinite(y).all()
     assert len(list_maps(blob_dataset)) == 1
