@@ -176,7 +176,8 @@ def dataset_sidebar(create_default: bool = True) -> Dataset | None:
         return None
     n_lab = int((ds.labels >= 0).sum())
     st.sidebar.caption(f"{len(ds):,} images · classes: {', '.join(ds.classes) or 'none'} · "
-                       f"{n_lab:,} labelled{' · masks' if ds.has_masks else ''}")
+                       f"ground truth for {n_lab:,} (scores methods; selection never sees it)"
+                       f"{' · masks' if ds.has_masks else ''}")
     return ds
 
 
