@@ -128,3 +128,18 @@ def test_parallel_cancel_and_kill_then_resume_equal_uninterrupted(blob_dataset):
     restarted = {e["unit"] for e in st.events()[n_ev:] if e["event"] == "unit-started"}
     assert not (restarted & done_before), "a finished unit was recomputed"
     pd.testing.assert_frame_equal(_table(st.results()), _table(ref))
+
+
+def test_schedule_orders_selections_and_rounds():
+    from coldstart.runs.units import Schedule, Unit
+
+    units = [Unit("cold", "pixels:kmeans", 0, 20), Unit("al", "pixels:kmeans", 0, 20, 0),
+             Unit("al", "pixels:kmeans", 0, 40, 1), Unit("al", "random", 0, 40, 1)]
+    plan = Schedule(units)
+    assert not any(plan.ready(u) for u in units)  # nothing before its selection
+    plan.selected.add(("pixels:kmeans", 0))
+    assert [plan.ready(u) for u in units[:3]] == [True, True, False]  # round 1 waits for round 0
+    plan.finished.add(units[1].key)
+    assert plan.ready(units[2])
+    plan.selected.add(("random", 0))
+    assert plan.ready(units[3])  # its round 0 is not among the units to run (finished earlier)

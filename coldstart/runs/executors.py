@@ -21,7 +21,7 @@ import types
 from contextlib import contextmanager
 from typing import Callable, Protocol
 
-from .units import Unit
+from .units import Schedule, Unit
 
 Finished = Callable[[Unit, list, str, str, float], None]
 
@@ -136,19 +136,8 @@ class LocalExecutor:
         for e in work.cfg.embedders():
             load_embeddings(work.ds, e)
         todo = list(units)
-        keys = {u.key for u in todo}
         pairs = list(dict.fromkeys((u.method, u.seed) for u in todo))
-        selected: set = set()
-        finished_keys: set[str] = set()
-
-        def ready(u: Unit) -> bool:
-            if (u.method, u.seed) not in selected:
-                return False
-            if u.phase == "al" and u.round > 0:
-                prev = [v for v in units if v.phase == "al" and (v.method, v.seed, v.round) ==
-                        (u.method, u.seed, u.round - 1)]
-                return not prev or prev[0].key not in keys or prev[0].key in finished_keys
-            return True
+        plan = Schedule(todo)
 
         pool = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
                                    initargs=(str(run_dir),))
@@ -162,7 +151,7 @@ class LocalExecutor:
                         m, s = pairs.pop(0)
                         pending[pool.submit(_select, m, s)] = ("select", (m, s))
                         continue
-                    nxt = next((u for u in todo if ready(u)), None)
+                    nxt = next((u for u in todo if plan.ready(u)), None)
                     if nxt is None:
                         break
                     todo.remove(nxt)
@@ -175,9 +164,9 @@ class LocalExecutor:
                     kind, job = pending.pop(f)
                     out = f.result()  # a worker's exception is raised here, and the run fails with it
                     if kind == "select":
-                        selected.add(job)
+                        plan.selected.add(job)
                     else:
-                        finished_keys.add(job.key)
+                        plan.finished.add(job.key)
                         finished(job, *out)
         finally:
             _shutdown(pool)

@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 
 from ..errors import ColdstartError
-from .units import Unit
+from .units import Schedule, Unit
 
 MAX_RETRIES = 2
 #: Memory (MiB) a unit reserves, by task and preset; the probe adds its embedding's size.
@@ -110,26 +110,16 @@ class RayExecutor:
         select = ray.remote(_select_task).options(max_retries=MAX_RETRIES, **res)
         unit = ray.remote(_unit_task).options(max_retries=MAX_RETRIES, **res)
         todo = list(units)
-        keys = {u.key for u in todo}
+        plan = Schedule(todo)
         pending: dict = {}
         for m, s in dict.fromkeys((u.method, u.seed) for u in todo):
             pending[select.remote(run_dir, env, m, s)] = ("select", (m, s))
-        selected: set = set()
-        done_keys: set[str] = set()
-
-        def ready(u: Unit) -> bool:
-            if (u.method, u.seed) not in selected:
-                return False
-            if u.phase == "al" and u.round > 0:
-                prev = Unit("al", u.method, u.seed, cfg.al_budgets[u.round - 1], u.round - 1).key
-                return prev not in keys or prev in done_keys
-            return True
 
         try:
             while todo or pending:
                 if stop():
                     return
-                for u in [u for u in todo if ready(u)]:
+                for u in [u for u in todo if plan.ready(u)]:
                     todo.remove(u)
                     started(u)
                     pending[unit.remote(run_dir, env, u)] = ("unit", u)
@@ -140,9 +130,9 @@ class RayExecutor:
                     kind, job = pending.pop(ref)
                     out = _get(ray, ref, kind, job)
                     if kind == "select":
-                        selected.add(job)
+                        plan.selected.add(job)
                     else:
-                        done_keys.add(job.key)
+                        plan.finished.add(job.key)
                         finished(job, *out)
         finally:
             for ref in pending:

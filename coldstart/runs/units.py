@@ -42,3 +42,22 @@ def plan_units(cfg: RunConfig) -> list[Unit]:
                 for r, b in enumerate(cfg.al_budgets):
                     units.append(Unit("al", m, int(s), int(b), r))
     return units
+
+
+class Schedule:
+    """Which of a run's units may start now, for every executor: a unit waits for the selection of its
+    (method, seed); an AL round waits for the previous round of its method and seed when that round is
+    among the units to run (a round finished in an earlier session does not hold it back)."""
+
+    def __init__(self, units: list[Unit]):
+        rounds = {(u.method, u.seed, u.round): u.key for u in units if u.phase == "al"}
+        self._prev = {u.key: rounds.get((u.method, u.seed, u.round - 1))
+                      for u in units if u.phase == "al" and u.round > 0}
+        self.selected: set[tuple[str, int]] = set()
+        self.finished: set[str] = set()
+
+    def ready(self, u: Unit) -> bool:
+        if (u.method, u.seed) not in self.selected:
+            return False
+        prev = self._prev.get(u.key)
+        return prev is None or prev in self.finished
