@@ -47,3 +47,11 @@ def test_default_run_methods_use_the_datasets_default_embedder(blob_dataset, mon
     withgist = default_run_methods(blob_dataset, ["pixels", "gist"], sels)
     assert withgist == ["random", "pixels:kmeans-paper", "gist:kmeans-paper", "gist:typiclust", "gist:probcover",
                         "gist:coreset"]
+
+
+def test_report_says_how_many_seeds_each_cell_averages():
+    from coldstart.runs.report import ReportTable
+
+    t = ReportTable("ap", pd.DataFrame(), pd.DataFrame(), [], [5])
+    assert "mean (SE) over 5 seeds" in t.header
+    assert "over 1 seed;" in ReportTable("ap", pd.DataFrame(), pd.DataFrame(), [], [1]).header  # --seeds 2024

@@ -124,11 +124,14 @@ class ReportTable:
     cells: pd.DataFrame
     best: pd.DataFrame
     notes: list = field(default_factory=list)
+    n_seeds: list = field(default_factory=list)  # how many seeds the cells average (one value when all agree)
 
     @property
     def header(self) -> str:
         lower = self.metric in LOWER_IS_BETTER
-        return (f"{self.metric}: mean (SE) over seeds; {SE_MEANING}; columns = labeled budget; "
+        n = "/".join(map(str, self.n_seeds))
+        over = f"over {n} seed{'s' if self.n_seeds != [1] else ''}" if n else "over seeds"
+        return (f"{self.metric}: mean (SE) {over}; {SE_MEANING}; columns = labeled budget; "
                 + ("lowest" if lower else "best") + " per column marked")
 
     def marked(self, fmt: str) -> pd.DataFrame:
@@ -193,7 +196,8 @@ def report_frame(results: pd.DataFrame, metric: str = "ap") -> ReportTable:
     from ..train.torchloop import weights_footnote
 
     foot = weights_footnote(results)
-    return ReportTable(metric, table, mask, notes + ([foot] if foot else []))
+    seeds = sorted({int(n) for n in s["n_seeds"].dropna()}) if "n_seeds" in s and len(s) else []
+    return ReportTable(metric, table, mask, notes + ([foot] if foot else []), seeds)
 
 
 def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text") -> str:
