@@ -187,10 +187,16 @@ def live_panel(store: RunStore, p: dict) -> None:
     res = store.results()
     if len(res):
         m = run_metrics(task, res)[0]
-        st.plotly_chart(rv.live_figure(res, m, chance=rv.chance_level(m, test_labels)),
+        ceiling = None
+        if task == "probe" and m in ("ap", "auroc"):  # the probe on every train label: what a cold start tends to
+            with ui.guarded("the full-label ceiling"):
+                cfg = store.config
+                ceiling = loaders.reference_levels(ds, cfg.probe_embedding(cfg.methods[0]))[1].get("all", {}).get(m)
+        st.plotly_chart(rv.live_figure(res, m, chance=rv.chance_level(m, test_labels), ceiling=ceiling),
                         key=f"train_live_{store.run_id}", width="stretch")
         st.caption(f"{rv.metric_name(m)} on the test images for each finished part (dots: seeds; line: mean; "
-                   "dotted: a random guess). The curves grow as parts finish.")
+                   "dotted: a random guess and, for the probe, the full-label ceiling). The curves grow as parts "
+                   "finish.")
     elif status in LIVE:
         st.caption("Training the first part: the curve appears when it ends." if epochs else
                    "Waiting for the first part to finish (embedding the images may come first)…")

@@ -14,6 +14,7 @@ from coldstart.errors import ColdstartError
 from coldstart.runs import RunStore, list_runs, report_frame, report_table, run_metrics, stratum_table, summarize
 from coldstart.runs.report import SE_MEANING
 from coldstart.ui import common as ui
+from coldstart.ui import loaders
 from coldstart.ui import runs_view as rv
 
 ui.page_config("Compare")
@@ -81,15 +82,10 @@ if has_cold and not results["method"].map(rv.is_random).any():
 strata_col = next((x.raw_config.get("strata") for x in stores if x.raw_config.get("strata")), None)
 
 
-@st.cache_data(show_spinner="training the full-label reference probe…")
-def _references(stamp: str, embedder: str, column: str | None):
-    return compare.chance_levels(ds, column), compare.full_label_ceiling(ds, embedder, column)
-
-
 chance, ceiling = {}, {}
 if task == "probe":  # the ceiling is the probe on every train label, comparable with probe runs only
     with ui.guarded("reference lines"):
-        chance, ceiling = _references(ui.dataset_stamp(ds), stores[0].config.probe_embedding(
+        chance, ceiling = loaders.reference_levels(ds, stores[0].config.probe_embedding(
             stores[0].config.methods[0]), strata_col)
 
 tabs = st.tabs([rv.metric_name(m) for m in metrics])

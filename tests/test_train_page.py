@@ -72,6 +72,7 @@ def test_estimate_from_an_earlier_run_and_probe_panel(blobs_with_pixels):
     assert past.loc[rid, "status"] == "finished" and past.loc[rid, "progress"] == "4/4"
     spec = at.get("plotly_chart")[0].proto.spec
     assert "random guess" in spec  # the chance level is drawn
+    assert "full-label ceiling" in spec  # and the probe's full-label ceiling
     import json
 
     rng = json.loads(spec)["layout"]["yaxis"]["range"]

@@ -248,3 +248,19 @@ def pretrain_ssl(ds: Dataset, epochs: int, seed: int = 0, preset: str = "cpu") -
     list_embedders_table.clear()
     _features.clear()
     return model_id
+
+
+@st.cache_data(show_spinner="training the full-label reference probe…", max_entries=16)
+def _references(name: str, root: str, stamp: int, embedder: str, column: str | None):
+    from .. import compare
+
+    ds = cached_dataset(name, root, stamp)
+    return compare.chance_levels(ds, column), compare.full_label_ceiling(ds, embedder, column)
+
+
+def reference_levels(ds: Dataset, embedder: str, column: str | None = None) -> tuple[dict, dict]:
+    """Chance AP and the full-label ceiling (the probe on every train label) of ``ds`` for a probe on
+    ``embedder``: ``(chance, ceiling)`` as :func:`coldstart.compare.chance_levels` and
+    :func:`coldstart.compare.full_label_ceiling` return them; computed once per dataset version."""
+    root = str(ds.dir.parent)
+    return _references(ds.name, root, manifest_stamp(ds.name, root), embedder, column)

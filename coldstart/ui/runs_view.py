@@ -182,10 +182,12 @@ def _draw_chance(fig, chance) -> None:
                       annotation_position="bottom right")
 
 
-def live_figure(results: pd.DataFrame, metric: str, height: int = 340, chance: tuple[float, str] | None = None):
+def live_figure(results: pd.DataFrame, metric: str, height: int = 340, chance: tuple[float, str] | None = None,
+                ceiling: float | None = None):
     """Learning curves of a running run from its partial results (per-seed dots + mean line).
 
-    ``chance``: (level, text) from :func:`chance_level`, drawn as a dotted line.
+    ``chance``: (level, text) from :func:`chance_level`, drawn as a dotted line; ``ceiling``: the
+    full-label ceiling (the probe on every train label), drawn as a dotted line above.
     """
     import plotly.graph_objects as go
 
@@ -212,7 +214,11 @@ def live_figure(results: pd.DataFrame, metric: str, height: int = 340, chance: t
     if len(r):
         fig.update_xaxes(tickvals=sorted(r["budget"].unique()))
     _draw_chance(fig, chance)
-    rng = y_range(r["value"] if len(r) else [], metric, chance[0] if chance else None)
+    if ceiling is not None and np.isfinite(ceiling):
+        fig.add_hline(y=ceiling, line=dict(color="#444", dash="dot"), annotation_text="full-label ceiling",
+                      annotation_position="top right")
+    refs = [v for v in (chance[0] if chance else None, ceiling) if v is not None and np.isfinite(v)]
+    rng = y_range(list(r["value"]) + refs if len(r) else refs, metric, chance[0] if chance else None)
     if rng:
         fig.update_yaxes(range=rng)
     return fig
