@@ -14,6 +14,7 @@ import streamlit as st
 
 from coldstart import explore as ex
 from coldstart import export, maps
+from coldstart.embed.registry import QUICK
 from coldstart.errors import ColdstartError
 from coldstart.select import selector_specs
 from coldstart.ui import common as ui
@@ -95,7 +96,7 @@ def selector_params(name: str, key: str) -> dict:
 
 
 def features_for(name: str | None, auto: bool) -> np.ndarray | None:
-    """Cached features, or compute them (automatically for cheap pixels, else on a click)."""
+    """Cached features, or compute them (automatically for the quick weight-free embedders, else on a click)."""
     if name is None:
         return None
     x = loaders.cached_features(ds, name)
@@ -156,7 +157,10 @@ with c_map:
                          format_func=lambda p: {"train": "train split", "all": "all images"}[p],
                          help="\n\n".join(f"**{k}**: {v}" for k, v in ex.POOLS.items()))
     STRATA = stratifier_columns(ds.manifest)
-    color_by = st.selectbox("Colour by", list(ex.COLOR_OPTIONS) + [c for c in STRATA if c not in ex.COLOR_OPTIONS],
+    color_options = list(ex.COLOR_OPTIONS) + [c for c in STRATA if c not in ex.COLOR_OPTIONS]
+    if st.session_state.get("explore_color") not in color_options:  # open on the clinical strata when there are some
+        st.session_state["explore_color"] = next((c for c in ("subgroup", "protocol") if c in STRATA), "label")
+    color_by = st.selectbox("Colour by", color_options,
                             key="explore_color", help="A property of each image, or any categorical column "
                             "of the manifest (a stratum: subgroup, protocol, site, view...).")
 
@@ -201,7 +205,7 @@ with st.sidebar.expander("Pre-train an encoder on this pool (ssl-pool)", icon=":
             st.success(f"Trained {mid}: choose **ssl-pool:{mid}** as an embedding.")
 
 # ------------------------------------------------------------------ data for the map
-map_feats = features_for(map_emb, auto=map_emb == "pixels")
+map_feats = features_for(map_emb, auto=map_emb in QUICK)
 if map_feats is None:
     st.info("Choose an available map embedding (and compute it) to draw the map.")
     st.stop()
@@ -221,7 +225,7 @@ def method(selector, embedder, params, needs, tag):
     """What a method needs to pick (its picks come from :func:`layer_of`); None if unavailable."""
     if selector is None or (needs and embedder is None):
         return None
-    if needs and features_for(embedder, auto=embedder == "pixels") is None:
+    if needs and features_for(embedder, auto=embedder in QUICK) is None:
         return None
     emb = embedder if needs else None
     label = f"{tag}: {selector}" + (f" on {emb}" if emb else "")

@@ -22,6 +22,8 @@ BUILTIN: dict[str, str] = {
 PER_DATASET = ("pixels",)
 #: parameterised names, listed as-is in the table
 PARAMETRISED = ("file", "ssl-pool")
+#: embedders that need no weights and take seconds per thousand images on a CPU: pages compute them without asking
+QUICK = ("pixels", "pixels-32", "gist")
 #: the paper's chest X-ray foundation models, in order of preference for the default embedder
 FOUNDATION = ("txrv-densenet121", "txrv-resnet50", "txrv-autoencoder")
 
