@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 
 import numpy as np
 import pandas as pd
@@ -22,13 +21,6 @@ def _blobs(n=150, d=20, k=3, seed=0):
     centers = rng.normal(0, 10, (k, d))
     lab = rng.integers(0, k, n)
     return (centers[lab] + rng.normal(0, 1, (n, d))).astype(np.float32), lab
-
-
-def _arr(v):
-    """A plotly JSON array (list or base64 ``bdata``) as numpy."""
-    if isinstance(v, dict) and "bdata" in v:
-        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"])
-    return np.asarray(v)
 
 
 # ------------------------------------------------------------------ compute_map
@@ -117,51 +109,6 @@ def test_load_or_compute_rejects_wrong_length(blob_dataset):
 
 
 # ------------------------------------------------------------------ figures
-def test_map_figure_one_pool_trace_with_ids_and_numbered_picks():
-    X, lab = _blobs(n=50)
-    ids = [f"im{i}" for i in range(50)]
-    layer = figures.PickLayer("A: kmeans on x", np.array([4, 9, 2]), ["a", "b", "c"], 0)
-    layer_b = figures.PickLayer("B: random", np.array([1, 2]), [], 1)
-    fig = figures.map_figure(X[:, :2], ids, lab.astype(str), "label", layers=[layer, layer_b],
-                             title="t", highlight=[7])
-    pool = [t for t in fig.data if t.name == figures.POOL_TRACE_NAME]
-    assert len(pool) == 1 and pool[0].type == "scattergl"
-    assert list(pool[0].customdata) == ids and len(pool[0].x) == 50
-    # categorical colours as codes on a step scale: point k gets its category's colour
-    cmap = figures.category_colors(sorted(set(lab.astype(str))))
-    codes = np.asarray(pool[0].marker.color)
-    scale = pool[0].marker.colorscale
-    K = len(cmap)
-    for k in range(5):
-        pos = (codes[k] + 0.5) / K
-        col = [c for (a, c), (b, _) in zip(scale[::2], scale[1::2]) if a <= pos <= b][0]
-        assert col == cmap[str(lab[k])]
-    # hover fields travel with the id
-    fig2 = figures.map_figure(X[:, :2], ids, lab.astype(str), "label", pool_info={"label": lab})
-    assert fig2.data[0].customdata[3][0] == "im3" and fig2.data[0].customdata[3][1] == str(lab[3])
-    assert "customdata[1]" in fig2.data[0].hovertemplate
-    picks = [t for t in fig.data if t.name and t.name.startswith("A:")][0]
-    assert list(picks.customdata) == ["im4", "im9", "im2"] and list(picks.text) == ["1", "2", "3"]
-    assert [t for t in fig.data if t.name and t.name.startswith("B:")][0].marker.symbol == "diamond"
-    found = [t for t in fig.data if t.name == "found"][0]
-    assert list(found.customdata) == ["im7"]
-    legend = [t.name for t in fig.data if t.showlegend and t.legendgroup == "colour"]
-    assert len(legend) == 3 and all("(" in n for n in legend)
-    assert fig.layout.title.text == "t"
-
-
-def test_map_figure_continuous_has_colorbar_and_validates():
-    xy = np.random.default_rng(0).normal(size=(20, 2))
-    fig = figures.map_figure(xy, [str(i) for i in range(20)], np.linspace(0, 1, 20), "OOD score",
-                             continuous=True)
-    assert fig.data[0].marker.showscale and fig.data[0].marker.colorscale
-    assert len(fig.data) == 1
-    with pytest.raises(ValueError):
-        figures.map_figure(xy[:, :1], ["a"] * 20, np.zeros(20), "x")
-    with pytest.raises(ValueError):
-        figures.map_figure(xy, ["a"] * 19, np.zeros(20), "x")
-
-
 def test_balance_figure_shares():
     fig = figures.balance_figure(["normal", "pneumonia"], {"A": [1, 3], "B": [2, 2]}, [10, 90])
     assert [t.name for t in fig.data] == ["pool", "A", "B"]
