@@ -14,6 +14,7 @@ import streamlit as st
 
 from ..data.dataset import Dataset
 from ..errors import ColdstartError
+from ..select.dataset import pool_indices
 from ..select import cache as selcache
 from .common import cached_dataset, manifest_stamp, progress_callback
 
@@ -165,7 +166,6 @@ def compute_map(ds: Dataset, embedder: str, method: str, seed: int = 0) -> np.nd
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _reduced(name: str, root: str, stamp: int, embedder: str, key: str, pool: str, dims: int):
     from ..select._space import reduce_dim
-    from .explore import pool_indices
 
     ds = cached_dataset(name, root, stamp)
     x = _features(name, root, stamp, embedder, key, weights_present())
@@ -188,7 +188,6 @@ def reduced_features(ds: Dataset, embedder: str, pool: str = "train", dims: int 
 def _selection(name: str, root: str, stamp: int, embedder: str | None, key: str | None,
                selector: str, params: tuple, seed: int, pool: str, budget: int):
     from ..select import get_selector, select
-    from .explore import pool_indices
 
     ds = cached_dataset(name, root, stamp)
     rows = pool_indices(ds, pool)
@@ -226,7 +225,6 @@ def run_selection(ds: Dataset, selector: str, embedder: str | None, budget: int,
 @st.cache_data(max_entries=8, show_spinner=False)
 def _ood(name: str, root: str, stamp: int, embedder: str, key: str, pool: str):
     from ..select.ood import ood_scores
-    from .explore import pool_indices
 
     ds = cached_dataset(name, root, stamp)
     x = _features(name, root, stamp, embedder, key, weights_present())
