@@ -163,11 +163,7 @@ class LocalExecutor:
                 for f in done:
                     kind, job = pending.pop(f)
                     out = f.result()  # a worker's exception is raised here, and the run fails with it
-                    if kind == "select":
-                        plan.selected.add(job)
-                    else:
-                        plan.finished.add(job.key)
-                        finished(job, *out)
+                    plan.record(kind, job, out, finished)
         finally:
             _shutdown(pool)
 

@@ -129,11 +129,7 @@ class RayExecutor:
                 for ref in done:
                     kind, job = pending.pop(ref)
                     out = _get(ray, ref, kind, job)
-                    if kind == "select":
-                        plan.selected.add(job)
-                    else:
-                        plan.finished.add(job.key)
-                        finished(job, *out)
+                    plan.record(kind, job, out, finished)
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)

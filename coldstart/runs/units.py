@@ -61,3 +61,12 @@ class Schedule:
             return False
         prev = self._prev.get(u.key)
         return prev is None or prev in self.finished
+
+    def record(self, kind: str, job, out, finished) -> None:
+        """A job came back: a ``"select"`` job (method, seed) makes its units ready; a ``"unit"`` job is
+        marked finished and reported through ``finished(unit, *out)``."""
+        if kind == "select":
+            self.selected.add(job)
+        else:
+            self.finished.add(job.key)
+            finished(job, *out)
