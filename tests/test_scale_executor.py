@@ -15,18 +15,11 @@ from coldstart.runs.runner import create_run, execute
 
 from scale_ray import ray_local  # noqa: F401 - fixture
 
-TIMING = ["train_s", "unit_s"]
+from test_executors import _cfg as _local_cfg, _table  # noqa: E402 - the same run as the local executor's tests
 
 
 def _cfg(**kw) -> RunConfig:
-    d = dict(dataset="blobs", task="probe", methods=["random", "pixels:kmeans"], budgets=[8, 16], seeds=[0, 1],
-             rounds=1, query_size=4, oracle={"noise": 0.1}, n_bootstrap=20)
-    d.update(kw)
-    return RunConfig.from_dict(d)
-
-
-def _table(df: pd.DataFrame) -> pd.DataFrame:
-    return df.drop(columns=TIMING).sort_values(["unit", "metric"]).reset_index(drop=True)
+    return _local_cfg(**{"rounds": 1, **kw})
 
 
 def test_ray_run_equals_local_to_the_last_digit(blob_dataset, ray_local, tmp_path, monkeypatch):
