@@ -256,3 +256,17 @@ def choose_option(page, label: str, option: str, nth: int = 0, timeout_ms: int =
     box.wait_for(timeout=timeout_ms)
     box.click()
     page.get_by_role("option", name=option, exact=True).first.click(timeout=timeout_ms)
+
+
+def lasso(page, frame_selector: str, lo: float, hi: float, steps: int = 8) -> None:
+    """Draw a real lasso on the Plotly map inside the component frame ``frame_selector``: a square
+    from ``lo`` to ``hi`` (fractions of the plot area), closed where it started."""
+    drag = page.frame_locator(frame_selector).locator(".nsewdrag").first
+    drag.scroll_into_view_if_needed()
+    box = drag.bounding_box()
+    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x0 + lo * w, y0 + lo * h)
+    page.mouse.down()
+    for fx, fy in [(hi, lo), (hi, hi), (lo, hi), (lo, lo + 0.01)]:
+        page.mouse.move(x0 + fx * w, y0 + fy * h, steps=steps)
+    page.mouse.up()

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from browser import (assert_no_exception, canvas_drawn, choose_option, chromium_page, open_page,
+from browser import (assert_no_exception, canvas_drawn, choose_option, chromium_page, lasso, open_page,
                      require_chromium, screenshot, streamlit_app, wait_idle)
 from conftest import make_blob_dataset
 
@@ -78,14 +78,7 @@ def test_home_and_explore_in_browser(served_root):
         screenshot(page, "explore_compare")
 
         # a real lasso on the map round-trips to Python and fills the gallery
-        page.frame_locator(MAP).locator(".nsewdrag").first.scroll_into_view_if_needed()
-        box = page.frame_locator(MAP).locator(".nsewdrag").first.bounding_box()
-        x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
-        page.mouse.move(x0 + 0.05 * w, y0 + 0.05 * h)
-        page.mouse.down()
-        for fx, fy in [(0.95, 0.05), (0.95, 0.95), (0.05, 0.95), (0.05, 0.06)]:
-            page.mouse.move(x0 + fx * w, y0 + fy * h, steps=8)
-        page.mouse.up()
+        lasso(page, MAP, 0.05, 0.95)
         page.get_by_text("Selected on the map (").filter(has_not_text="(0)").first.wait_for(
             timeout=30_000)
         wait_idle(page)

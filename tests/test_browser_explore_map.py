@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from browser import chromium_page, require_chromium, streamlit_app
+from browser import chromium_page, lasso, require_chromium, streamlit_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -89,14 +89,7 @@ def test_slider_overlay_follows_exactly(data_root):
         assert "pick #1" in frame.locator("#tip").inner_text()
 
         # lasso over the middle of the plot returns image ids to Python
-        page.frame_locator(IFRAME).locator(".nsewdrag").first.scroll_into_view_if_needed()
-        box = page.frame_locator(IFRAME).locator(".nsewdrag").first.bounding_box()
-        x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
-        page.mouse.move(x0 + 0.3 * w, y0 + 0.3 * h)
-        page.mouse.down()
-        for fx, fy in [(0.7, 0.3), (0.7, 0.7), (0.3, 0.7), (0.3, 0.31)]:
-            page.mouse.move(x0 + fx * w, y0 + fy * h, steps=6)
-        page.mouse.up()
+        lasso(page, IFRAME, 0.3, 0.7, steps=6)
         sel = page.get_by_text(re.compile(r"selected on the map: \d+"))
         sel.wait_for(timeout=30_000)
         n_sel = int(re.search(r"\d+", sel.inner_text()).group())
