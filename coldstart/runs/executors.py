@@ -129,12 +129,12 @@ class LocalExecutor:
         import multiprocessing as mp
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-        from ..embed import load_embeddings
+        from ..embed import ensure_embeddings
         from .work import Work
 
-        work = Work(run_dir)  # validates, and fills the embedding cache once for all workers
-        for e in work.cfg.embedders():
-            load_embeddings(work.ds, e)
+        work = Work(run_dir)  # validates
+        for e in work.cfg.embedders():  # fill the cache once for all workers, without holding it here
+            ensure_embeddings(work.ds, e)
         todo = list(units)
         pairs = list(dict.fromkeys((u.method, u.seed) for u in todo))
         plan = Schedule(todo)
