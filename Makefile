@@ -1,10 +1,11 @@
-# Two entry points: `make app` (install + start the dashboard) and `make test` (install + run all tests).
+# Two entry points: `make app` (install + start the dashboard) and `make test` (install + run all tests);
+# `make test-fast` skips the tests marked slow or browser.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: app test install install-dev checks clean
+.PHONY: app test test-fast install install-dev checks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +27,10 @@ app: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
+
+# the quick loop while editing: everything but the tests marked slow or browser (CI runs `make test`)
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
 
 checks: $(VENV)/.installed
 	../shared/checks/run-all
