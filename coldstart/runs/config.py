@@ -30,7 +30,12 @@ from typing import Any
 from ..errors import ColdstartError
 from ..params import check_known_keys
 from ..train.oracle import OracleSettings
-from ..train.presets import CLUSTERING, DEFAULT_STRATEGY, PRESETS, TASKS, resolve_params
+from ..train.presets import (CLUSTERING, DEFAULT_PRESET, DEFAULT_STRATEGY, PRESETS, RANDOM_DRAWS, TASKS,
+                             preset_notice, resolve_params)
+
+
+class PresetNotice(UserWarning):
+    """Issued once when a classification or segmentation run names no preset (it says which one it got)."""
 
 VAL_MODES = ("split", "holdout")
 
@@ -68,7 +73,11 @@ class RunConfig:
     budgets : list of int
         Cold-start budgets (nested selections), default 20..100.
     seeds : list of int
-    preset : {"quick", "paper"}
+    preset : {"quick", "paper"} or None
+        None (unset) becomes :data:`coldstart.train.presets.DEFAULT_PRESET` (``quick``) when the config
+        is checked; config.json, the CLI and the report name the preset every run used, and a
+        classification or segmentation run built by :meth:`from_dict` without one issues a
+        :class:`PresetNotice` saying which it got and how to get the paper's.
     train : dict
         Overrides of the preset's training settings (see :mod:`coldstart.train.presets`).
     cold_start : bool
@@ -93,7 +102,10 @@ class RunConfig:
         "split" (paper): the dataset's labeled validation split; "holdout": every 5th usable
         labeled pick is held out for validation (a realistic cold start, costs budget).
     selector_params : dict
-        ``{selector: {param: value}}`` passed to the selector.
+        ``{selector: {param: value}}`` passed to the selector. ``random`` takes ``draws``: random draws
+        trained per seed and budget and pooled as the authors do (mean of the draws' values, SE from
+        their pooled bootstrap draws); unset = the preset's (:data:`coldstart.train.presets.RANDOM_DRAWS`:
+        ``paper`` 10, ``quick`` 1), written into the config when the run has the ``random`` method.
     n_bootstrap : int
         Bootstrap resamples for the test-set SE (default 100).
     strata : str or None
@@ -117,7 +129,7 @@ class RunConfig:
     methods: list | None = None  # None: random and the preset's naive clustering (paper: pixels:kmeans-paper)
     budgets: list = field(default_factory=lambda: [20, 40, 60, 80, 100])
     seeds: list = field(default_factory=lambda: [0, 1, 2, 3, 4])
-    preset: str = "quick"
+    preset: str | None = None
     train: dict = field(default_factory=dict)
     cold_start: bool = True
     rounds: int = 0
@@ -147,6 +159,10 @@ class RunConfig:
             raise ColdstartError("the run config needs 'dataset' (the imported dataset's name)")
         cfg = cls(**d)
         cfg.check()
+        if not d.get("preset") and cfg.task in ("classification", "segmentation"):
+            import warnings
+
+            warnings.warn(preset_notice(cfg.task), PresetNotice, stacklevel=2)
         return cfg
 
     @classmethod
@@ -176,6 +192,7 @@ class RunConfig:
         validate_name(self.dataset)
         if self.task not in TASKS:
             raise ColdstartError(f"task={self.task!r}: choose one of {', '.join(TASKS)}")
+        self.preset = self.preset or DEFAULT_PRESET
         if self.preset not in PRESETS:
             raise ColdstartError(f"preset={self.preset!r}: choose one of {', '.join(sorted(PRESETS))}")
         if self.methods is None:
@@ -187,6 +204,16 @@ class RunConfig:
             parse_method(m)
         if len(set(self.methods)) != len(self.methods):
             raise ColdstartError(f"methods lists a method twice: {self.methods}")
+        if not isinstance(self.selector_params, dict):
+            raise ColdstartError(f"selector_params={self.selector_params!r} must map selector names to their "
+                                 "parameters, e.g. {random: {draws: 10}}")
+        if any(parse_method(m)[1] == "random" for m in self.methods):
+            rnd = dict(self.selector_params.get("random") or {})
+            rnd.setdefault("draws", RANDOM_DRAWS[self.preset])
+            from ..select.random_ import DRAWS
+
+            DRAWS.check(rnd["draws"], "random")
+            self.selector_params = dict(self.selector_params, random=rnd)
         self.budgets = _as_list(self.budgets, int, "budgets")
         self.seeds = _as_list(self.seeds, int, "seeds")
         if not self.budgets or any(b < 1 for b in self.budgets):
@@ -225,6 +252,11 @@ class RunConfig:
             from ..ray_cluster import check_address
 
             self.address = check_address(self.address)
+
+    @property
+    def random_draws(self) -> int:
+        """Random draws trained and pooled per seed and budget for the ``random`` method (1 = one draw)."""
+        return int((self.selector_params.get("random") or {}).get("draws", RANDOM_DRAWS[self.preset or DEFAULT_PRESET]))
 
     @property
     def params(self) -> dict:

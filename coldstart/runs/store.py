@@ -141,7 +141,9 @@ class RunStore:
             return pd.DataFrame(columns=RESULT_COLUMNS)
         r = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         stratum = r["stratum"].fillna(OVERALL) if "stratum" in r else OVERALL  # rows written before strata
-        return r.assign(metric=r["metric"].replace(METRIC_ALIASES), stratum=stratum).astype(RESULT_DTYPES)
+        draws = r["n_draws"].fillna(1) if "n_draws" in r else 1  # rows written before random draws: one draw
+        return r.assign(metric=r["metric"].replace(METRIC_ALIASES), stratum=stratum,
+                        n_draws=draws).astype(RESULT_DTYPES)
 
     def results_stamp(self) -> float:
         """Changes whenever a unit's results are recorded (for caches of the pages)."""
@@ -250,7 +252,7 @@ RESULT_DTYPES = {
     "seed": _INT, "round": _INT, "budget": _INT, "metric": _STR, "value": _FLOAT, "se": _FLOAT, "status": _STR,
     "reason": _STR, "n_labeled": _INT, "n_usable": _INT, "n_wasted": _INT, "n_ood": _INT, "n_ambiguous": _INT,
     "n_noisy": _INT, "n_pos": _INT, "n_neg": _INT, "threshold": _FLOAT, "weights": _STR, "probe_embedder": _STR,
-    "task": _STR, "train_s": _FLOAT, "unit_s": _FLOAT, "stratum": _STR,
+    "task": _STR, "train_s": _FLOAT, "unit_s": _FLOAT, "stratum": _STR, "n_draws": _INT,
 }
 OVERALL = "all"  # the stratum of the overall rows (runs without --strata have only these)
 RESULT_COLUMNS = list(RESULT_DTYPES)

@@ -7,14 +7,35 @@ import time
 
 import numpy as np
 
-from .base import register
+from .base import Param, register
 from .diagnostics import make_selection
 from .validation import check_budget, check_inputs, check_labeled, check_seed
 from ..errors import ColdstartError
 
 
-@register("random", "Uniformly random images (seeded); the baseline to beat.", needs_features=False, params=())
-def select_random(features, budget: int, seed: int = 0, labeled=None):
+#: How many random draws a run trains and pools per seed and budget (the authors: 10). The selector itself
+#: returns one draw; a run asks it once per draw with :func:`draw_seed`.
+DRAWS = Param("draws", int, 1, "random draws a run trains and pools per seed and budget (the authors: 10; "
+              "the mean of their values, the SE from their pooled bootstrap)", low=1, high=100)
+
+
+def draw_seed(seed: int, draw: int) -> int:
+    """The seed of random draw ``draw`` of a run seed: ``seed`` itself for draw 0 (so one draw is the
+    plain ``random`` selection), else a number derived from both with :class:`numpy.random.SeedSequence`.
+
+    Examples
+    --------
+    >>> draw_seed(2024, 0), draw_seed(2024, 1) == draw_seed(2024, 1) != draw_seed(2024, 2)
+    (2024, True)
+    """
+    if int(draw) == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(draw)]).generate_state(1)[0])
+
+
+@register("random", "Uniformly random images (seeded); the baseline to beat.", needs_features=False,
+          params=(DRAWS,))
+def select_random(features, budget: int, seed: int = 0, labeled=None, draws: int = 1):
     """Pick ``budget`` images uniformly at random.
 
     Parameters
@@ -26,6 +47,8 @@ def select_random(features, budget: int, seed: int = 0, labeled=None):
     seed : int
     labeled : int array, optional
         Already-labeled indices, never picked again.
+    draws : int
+        Read by runs (see :data:`DRAWS`); the selection is always one draw.
 
     Returns
     -------
