@@ -234,7 +234,9 @@ class RunConfig:
         if self.val_mode not in VAL_MODES:
             raise ColdstartError(f"val_mode={self.val_mode!r}: choose one of {', '.join(VAL_MODES)}")
         OracleSettings.from_dict(self.oracle)
-        resolve_params(self.task, self.preset, self.train)
+        params = resolve_params(self.task, self.preset, self.train)
+        # the SE definition is pinned, so a report names the one the run's numbers used
+        self.train = dict(self.train or {}, se=params["se"])
         if int(self.n_bootstrap) < 2:
             raise ColdstartError(f"n_bootstrap={self.n_bootstrap} must be >= 2 (default 100)")
         if self.workers is not None:
