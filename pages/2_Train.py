@@ -180,7 +180,7 @@ def live_panel(store: RunStore, p: dict) -> None:
                    "Time left: measured once the first part (or, for network training, the first epoch) ends.")
     if status == "failed":
         st.error(f"The run stopped with an error: {p['error'] or 'see runner.log'}", icon=":material/error:")
-        st.info(rv.error_advice(p["error"]), icon=":material/lightbulb:")
+        st.info(rv.error_advice(p.get("error_kind")), icon=":material/lightbulb:")
     elif status == "interrupted":
         st.warning("The run was interrupted (the computer restarted or the process was killed). "
                    "Press Resume: finished parts are kept.")

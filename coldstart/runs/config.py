@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import ColdstartError
+from ..errors import BudgetError, ColdstartError, MissingWeightsError
 from ..params import check_known_keys
 from ..train.oracle import OracleSettings
 from ..train.presets import (CLUSTERING, DEFAULT_PRESET, DEFAULT_STRATEGY, PRESETS, RANDOM_DRAWS, TASKS,
@@ -314,7 +314,7 @@ class RunConfig:
             pool = len(cohort(ds, ds.split_indices("train"), self.params["include_negatives"]))
         top = max(self.budgets[-1], self.al_budgets[-1] if self.rounds else 0)
         if top > pool:
-            raise ColdstartError(
+            raise BudgetError(
                 f"budget={top} is larger than the pool ({pool} train images of {self.dataset!r}): "
                 f"choose budgets (and budgets[0] + rounds x query_size) <= {pool}")
         if len(ds.split_indices("test")) == 0:
@@ -349,7 +349,7 @@ class RunConfig:
         for e in self.embedders():
             ok, reason = _embedder_available(e, ds)
             if not ok:
-                raise ColdstartError(f"embedder {e!r} is not available: {reason}")
+                raise MissingWeightsError(f"embedder {e!r} is not available: {reason}")
 
 
 def _embedder_available(name: str, dataset=None) -> tuple[bool, str]:

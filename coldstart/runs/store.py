@@ -200,7 +200,8 @@ class RunStore:
         return "interrupted"
 
     def progress(self) -> dict:
-        """Units done/total, current unit and epoch, ETA, status and the last error message."""
+        """Units done/total, current unit and epoch, ETA, status and the last error message and its kind
+        (:data:`coldstart.errors.ERROR_KINDS`)."""
         ev = self.events()
         res = self.results()
         done = int(res["unit"].nunique()) if len(res) else 0
@@ -217,7 +218,7 @@ class RunStore:
                 total = 0
         current, epoch, epochs, started_at = None, None, None, None
         finished_units = set()
-        error = None
+        error, error_kind = None, None
         for e in ev:
             t = e.get("event")
             if t == "unit-started":
@@ -228,10 +229,10 @@ class RunStore:
                 finished_units.add(e.get("unit"))
                 if e.get("unit") == current:
                     current = None
-            elif t == "error":
-                error = e.get("message")
+            elif t == "error":  # runs before error kinds: None (the advice is then the generic one)
+                error, error_kind = e.get("message"), e.get("kind")
             elif t == "started":
-                error = None
+                error, error_kind = None, None
         status = self.status(ev)
         if status != "running":
             current = None
@@ -241,7 +242,8 @@ class RunStore:
             eta = float(per.mean() * max(total - done, 0)) if len(per) else None
         return dict(run_id=self.run_id, dataset=self.dataset, status=status, units_done=done,
                     units_total=int(total or 0), current_unit=current, epoch=epoch, epochs=epochs,
-                    unit_started_at=started_at, eta_s=eta if status == "running" else None, error=error)
+                    unit_started_at=started_at, eta_s=eta if status == "running" else None, error=error,
+                    error_kind=error_kind)
 
 
 RESULTS = "results.jsonl"
