@@ -106,7 +106,7 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
                                  help="After the first budget, label this many more rounds chosen by "
                                       "the model's uncertainty. 0 = off.")
         query = st.number_input("Images per round", 1, 200, 20, key="train_query")
-        from coldstart.train.al import STRATEGIES as AL_STRATEGIES
+        from coldstart.train.al import ROUND_STRATEGIES as AL_STRATEGIES
 
         strategy = st.selectbox("Round strategy", list(AL_STRATEGIES), key="train_strategy",
                                 help="'threshold' (the paper's): probabilities nearest the decision threshold.")

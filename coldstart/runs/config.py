@@ -87,7 +87,7 @@ class RunConfig:
     query_size : int
         Images labeled per AL round (paper: 20).
     strategy : str
-        Round strategy of the AL rounds (:data:`coldstart.train.al.STRATEGIES`); empty = the
+        Round strategy of the AL rounds (:data:`coldstart.train.al.ROUND_STRATEGIES`); empty = the
         preset's (``paper``: ``threshold``, the paper's; ``quick``: ``least-confidence``).
     ood_filter : float
         AL rounds: fraction of the unlabeled images with the highest OOD score dropped before
