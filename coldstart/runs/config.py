@@ -212,7 +212,7 @@ class RunConfig:
             rnd.setdefault("draws", RANDOM_DRAWS[self.preset])
             from ..select.random_ import DRAWS
 
-            DRAWS.check(rnd["draws"], "random")
+            DRAWS.check(rnd["draws"], "random")  # a run setting of the random method (see DRAWS)
             self.selector_params = dict(self.selector_params, random=rnd)
         self.budgets = _as_list(self.budgets, int, "budgets")
         self.seeds = _as_list(self.seeds, int, "seeds")

@@ -13,8 +13,9 @@ from .validation import check_budget, check_inputs, check_labeled, check_seed
 from ..errors import ColdstartError
 
 
-#: How many random draws a run trains and pools per seed and budget (the authors: 10). The selector itself
-#: returns one draw; a run asks it once per draw with :func:`draw_seed`.
+#: How many random draws a run trains and pools per seed and budget (the authors: 10): a setting of a run's
+#: ``random`` method (``selector_params: {random: {draws: N}}``), not of the selector, which returns one
+#: draw (a run asks it once per draw, seeded with :func:`draw_seed`); so Explore offers no widget for it.
 DRAWS = Param("draws", int, 1, "random draws a run trains and pools per seed and budget (the authors: 10; "
               "the mean of their values, the SE from their pooled bootstrap)", low=1, high=100)
 
@@ -33,9 +34,8 @@ def draw_seed(seed: int, draw: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(draw)]).generate_state(1)[0])
 
 
-@register("random", "Uniformly random images (seeded); the baseline to beat.", needs_features=False,
-          params=(DRAWS,))
-def select_random(features, budget: int, seed: int = 0, labeled=None, draws: int = 1):
+@register("random", "Uniformly random images (seeded); the baseline to beat.", needs_features=False, params=())
+def select_random(features, budget: int, seed: int = 0, labeled=None):
     """Pick ``budget`` images uniformly at random.
 
     Parameters
@@ -47,8 +47,6 @@ def select_random(features, budget: int, seed: int = 0, labeled=None, draws: int
     seed : int
     labeled : int array, optional
         Already-labeled indices, never picked again.
-    draws : int
-        Read by runs (see :data:`DRAWS`); the selection is always one draw.
 
     Returns
     -------
