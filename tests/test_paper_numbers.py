@@ -221,3 +221,21 @@ def test_paper_preset_on_chestx_det_reports_every_named_column(tmp_path, data_ro
         assert f"task {task}, preset paper; seeds 2024" in rep and "SE (ci95)" in rep and "(P97.5 - P2.5) / 3.92" in rep
         for label in labels:
             assert label in rep, (label, rep)
+
+
+# ---- 24.2: errors carry a kind; the advice is looked up by it ------------------------------------------
+def test_error_kinds_drive_the_advice(blob_dataset):
+    from coldstart.errors import BudgetError, MissingWeightsError, error_kind
+    from coldstart.io import append_jsonl
+    from coldstart.runs.runner import create_run
+    from coldstart.ui.runs_view import error_advice
+
+    assert [error_kind(e) for e in (MissingWeightsError("x"), BudgetError("x"), ColdstartError("x"),
+                                    MemoryError(), KeyError("x"))] == ["weights", "budget", "input", "memory", "internal"]
+    assert "weights file" in error_advice("weights") and "smaller budgets" in error_advice("budget")
+    assert "out of memory" in error_advice(None, "... Killed") and "Resume" in error_advice("input")
+    with pytest.raises(BudgetError, match="larger than the pool"):
+        RunConfig.from_dict(dict(dataset="blobs", task="probe", methods=["random"], budgets=[900])).validate()
+    d = create_run(RunConfig.from_dict(dict(dataset="blobs", task="probe", methods=["random"], budgets=[8])))
+    append_jsonl(d / "events.jsonl", {"event": "error", "fatal": True, "time": 1, "kind": "budget", "message": "m"})
+    assert RunStore.from_dir(d).progress()["error_kind"] == "budget"
