@@ -96,9 +96,17 @@ def hd_paper(pred, target) -> float:
     """
     from scipy.spatial.distance import directed_hausdorff
 
-    a = _at_paper_size(np.asarray(pred, bool)).astype(np.float64)
-    b = _at_paper_size(np.asarray(target, bool)).astype(np.float64)
+    a = _row_set(_at_paper_size(np.asarray(pred, bool)))
+    b = _row_set(_at_paper_size(np.asarray(target, bool)))
     return float(max(directed_hausdorff(a, b)[0], directed_hausdorff(b, a)[0]))
+
+
+def _row_set(m: np.ndarray) -> np.ndarray:
+    """The rows of ``m`` as float points with its empty rows kept once: a repeated point changes no
+    Hausdorff distance, and most rows of a mask are empty (about 5x faster, benchmarks/hd_paper.py)."""
+    nz = m.any(1)
+    rows = m[nz] if nz.all() else np.vstack([m[nz], np.zeros((1, m.shape[1]), bool)])
+    return rows.astype(np.float64)
 
 
 #: per-image segmentation metrics in display order (``dice`` the headline)
