@@ -17,7 +17,9 @@ def register(sub) -> None:
     p.add_argument("--methods", help="comma-separated embedder:selector, e.g. random,pixels:kmeans")
     p.add_argument("--budgets", help="comma-separated, e.g. 20,40,60,80,100")
     p.add_argument("--seeds", help="comma-separated, e.g. 0,1,2")
-    p.add_argument("--preset", choices=["quick", "paper"])
+    p.add_argument("--preset", choices=["quick", "paper"],
+                   help="training settings: paper (the paper's protocol: 224 px, 100 epochs, sigmoid score, the "
+                        "authors' SE, 10 random draws) or quick (CPU-sized); default quick, printed at the start")
     p.add_argument("--rounds", type=int, help="active-learning rounds after the first budget")
     p.add_argument("--query-size", type=int, dest="query_size")
     p.add_argument("--strategy", help="AL round strategy (threshold, least-confidence, margin, entropy, bald, "
