@@ -166,6 +166,19 @@ def test_random_draws_are_trained_and_pooled(blob_dataset):
     assert "random: 3 draws per seed and budget, pooled" in report_table(r, "ap", "text", pooled.raw_config)
 
 
+def test_random_draws_keep_the_first_draws_per_stratum_rows(blob_dataset):
+    ds = blob_dataset
+    m = ds.manifest
+    m["subgroup"] = np.where(ds.labels == 1, np.where(np.arange(len(m)) % 2 == 0, "a", "b"), "normal")
+    m.to_parquet(ds.dir / "manifest.parquet")
+    st = RunStore("blobs", start_run(RunConfig.from_dict(dict(
+        dataset="blobs", task="probe", methods=["random"], budgets=[12], seeds=[0], strata="subgroup",
+        n_bootstrap=20, selector_params={"random": {"draws": 2}})), background=False))
+    r = st.results()
+    assert set(r["stratum"]) == {"all", "a", "b"}
+    assert (r.loc[r["stratum"] == "all", "n_draws"] == 2).all() and (r.loc[r["stratum"] != "all", "n_draws"] == 1).all()
+
+
 # ---- the report names the preset, seeds, SE and every column ---------------------------------------------
 def test_report_header_names_preset_seeds_and_se(blob_dataset):
     st = RunStore("blobs", start_run(RunConfig.from_dict(dict(

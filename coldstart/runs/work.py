@@ -177,7 +177,8 @@ class Work:
         rows = []
         for r in first_rows:
             if r["stratum"] != OVERALL or r["metric"] not in first.metrics:
-                continue  # per-stratum rows are not pooled over draws
+                rows.append(r)  # per-stratum rows: the first trainable draw's (n_draws 1)
+                continue
             m = r["metric"]
             vals = [out.metrics[m][0] for _, out in ok if m in out.metrics]
             pooled = [out.draws[m] for _, out in ok if m in out.draws]
