@@ -141,6 +141,7 @@ def test_a_run_naming_no_preset_says_once_which_it_got(blob_dataset):
     notes = [x for x in w if issubclass(x.category, PresetNotice)]
     assert len(notes) == 1 and "preset quick" in str(notes[0].message) and "--preset paper" in str(notes[0].message)
     assert cfg.preset == "quick" and json.loads(cfg.to_json())["preset"] == "quick"
+    assert cfg.train == resolve_params("classification", "quick")  # every setting pinned into config.json
     assert cfg.train["se"] == "sd" and cfg.selector_params["random"]["draws"] == 1
     paper = RunConfig.from_dict(dict(base, task="probe", preset="paper"))
     assert paper.selector_params["random"]["draws"] == 10 and paper.train["se"] == "ci95"
@@ -231,7 +232,9 @@ def test_paper_preset_on_chestx_det_reports_every_named_column(tmp_path, data_ro
         run_id = out.split("run id: ")[1].split()[0]
         assert main(["report", run_id]) == 0
         rep = capsys.readouterr().out
-        assert f"task {task}, preset paper; seeds 2024" in rep and "SE (ci95)" in rep and "(P97.5 - P2.5) / 3.92" in rep
+        assert f"task {task}, preset paper, 32 px, 1 epochs" in rep and "; seeds 2024" in rep
+        assert ("score sigmoid" in rep) == (task == "classification")
+        assert "SE (ci95)" in rep and "(P97.5 - P2.5) / 3.92" in rep
         for label in labels:
             assert label in rep, (label, rep)
 

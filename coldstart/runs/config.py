@@ -79,7 +79,8 @@ class RunConfig:
         classification or segmentation run built by :meth:`from_dict` without one issues a
         :class:`PresetNotice` saying which it got and how to get the paper's.
     train : dict
-        Overrides of the preset's training settings (see :mod:`coldstart.train.presets`).
+        Overrides of the preset's training settings (see :mod:`coldstart.train.presets`); once checked,
+        every setting of the preset with the overrides applied (pinned, so config.json records them all).
     cold_start : bool
         Run the cold-start comparison (one training per method x seed x budget).
     rounds : int
@@ -235,8 +236,9 @@ class RunConfig:
             raise ColdstartError(f"val_mode={self.val_mode!r}: choose one of {', '.join(VAL_MODES)}")
         OracleSettings.from_dict(self.oracle)
         params = resolve_params(self.task, self.preset, self.train)
-        # the SE definition is pinned, so a report names the one the run's numbers used
-        self.train = dict(self.train or {}, se=params["se"])
+        # every training setting is pinned into the config (config.json), so the report names the settings
+        # the run's numbers used and a resumed run keeps them even if a preset's defaults change later
+        self.train = dict(params)
         if int(self.n_bootstrap) < 2:
             raise ColdstartError(f"n_bootstrap={self.n_bootstrap} must be >= 2 (default 100)")
         if self.workers is not None:

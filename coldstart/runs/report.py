@@ -39,9 +39,17 @@ def run_header(config: dict, run_id: str = "") -> str:
     n_boot = config.get("n_bootstrap", 100)
     methods = config.get("methods") or []
     rnd = any(str(m).split(":")[-1] == "random" for m in methods)
+    train = config.get("train") or {}
+    task = config.get("task")
+    setting = []
+    if task != "probe" and "size" in train:
+        setting.append(f"{train['size']} px, {train.get('epochs')} epochs")
+    if task == "classification":  # runs made before the score setting scored with softmax
+        setting.append(f"score {train.get('score', 'softmax')}")
     lines = [
-        f"run {run_id or config.get('name', '')}: dataset {config.get('dataset')}, task {config.get('task')}, "
-        f"preset {config.get('preset') or 'quick (unnamed)'}; seeds {', '.join(map(str, seeds))}"
+        f"run {run_id or config.get('name', '')}: dataset {config.get('dataset')}, task {task}, "
+        f"preset {config.get('preset') or 'quick (unnamed)'}" + "".join(f", {x}" for x in setting)
+        + f"; seeds {', '.join(map(str, seeds))}"
         + (f"; random: {draws} draw{'s' if int(draws) != 1 else ''} per seed and budget, pooled" if rnd else ""),
         f"SE ({kind}): {SE_KINDS.get(kind, kind)}, over {n_boot} bootstrap resamples of the test set per "
         "model" + (" (pooled over the random draws)" if rnd and int(draws) > 1 else "")
