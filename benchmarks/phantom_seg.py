@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     r.to_csv(out / "seg_results.csv", index=False)
     summarize(r).to_csv(out / "seg_summary.csv", index=False)
     with open(out / "seg_report.md", "w") as fh:
-        for m in ("dice", "hausdorff", "hausdorff95"):
+        for m in ("dice", "hd_paper", "hd_surface", "hd95_surface"):
             fh.write(report_table(r, m, "markdown") + "\n")
             print(report_table(r, m, "text"), flush=True)
     timings["run_id"] = rid

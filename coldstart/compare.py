@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ColdstartError
-from .metrics import LOWER_IS_BETTER, METRIC_ALIASES, bootstrap_weights, weighted_metric
+from .metrics import LOWER_IS_BETTER, METRIC_ALIASES, bootstrap_weights, chance_level, weighted_metric
 
 
 def combine_results(stores) -> pd.DataFrame:
@@ -88,10 +88,14 @@ def sample_values(metric: str, pred: pd.DataFrame) -> tuple[str, np.ndarray]:
         return name, pred[col].to_numpy()
     if metric == "dice_pos":
         return "mean", np.where(pred["y"].to_numpy(int) == 1, pred["dice"].to_numpy(float), np.nan)
+    metric = METRIC_ALIASES.get(metric, metric)
     if metric in pred.columns:
         return "mean", pred[metric].to_numpy(float)
+    old = {v: k for k, v in METRIC_ALIASES.items()}.get(metric)
+    if old in pred.columns:  # predictions written before the surface distances were renamed
+        return "mean", pred[old].to_numpy(float)
     raise ColdstartError(f"no paired comparison for metric {metric!r}: choose one of "
-                         f"{', '.join([*PER_SAMPLE, 'dice', 'dice_pos', 'hausdorff95'])}")
+                         f"{', '.join([*PER_SAMPLE, 'dice', 'dice_pos', 'hd_paper', 'hd_surface', 'hd95_surface'])}")
 
 
 def prediction_metric(metric: str, pred: pd.DataFrame, W: np.ndarray) -> np.ndarray:
@@ -184,23 +188,39 @@ def paired_vs_baseline(stores, metric: str = "ap", baseline: str = "random", pha
     return pd.DataFrame(rows, columns=cols)
 
 
-def chance_levels(dataset, column: str | None) -> dict[str, float]:
-    """AP of a random scorer (the positives' share) on the test split: overall (``"all"``) and, with a
-    strata ``column``, for each positive stratum's positives against all negatives."""
+def chance_levels(dataset, column: str | None, metric: str = "ap") -> dict[str, float]:
+    """:func:`coldstart.metrics.chance_level` of ``metric`` (default AP: the positives' share) on the test
+    split: overall (``"all"``) and, with a strata ``column``, for each positive stratum's positives
+    against all negatives. NaN where the metric has no chance level."""
     from .train.base import eval_indices
+
+    def level(y):
+        c = chance_level(metric, y)
+        return float("nan") if c is None else c
 
     test = eval_indices(dataset, "test")
     y = dataset.labels[test]
-    n_neg = int((y == 0).sum())
-    out = {"all": float((y == 1).mean()) if len(y) else float("nan")}
+    out = {"all": level(y)}
     if column:
         from .select.strata import stratum_values
 
         st = stratum_values(dataset.manifest, column)[test]
         for v in sorted(set(st[y == 1])):
-            p = int(((y == 1) & (st == v)).sum())
-            out[str(v)] = p / (p + n_neg)
+            out[str(v)] = level(y[((y == 1) & (st == v)) | (y == 0)])
     return out
+
+
+def ceiling_of(levels: dict | None, metric: str, stratum: str = "all") -> float | None:
+    """The full-label ceiling of ``metric`` (and ``stratum``) from :func:`full_label_ceiling`'s levels;
+    None when it was not computed (e.g. a task other than the probe) or the metric has none."""
+    v = ((levels or {}).get(stratum) or {}).get(METRIC_ALIASES.get(metric, metric))
+    return None if v is None else float(v)
+
+
+def reference_lines(dataset, metric: str, ceiling: dict | None = None) -> dict[str, float | None]:
+    """The horizontal reference lines of a metric-vs-budget figure: ``{"full-label ceiling": ...,
+    "chance": ...}`` (:func:`ceiling_of`, and :func:`coldstart.metrics.chance_level` on the test split)."""
+    return {"full-label ceiling": ceiling_of(ceiling, metric), "chance": chance_levels(dataset, None, metric)["all"]}
 
 
 def full_label_ceiling(dataset, embedder: str, column: str | None = None, seed: int = 0) -> dict[str, dict]:
@@ -217,4 +237,4 @@ def full_label_ceiling(dataset, embedder: str, column: str | None = None, seed: 
     return levels
 
 
-__all__ = ["full_label_ceiling", "chance_levels", "combine_results", "untrainable_summary", "al_gains", "paired_vs_baseline", "prediction_metric", "sample_values"]
+__all__ = ["full_label_ceiling", "chance_levels", "ceiling_of", "reference_lines", "combine_results", "untrainable_summary", "al_gains", "paired_vs_baseline", "prediction_metric", "sample_values"]

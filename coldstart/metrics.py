@@ -1,8 +1,8 @@
 """Metrics, bootstrap standard errors and paired comparisons.
 
-Classification metrics wrap scikit-learn; segmentation metrics use
-``scipy.ndimage`` (no hand-written pixel loops). Every resampling function
-takes a ``seed``.
+Classification metrics wrap scikit-learn; segmentation metrics (:mod:`coldstart.metrics_seg`,
+re-exported here) use ``scipy`` (no hand-written pixel loops). Every resampling function
+takes a ``seed``. The names of the metrics in words are :data:`METRIC_LABELS`.
 
 Examples
 --------
@@ -18,13 +18,67 @@ from typing import Callable
 
 import numpy as np
 
+from .metrics_seg import (HD_PAPER_SIZE, SEG_METRICS, dice, hausdorff, hd_paper,  # noqa: F401 (re-exported)
+                          image_diagonal, segmentation_scores)
+
 MetricFn = Callable[[np.ndarray, np.ndarray], float]
 
-#: Former metric names -> current ones (runs written before ``ap``/``auprc_trapz`` recorded AP as ``auprc``).
-METRIC_ALIASES = {"auprc": "ap"}
+#: Former metric names -> current ones, for reading old runs: AP was recorded as ``auprc``; the surface
+#: Hausdorff distances as ``hausdorff`` / ``hausdorff95`` (and once labelled "the paper's": they are not).
+METRIC_ALIASES = {"auprc": "ap", "hausdorff": "hd_surface", "hausdorff95": "hd95_surface"}
 
 #: Metrics where a smaller value is better (distances); every other metric: larger is better.
-LOWER_IS_BETTER = frozenset({"hausdorff95", "hausdorff"})
+LOWER_IS_BETTER = frozenset({"hd_paper", "hd_surface", "hd95_surface"})
+
+#: What each metric is, in words: the one naming used by the report, the pages and the README.
+METRIC_LABELS = {
+    "ap": "AUPRC (average precision)",
+    "auprc_trapz": "AUPRC (trapezoid, the paper's)",
+    "auroc": "AUROC",
+    "f1": "F1 (at the validation Youden threshold)",
+    "dice": "DSC (Dice, images with a finding)",
+    "dice_all": "DSC incl. images without a finding (other protocol)",
+    "hd_paper": "HD, the paper's (rows of the 224 x 224 masks; max sqrt(224))",
+    "hd_surface": "surface HD (px)",
+    "hd95_surface": "surface HD95 (px)",
+    "sensitivity": "Sensitivity at the run's threshold",
+}
+
+#: The per-stratum metrics (:func:`stratum_metrics`), each positive stratum's positives against all negatives.
+STRATUM_METRICS = ("ap", "auroc", "sensitivity")
+
+#: Standard-error definitions of a bootstrap (``se`` training setting): name -> what it is.
+SE_KINDS = {
+    "sd": "the standard deviation of the bootstrap draws",
+    "ci95": "the authors' (P97.5 - P2.5) / 3.92 of the bootstrap draws (the 95% percentile interval's "
+            "width over 2 x 1.96)",
+}
+
+
+def metric_label(metric: str) -> str:
+    """The metric's name in words (:data:`METRIC_LABELS`); old names are read through :data:`METRIC_ALIASES`."""
+    m = METRIC_ALIASES.get(metric, metric)
+    return METRIC_LABELS.get(m, m)
+
+
+def chance_level(metric: str, y) -> float | None:
+    """What a random scorer scores on labels ``y`` (-1 entries ignored); None where it is not defined.
+
+    AUPRC (``ap``, ``auprc_trapz``) of a random ranking is the share of positives; AUROC is 0.5.
+
+    Examples
+    --------
+    >>> chance_level("ap", [0, 0, 0, 1]), chance_level("auroc", [0, 1]), chance_level("dice", [1])
+    (0.25, 0.5, None)
+    """
+    m = METRIC_ALIASES.get(metric, metric)
+    v = np.asarray(y)
+    v = v[v >= 0]
+    if m in ("ap", "auprc_trapz") and len(v):
+        return float((v == 1).mean())
+    if m == "auroc":
+        return 0.5
+    return None
 
 
 # ---- classification ----------------------------------------------------------
@@ -90,68 +144,6 @@ def youden_threshold(y, s) -> float:
     k = int(np.argmax(j))
     t = float(thr[k])
     return min(t, 1.0) if np.isfinite(t) else 1.0
-
-
-# ---- segmentation ------------------------------------------------------------
-def dice(pred, target) -> float:
-    """Dice similarity coefficient of two boolean masks.
-
-    Both empty gives 1.0 (only the ``include_negatives`` protocol meets that case: the
-    paper's segmentation cohort holds positive images only); an empty prediction
-    against a non-empty target gives 0.0.
-    """
-    p = np.asarray(pred, bool)
-    t = np.asarray(target, bool)
-    denom = p.sum() + t.sum()
-    if denom == 0:
-        return 1.0
-    return float(2.0 * np.logical_and(p, t).sum() / denom)
-
-
-def _surface(m: np.ndarray) -> np.ndarray:
-    from scipy import ndimage
-
-    return m & ~ndimage.binary_erosion(m, border_value=0)
-
-
-def image_diagonal(shape) -> float:
-    """Length in pixels of the image diagonal: the largest possible distance in an image of ``shape``."""
-    return float(np.hypot(*shape[-2:]))
-
-
-def hausdorff(pred, target, percentile: float = 100.0) -> float:
-    """Symmetric Hausdorff distance (pixels) between mask surfaces, via distance transforms.
-
-    ``percentile=100`` is the Hausdorff distance (HD, the paper's metric); ``percentile=95``
-    gives HD95. Both empty: 0. Exactly one empty: the image diagonal
-    (:func:`image_diagonal`), the worst possible distance, so that a model that misses a
-    finding (or predicts one where there is none) is penalised instead of being dropped
-    from the mean; never NaN.
-    """
-    from scipy import ndimage
-
-    p = np.asarray(pred, bool)
-    t = np.asarray(target, bool)
-    if not p.any() and not t.any():
-        return 0.0
-    if not p.any() or not t.any():
-        return image_diagonal(p.shape)
-    sp, st = _surface(p), _surface(t)
-    dt_t = ndimage.distance_transform_edt(~st)
-    dt_p = ndimage.distance_transform_edt(~sp)
-    # max of the two directed distances (at the percentile), as MONAI's compute_hausdorff_distance
-    return float(max(np.percentile(dt_t[sp], percentile), np.percentile(dt_p[st], percentile)))
-
-
-def segmentation_scores(pred_masks, target_masks) -> dict[str, np.ndarray]:
-    """Per-image ``dice``, ``hausdorff`` (HD) and ``hausdorff95`` (HD95) of boolean masks (n, H, W),
-    in pixels at the masks' size, plus ``positive`` (target not empty)."""
-    P = np.asarray(pred_masks, bool)
-    Y = np.asarray(target_masks, bool)
-    return dict(dice=np.array([dice(a, b) for a, b in zip(P, Y)]),
-                hausdorff=np.array([hausdorff(a, b) for a, b in zip(P, Y)]),
-                hausdorff95=np.array([hausdorff(a, b, 95) for a, b in zip(P, Y)]),
-                positive=Y.reshape(len(Y), -1).any(1))
 
 
 # ---- uncertainty of estimates: one vectorised bootstrap -------------------------------
@@ -266,26 +258,43 @@ def weighted_metric(metric, y, values, W) -> np.ndarray:
     return _weighted(metric)(np.asarray(y), np.asarray(values), np.atleast_2d(np.asarray(W, float)))
 
 
-def bootstrap_se(metric, y, s, n: int = 100, seed=0) -> float:
+def bootstrap_se(metric, y, s, n: int = 100, seed=0, kind: str = "sd") -> float:
     """Standard error of ``metric(y, s)`` by bootstrap over samples (``n`` resamples, seeded).
 
     ``metric`` is a name of :data:`WEIGHTED` or one of :func:`ap`, :func:`auprc_trapz`, :func:`auroc`,
     :func:`f1`, :func:`mean_of`. Resamples where the metric is undefined (one class drawn) are skipped.
+    ``kind``: the SE definition (:data:`SE_KINDS`).
     """
     y = np.asarray(y)
     if len(y) < 2 or n < 2:
         return float("nan")
-    return se_of_draws(weighted_metric(metric, y, s, bootstrap_weights(len(y), n, seed)))
+    return se_of_draws(weighted_metric(metric, y, s, bootstrap_weights(len(y), n, seed)), kind)
 
 
-def se_of_draws(draws) -> float:
-    """Standard error from bootstrap draws: their standard deviation (ddof=1), undefined draws skipped."""
+def se_of_draws(draws, kind: str = "sd") -> float:
+    """Standard error from bootstrap draws (undefined draws skipped), as :data:`SE_KINDS` names it.
+
+    ``kind="sd"``: their standard deviation (ddof=1). ``kind="ci95"``: the authors' definition,
+    ``(P97.5 - P2.5) / 3.92`` (numpy's linear percentiles, as their ``bootstrap_cls``).
+
+    Raises
+    ------
+    ValueError
+        On an unknown ``kind``.
+    """
+    if kind not in SE_KINDS:
+        raise ValueError(f"se kind {kind!r}: choose one of {', '.join(SE_KINDS)}")
     v = np.asarray(draws, float)
     v = v[np.isfinite(v)]
-    return float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
+    if len(v) < 2:
+        return float("nan")
+    if kind == "ci95":
+        lo, hi = np.percentile(v, [2.5, 97.5])
+        return float((hi - lo) / (2 * 1.96))
+    return float(np.std(v, ddof=1))
 
 
-def stratum_metrics(y, s, pred, strata, positive_strata, W) -> list[dict]:
+def stratum_metrics(y, s, pred, strata, positive_strata, W, se_kind: str = "sd") -> list[dict]:
     """Hidden-stratification metrics: each positive stratum's positives against all negatives.
 
     For every value in ``positive_strata`` (strata holding positives in the dataset): AP, AUROC and
@@ -301,7 +310,7 @@ def stratum_metrics(y, s, pred, strata, positive_strata, W) -> list[dict]:
         if not pos.any() or not (y == 0).any():
             why = "no positive of this stratum in the test split" if not pos.any() else "no negative in the test split"
             out += [dict(stratum=v, metric=m, value=np.nan, se=np.nan, reason=why)
-                    for m in ("ap", "auroc", "sensitivity")]
+                    for m in STRATUM_METRICS]
             continue
         keep = pos | (y == 0)
         Wk = W[:, keep]
@@ -309,7 +318,7 @@ def stratum_metrics(y, s, pred, strata, positive_strata, W) -> list[dict]:
         tp = Wk @ (pos[keep] & (pred[keep] == 1)).astype(float)
         n_pos = Wk @ pos[keep].astype(float)
         d["sensitivity"] = np.where(n_pos > 0, tp / np.where(n_pos > 0, n_pos, 1), np.nan)
-        out += [dict(stratum=v, metric=m, value=float(x[0]), se=se_of_draws(x[1:]), reason="") for m, x in d.items()]
+        out += [dict(stratum=v, metric=m, value=float(x[0]), se=se_of_draws(x[1:], se_kind), reason="") for m, x in d.items()]
     return out
 
 

@@ -1,4 +1,9 @@
-"""Settings given by users: one unknown-key check and one ``KEY=VALUE`` parser for every config.
+"""Settings given by users, declared as data: :class:`Param` (one tunable setting: type, bounds, help),
+one unknown-key check and one ``KEY=VALUE`` parser for every config.
+
+Selectors declare their parameters as ``Param`` rows (:mod:`coldstart.select.base`), and so do the
+training presets (:data:`coldstart.train.presets.TRAINING_PARAMS`), in the spirit of scikit-learn's
+``_parameter_constraints``: a bad value gets the parameter, the value and the fix.
 
 Examples
 --------
@@ -13,9 +18,79 @@ coldstart.errors.ColdstartError: unknown run config key(s) ['budget']: valid key
 
 from __future__ import annotations
 
-from typing import Iterable
+import numbers
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
 
 from .errors import ColdstartError
+
+
+@dataclass(frozen=True)
+class Param:
+    """One tunable setting (a selector parameter or a training setting), declared as data.
+
+    ``type`` is int, float, bool or str; ``low``/``high`` bound numbers (``low_open``/``high_open``
+    make a bound strict); ``choices`` lists the allowed strings (None: any string); ``optional``
+    allows None (whose meaning ``help`` states).
+
+    Examples
+    --------
+    >>> Param("epochs", int, 100, "training epochs", low=1).check(0, "classification", "task")
+    Traceback (most recent call last):
+    ...
+    coldstart.errors.ColdstartError: epochs=0 must be >= 1 (task 'classification'; default 100)
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] | None = None
+    optional: bool = False
+
+    def range_text(self) -> str:
+        lo = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
+        hi = "" if self.high is None else f"{'<' if self.high_open else '<='} {self.high:g}"
+        return " and ".join(t for t in (lo, hi) if t)
+
+    def check(self, value, owner_name: str, owner: str = "selector") -> None:
+        """Raise :class:`ColdstartError` naming the parameter, the value and the fix when ``value`` is invalid.
+
+        ``owner`` / ``owner_name`` say whose setting it is (``selector 'kmeans'``, ``task 'classification'``).
+        """
+        if value is None:
+            if self.optional or self.default is None:
+                return
+            raise ColdstartError(f"{self.name}=None is not allowed for {owner} {owner_name!r}: give a "
+                                 f"{self.type.__name__} (default {self.default!r})")
+        where = f"{self.name}={value!r} for {owner} {owner_name!r}"
+        if self.type is bool:
+            if not isinstance(value, (bool, np.bool_)):
+                raise ColdstartError(f"{where} must be true or false (default {self.default!r})")
+            return
+        if self.type is str:
+            if not isinstance(value, str) or (self.choices and value not in self.choices):
+                valid = f"one of {', '.join(self.choices)}" if self.choices else "a string"
+                raise ColdstartError(f"{where} must be {valid} (default {self.default!r})")
+            return
+        ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+        if ok and self.type is int:
+            ok = float(value).is_integer()
+        if not ok:
+            raise ColdstartError(f"{where} must be {'an integer' if self.type is int else 'a number'} "
+                                 f"(default {self.default!r})")
+        v = float(value)
+        bad_lo = self.low is not None and (v <= self.low if self.low_open else v < self.low)
+        bad_hi = self.high is not None and (v >= self.high if self.high_open else v > self.high)
+        if bad_lo or bad_hi or not np.isfinite(v):
+            raise ColdstartError(f"{self.name}={value!r} must be {self.range_text()} "
+                                 f"({owner} {owner_name!r}; default {self.default!r})")
 
 
 def check_known_keys(what: str, given: Iterable[str], valid: Iterable[str], where: str = "") -> None:

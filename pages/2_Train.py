@@ -106,7 +106,7 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
                                  help="After the first budget, label this many more rounds chosen by "
                                       "the model's uncertainty. 0 = off.")
         query = st.number_input("Images per round", 1, 200, 20, key="train_query")
-        from coldstart.train.al import STRATEGIES as AL_STRATEGIES
+        from coldstart.train.al import ROUND_STRATEGIES as AL_STRATEGIES
 
         strategy = st.selectbox("Round strategy", list(AL_STRATEGIES), key="train_strategy",
                                 help="'threshold' (the paper's): probabilities nearest the decision threshold.")
@@ -180,7 +180,7 @@ def live_panel(store: RunStore, p: dict) -> None:
                    "Time left: measured once the first part (or, for network training, the first epoch) ends.")
     if status == "failed":
         st.error(f"The run stopped with an error: {p['error'] or 'see runner.log'}", icon=":material/error:")
-        st.info(rv.error_advice(p["error"]), icon=":material/lightbulb:")
+        st.info(rv.error_advice(p.get("error_kind")), icon=":material/lightbulb:")
     elif status == "interrupted":
         st.warning("The run was interrupted (the computer restarted or the process was killed). "
                    "Press Resume: finished parts are kept.")

@@ -11,8 +11,9 @@ import streamlit as st
 
 from coldstart import compare
 from coldstart.errors import ColdstartError
+from coldstart.metrics import STRATUM_METRICS
 from coldstart.runs import RunStore, list_runs, report_frame, report_table, run_metrics, stratum_table, summarize
-from coldstart.runs.report import SE_MEANING
+from coldstart.runs.report import SE_MEANING, run_header
 from coldstart.ui import common as ui
 from coldstart.ui import loaders
 from coldstart.ui import runs_view as rv
@@ -72,6 +73,8 @@ if not len(results):
 if any(s.status() == "running" for s in stores):
     st.caption("A chosen run is still running: the tables show the parts finished so far.")
 
+for run_store in stores:  # preset, seeds, random draws and the SE definition of each run
+    st.caption(run_header(run_store.raw_config, run_store.run_id).replace("\n", "  \n"))
 metrics = run_metrics(task, results)
 name = "-".join(p[:15] for p in picked)
 has_cold = (results["phase"] == "cold").any()
@@ -102,8 +105,7 @@ for m, tab in zip(metrics, tabs):
             st.caption("⚠️ " + n)
         summ = summarize(results, m)
         if has_cold:
-            refs = {"full-label ceiling": ceiling.get("all", {}).get(m),
-                    "chance": chance.get("all") if m in ("ap", "auprc") else 0.5 if m == "auroc" else None}
+            refs = compare.reference_lines(ds, m, ceiling)
             st.plotly_chart(rv.budget_figure(summ, m, reference=refs), key=f"compare_budget_{m}", width="stretch")
             st.caption(f"Error bars: ± one standard error, as in the table ({SE_MEANING}). Grey dashed: random "
                        "picks. Dotted: chance and the full-label ceiling (the probe trained on every train label).")
@@ -121,7 +123,7 @@ if "stratum" in results and (results["stratum"] != "all").any():
     column = strata_col
     st.markdown(f"Each stratum of **{column}**: its positive images against all negative images. The worst "
                 "stratum is the one a model serves least; compare it with the overall value.")
-    s_metrics = [m for m in ("ap", "auroc", "sensitivity") if m in set(results.loc[results["stratum"] != "all", "metric"])]
+    s_metrics = [m for m in STRATUM_METRICS if m in set(results.loc[results["stratum"] != "all", "metric"])]
     c = st.columns(2)
     sm = c[0].selectbox("Metric  ", s_metrics, key="compare_strata_metric", format_func=rv.metric_name)
     s_budgets = sorted(results.loc[results["phase"] == "cold", "budget"].unique())

@@ -41,7 +41,7 @@ def test_compare_single_budget_al_run(al_run):
     assert not at.exception, at.exception
     captions = [c.value for c in at.caption]
     # the table's caption and the chart's caption say the same thing about the SE
-    assert any(SE_MEANING in c and c.split(":")[0] in ("ap", "auprc") for c in captions), captions
+    assert any(SE_MEANING in c and c.split(":")[0].endswith("[ap]") for c in captions), captions  # "AUPRC (average precision) [ap]: ..."
     assert any(c.startswith("Error bars") and SE_MEANING in c for c in captions), captions
     # one budget: the three methods' error bars sit together around it, not across the whole axis
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)

@@ -20,7 +20,7 @@ from conftest import make_blob_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL = ["pixels", "pixels-32", "gist", "txrv-densenet121", "txrv-resnet50", "txrv-autoencoder",
-       "imagenet-densenet121", "file", "ssl-pool"]
+       "imagenet-densenet121", "imagenet-densenet121-relu", "file", "ssl-pool"]
 
 
 # ---- registry ---------------------------------------------------------------

@@ -148,7 +148,10 @@ def test_torchvision_densenet_legacy_key_file_in_torch_hub(homes, data_root):
     _assert_same_params(e.model("cpu"), saved)
     ds = make_blob_dataset("few", data_root, n=6)
     x = load_embeddings(ds, "imagenet-densenet121", device="cpu", batch_size=4, chunk_size=4)
-    assert x.shape == (6, 1024) and np.isfinite(x).all() and (x >= 0).all()
+    assert x.shape == (6, 1024) and np.isfinite(x).all()
+    # the ReLU variant (its own name and cache key) is non-negative; the paper's (no final ReLU) is not
+    xr = load_embeddings(ds, "imagenet-densenet121-relu", device="cpu", batch_size=4, chunk_size=4)
+    assert xr.shape == (6, 1024) and (xr >= 0).all() and (x < 0).any()
 
 
 def test_weights_folder_wins_over_library_cache(homes):

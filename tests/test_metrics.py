@@ -44,8 +44,9 @@ def test_hausdorff_matches_scipy_directed():
     b = np.zeros((40, 40), bool)
     a[5:15, 5:15] = True
     b[20:30, 8:18] = True
-    pa = np.argwhere(M._surface(a))
-    pb = np.argwhere(M._surface(b))
+    from coldstart.metrics_seg import _surface
+    pa = np.argwhere(_surface(a))
+    pb = np.argwhere(_surface(b))
     ref = max(directed_hausdorff(pa, pb)[0], directed_hausdorff(pb, pa)[0])
     assert M.hausdorff(a, b) == pytest.approx(ref)
     assert M.hausdorff(a, a) == 0.0

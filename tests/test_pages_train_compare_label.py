@@ -170,7 +170,7 @@ def test_train_page_failed_run_shows_error_and_what_to_do(blobs_with_pixels):
     ds = blobs_with_pixels
     d = create_run(RunConfig.from_dict({"dataset": ds.name, "methods": ["random"], "budgets": [10], "seeds": [0]}))
     append_jsonl(d / "events.jsonl", {"event": "started", "n_units": 1, "time": 0})
-    append_jsonl(d / "events.jsonl", {"event": "error", "fatal": True, "time": 1,
+    append_jsonl(d / "events.jsonl", {"event": "error", "fatal": True, "time": 1, "kind": "weights",
                                       "message": "embedder 'txrv-densenet121' is not available: weights not found"})
     at = _app("2_Train.py").run()
     assert not at.exception, at.exception

@@ -32,11 +32,11 @@ def test_a_model_predicting_nothing_scores_dice_zero_and_the_diagonal():
     Y = _disc_masks()
     mets, preds = evaluate_masks(np.zeros_like(Y), Y, np.arange(len(Y)), n_bootstrap=10)
     assert mets["dice"][0] == 0.0
-    assert mets["hausdorff"][0] == pytest.approx(np.hypot(32, 32))  # never NaN-dropped
-    assert mets["hausdorff95"][0] == pytest.approx(np.hypot(32, 32))
+    assert mets["hd_surface"][0] == pytest.approx(np.hypot(32, 32))  # never NaN-dropped
+    assert mets["hd95_surface"][0] == pytest.approx(np.hypot(32, 32))
     assert "dice_all" not in mets  # the paper's cohort: positives only
     perfect, _ = evaluate_masks(Y, Y, np.arange(len(Y)), n_bootstrap=10)
-    assert perfect["dice"][0] == 1.0 and perfect["hausdorff"][0] == 0.0
+    assert perfect["dice"][0] == 1.0 and perfect["hd_surface"][0] == 0.0
 
 
 def test_other_protocol_shows_why_negatives_inflate_dice():
@@ -67,7 +67,7 @@ def test_segmentation_run_pool_and_test_hold_positives_only(blob_dataset):
     cfg = _cfg(task="segmentation", methods=["random"], budgets=[4], train=train)
     st = RunStore("blobs", start_run(cfg, background=False))
     r = st.results()
-    assert set(r["metric"]) == {"dice", "hausdorff", "hausdorff95"}
+    assert set(r["metric"]) == {"dice", "hd_paper", "hd_surface", "hd95_surface"}
     unit = r["unit"].iloc[0]
     pred = st.predictions(unit)
     assert (pred["y"] == 1).all()
@@ -267,7 +267,7 @@ def test_interactive_segmentation_training_uses_the_positive_cohort(blob_dataset
     ds = blob_dataset
     tr = ds.split_indices("train")[:16]
     out = train_selection(ds, tr, task="segmentation", size=32, epochs=1, pretrained="none", device="cpu")
-    assert (out.predictions["y"] == 1).all() and set(out.metrics) == {"dice", "hausdorff", "hausdorff95"}
+    assert (out.predictions["y"] == 1).all() and set(out.metrics) == {"dice", "hd_paper", "hd_surface", "hd95_surface"}
     out2 = train_selection(ds, tr, task="segmentation", size=32, epochs=1, pretrained="none", device="cpu",
                            include_negatives=True)
     assert (out2.predictions["y"] == 0).any() and "dice_all" in out2.metrics

@@ -7,7 +7,7 @@ import pytest
 
 from coldstart.errors import ColdstartError
 from coldstart.select import list_selectors, query_uncertain, select
-from coldstart.select.uncertainty import STRATEGIES, uncertainty_scores
+from coldstart.select.uncertainty import UNCERTAINTY_STRATEGIES, uncertainty_scores
 
 
 def pool(n=60, c=3, seed=0):
@@ -31,7 +31,7 @@ def test_scores_by_hand():
     assert b[0] == pytest.approx(np.log(2)) and b[1] == pytest.approx(0.0)
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", UNCERTAINTY_STRATEGIES)
 def test_query_respects_candidates_size_seed(strategy):
     P = pool(c=2) if strategy == "threshold" else pool()  # threshold: two classes (a positive probability)
     rng = np.random.default_rng(1)
@@ -61,7 +61,7 @@ def test_badge_is_diverse_and_prefers_uncertain():
 
 def test_registry_entries_and_errors():
     P = pool()
-    assert set(list_selectors("uncertainty")) == set(STRATEGIES)
+    assert set(list_selectors("uncertainty")) == set(UNCERTAINTY_STRATEGIES)
     s = select("margin", None, 5, seed=0, probs=P, labeled=np.arange(30))
     assert (s.indices >= 30).all()
     with pytest.raises(ColdstartError, match="needs the model's probs"):

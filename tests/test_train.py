@@ -95,9 +95,9 @@ def test_segmentation_unet_few_steps_and_mask_check(blob_dataset, data_root):
     out = run_task("segmentation", inp, params)
     p = out.predictions
     # this test set keeps negatives (as include_negatives would): dice_all is reported beside the headline
-    assert set(out.metrics) == {"dice", "hausdorff", "hausdorff95", "dice_all"}
+    assert set(out.metrics) == {"dice", "hd_paper", "hd_surface", "hd95_surface", "dice_all"}
     assert out.metrics["dice"][0] == pytest.approx(np.nanmean(p["dice"][p["y"] == 1]))
-    assert p["dice"][p["y"] == 0].isna().all() and p["hausdorff"].notna().sum() == (p["y"] == 1).sum()
+    assert p["dice"][p["y"] == 0].isna().all() and p["hd_surface"].notna().sum() == (p["y"] == 1).sum()
     assert 0 <= out.metrics["dice"][0] <= 1
     nomask = make_blob_dataset("nomask", data_root, n=30, masks=False)
     with pytest.raises(ColdstartError, match="mask for every positive"):

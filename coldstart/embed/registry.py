@@ -16,7 +16,8 @@ BUILTIN: dict[str, str] = {
     "txrv-densenet121": "coldstart.embed.txrv:TxrvDenseNet",
     "txrv-resnet50": "coldstart.embed.txrv:TxrvResNet50",
     "txrv-autoencoder": "coldstart.embed.txrv:TxrvAutoencoder",
-    "imagenet-densenet121": "coldstart.embed.imagenet:ImagenetDenseNet",
+    "imagenet-densenet121": "coldstart.embed.imagenet:ImagenetDenseNet",  # the paper's: no final ReLU
+    "imagenet-densenet121-relu": "coldstart.embed.imagenet:ImagenetDenseNetReLU",
 }
 #: built-ins whose settings depend on the dataset (their size follows the images')
 PER_DATASET = ("pixels",)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ColdstartError
 from ..io import atomic_path, write_json
-from ..params import check_known_keys
+from ..params import Param, check_known_keys
 from .ssl_arch import ARCHS, build_backbone, feature_dim, parse_features
 from .ssl_pool import KIND, models_dir
 
@@ -38,6 +38,27 @@ SSL_PRESETS: dict[str, dict] = {
     "gpu": dict(arch="resnet18", input_size=128, batch_size=256, epochs=200, lr=2e-3, weight_decay=1e-6,
                 temperature=0.2, features="final", **_AUG),
 }
+
+#: Every pre-training setting, declared as data (:class:`coldstart.params.Param`): a bad value gets the
+#: setting, the value and the fix. ``features`` is checked against the architecture by ``parse_features``.
+SSL_PARAMS: dict[str, Param] = {p.name: p for p in (
+    Param("arch", str, "small-grid", "backbone architecture", choices=tuple(ARCHS)),
+    Param("input_size", int, 64, "image side the encoder trains at", low=8),
+    Param("batch_size", int, 64, "images per SimCLR batch (two views each)", low=2),
+    Param("epochs", int, 40, "training epochs", low=1),
+    Param("lr", float, 2e-3, "learning rate", low=0, low_open=True),
+    Param("weight_decay", float, 1e-6, "weight decay", low=0),
+    Param("temperature", float, 0.2, "NT-Xent temperature", low=0, low_open=True),
+    Param("features", str, "stage2-grid4", "which layer the embedder returns (see FEATURES)"),
+    Param("min_scale", float, 0.7, "smallest random-crop scale", low=0, high=1, low_open=True),
+    Param("hf_prob", float, 0.0, "probability of a horizontal flip", low=0, high=1),
+    Param("rr_prob", float, 0.5, "probability of a small random rotation", low=0, high=1),
+    Param("rr_degrees", float, 5.0, "largest rotation in degrees", low=0),
+    Param("cj_prob", float, 0.8, "probability of colour (intensity) jitter", low=0, high=1),
+    Param("cj_strength", float, 0.8, "strength of the intensity jitter", low=0),
+    Param("gaussian_blur", float, 0.3, "probability of a Gaussian blur", low=0, high=1),
+)}
+
 
 class _Views:
     """Two random SimCLR views of each preloaded pool image."""
@@ -124,12 +145,10 @@ def pretrain_ssl(dataset, preset: str = "cpu", epochs: int | None = None, seed: 
     cfg.update(overrides)
     if epochs is not None:
         cfg["epochs"] = epochs
-    if isinstance(cfg["epochs"], bool) or not isinstance(cfg["epochs"], (int, np.integer)) or cfg["epochs"] < 1:
-        raise ColdstartError(f"epochs={cfg['epochs']!r} must be a positive integer")
+    for k, v in cfg.items():
+        SSL_PARAMS[k].check(v, preset, "ssl preset")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise ColdstartError(f"seed={seed!r} must be an integer")
-    if cfg["arch"] not in ARCHS:
-        raise ColdstartError(f"arch={cfg['arch']!r} is not a known ssl-pool architecture: choose one of {list(ARCHS)}")
     if "features" not in overrides and cfg["arch"] not in ("small", "small-grid"):
         cfg["features"] = "final"  # mid-level maps are defined for the small CNNs only
     parse_features(cfg["features"], cfg["arch"])

@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ColdstartError
+from ..errors import ColdstartError, MissingWeightsError
 from ..paths import weights_dir
 
 
@@ -149,7 +149,7 @@ def require(weights_id: str) -> Path:
     w = get_weights(weights_id)
     p = w.find()
     if p is None:
-        raise ColdstartError(w.missing_reason())
+        raise MissingWeightsError(w.missing_reason())
     return p
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ColdstartError
-from ..select.uncertainty import STRATEGIES as _ALL_STRATEGIES
+from ..select.uncertainty import UNCERTAINTY_STRATEGIES as _ALL_STRATEGIES
 
 # what a teaching session tells the student about each uncertainty strategy it offers
 _EXPLAINED = {

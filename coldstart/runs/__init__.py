@@ -16,7 +16,8 @@ list_runs(dataset=None) -> DataFrame (dataset, run_id, created, task, methods, s
     status: running / finished / failed / cancelled / interrupted (killed) / starting.
 RunStore(dataset, run_id): .config, .events(), .results(), .progress(), .predictions(unit),
     .selection(method, seed), .status()
-report_table(results, metric="ap", fmt="text"|"csv"|"markdown"|"latex") -> str
+report_table(results, metric="ap"|None, fmt="text"|"csv"|"markdown"|"latex", config=None, run_id="") -> str
+    (with the run's config: after run_header(config), naming preset, seeds, random draws and SE; None: every metric)
 report_frame(results, metric="ap") -> ReportTable (cells, best, notes as data; .to_markdown() ...)
 summarize(results, metric=None, stratum="all") -> long-form DataFrame (method, budget, metric, stratum,
     mean, se, n_seeds, n_untrainable, phase, round, ...);  learning_curves(results, metric) -> per-seed rows.

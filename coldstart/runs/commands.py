@@ -17,7 +17,9 @@ def register(sub) -> None:
     p.add_argument("--methods", help="comma-separated embedder:selector, e.g. random,pixels:kmeans")
     p.add_argument("--budgets", help="comma-separated, e.g. 20,40,60,80,100")
     p.add_argument("--seeds", help="comma-separated, e.g. 0,1,2")
-    p.add_argument("--preset", choices=["quick", "paper"])
+    p.add_argument("--preset", choices=["quick", "paper"],
+                   help="training settings: paper (the paper's protocol: 224 px, 100 epochs, sigmoid score, the "
+                        "authors' SE, 10 random draws) or quick (CPU-sized); default quick, printed at the start")
     p.add_argument("--rounds", type=int, help="active-learning rounds after the first budget")
     p.add_argument("--query-size", type=int, dest="query_size")
     p.add_argument("--strategy", help="AL round strategy (threshold, least-confidence, margin, entropy, bald, "
@@ -56,7 +58,9 @@ def register(sub) -> None:
 
     p = sub.add_parser("report", help="paper-layout table of a run (rows methods, columns budgets)")
     p.add_argument("run")
-    p.add_argument("--metric", default=None, help="default: ap (AUPRC as average precision; auprc_trapz is the paper's trapezoid) or dice (segmentation)")
+    p.add_argument("--metric", default=None, help="one metric, e.g. ap (AUPRC as average precision), auprc_trapz "
+                   "(the paper's trapezoid AUPRC), f1, dice, hd_paper (the paper's HD), hd_surface (surface HD in "
+                   "px); default: every metric of the run, after a header naming preset, seeds and SE")
     p.add_argument("--format", default="text", choices=["text", "csv", "markdown", "latex"])
     p.set_defaults(func=cmd_report)
 
@@ -104,7 +108,20 @@ def cmd_run(args) -> int:
 
     from ..train.torchloop import pretrained_notice
 
-    cfg = RunConfig.from_dict(config_from_args(args))
+    import warnings
+
+    from ..train.presets import preset_summary
+    from .config import PresetNotice
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PresetNotice)
+        cfg = RunConfig.from_dict(config_from_args(args))
+    for w in caught:
+        if issubclass(w.category, PresetNotice):
+            print(f"notice: {w.message}", file=sys.stderr, flush=True)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    print(f"{preset_summary(cfg.preset, cfg.task)}; seeds {','.join(map(str, cfg.seeds))}", flush=True)
     notice = pretrained_notice(cfg.task, cfg.params)
     if notice:
         print(f"warning: {notice}", file=sys.stderr, flush=True)
@@ -155,6 +172,5 @@ def cmd_report(args) -> int:
 
     ds, d = find_run(args.run)
     st = RunStore.from_dir(d)
-    metric = args.metric or ("dice" if st.raw_config.get("task") == "segmentation" else "ap")
-    sys.stdout.write(report_table(st.results(), metric, args.format))
+    sys.stdout.write(report_table(st.results(), args.metric, args.format, st.raw_config, st.run_id))
     return 0

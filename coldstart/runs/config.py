@@ -27,10 +27,15 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import ColdstartError
+from ..errors import BudgetError, ColdstartError, MissingWeightsError
 from ..params import check_known_keys
 from ..train.oracle import OracleSettings
-from ..train.presets import CLUSTERING, DEFAULT_STRATEGY, PRESETS, TASKS, resolve_params
+from ..train.presets import (CLUSTERING, DEFAULT_PRESET, DEFAULT_STRATEGY, PRESETS, RANDOM_DRAWS, TASKS,
+                             preset_notice, resolve_params)
+
+
+class PresetNotice(UserWarning):
+    """Issued once when a classification or segmentation run names no preset (it says which one it got)."""
 
 VAL_MODES = ("split", "holdout")
 
@@ -68,9 +73,14 @@ class RunConfig:
     budgets : list of int
         Cold-start budgets (nested selections), default 20..100.
     seeds : list of int
-    preset : {"quick", "paper"}
+    preset : {"quick", "paper"} or None
+        None (unset) becomes :data:`coldstart.train.presets.DEFAULT_PRESET` (``quick``) when the config
+        is checked; config.json, the CLI and the report name the preset every run used, and a
+        classification or segmentation run built by :meth:`from_dict` without one issues a
+        :class:`PresetNotice` saying which it got and how to get the paper's.
     train : dict
-        Overrides of the preset's training settings (see :mod:`coldstart.train.presets`).
+        Overrides of the preset's training settings (see :mod:`coldstart.train.presets`); once checked,
+        every setting of the preset with the overrides applied (pinned, so config.json records them all).
     cold_start : bool
         Run the cold-start comparison (one training per method x seed x budget).
     rounds : int
@@ -78,7 +88,7 @@ class RunConfig:
     query_size : int
         Images labeled per AL round (paper: 20).
     strategy : str
-        Round strategy of the AL rounds (:data:`coldstart.train.al.STRATEGIES`); empty = the
+        Round strategy of the AL rounds (:data:`coldstart.train.al.ROUND_STRATEGIES`); empty = the
         preset's (``paper``: ``threshold``, the paper's; ``quick``: ``least-confidence``).
     ood_filter : float
         AL rounds: fraction of the unlabeled images with the highest OOD score dropped before
@@ -93,7 +103,10 @@ class RunConfig:
         "split" (paper): the dataset's labeled validation split; "holdout": every 5th usable
         labeled pick is held out for validation (a realistic cold start, costs budget).
     selector_params : dict
-        ``{selector: {param: value}}`` passed to the selector.
+        ``{selector: {param: value}}`` passed to the selector. ``random`` takes ``draws``: random draws
+        trained per seed and budget and pooled as the authors do (mean of the draws' values, SE from
+        their pooled bootstrap draws); unset = the preset's (:data:`coldstart.train.presets.RANDOM_DRAWS`:
+        ``paper`` 10, ``quick`` 1), written into the config when the run has the ``random`` method.
     n_bootstrap : int
         Bootstrap resamples for the test-set SE (default 100).
     strata : str or None
@@ -117,7 +130,7 @@ class RunConfig:
     methods: list | None = None  # None: random and the preset's naive clustering (paper: pixels:kmeans-paper)
     budgets: list = field(default_factory=lambda: [20, 40, 60, 80, 100])
     seeds: list = field(default_factory=lambda: [0, 1, 2, 3, 4])
-    preset: str = "quick"
+    preset: str | None = None
     train: dict = field(default_factory=dict)
     cold_start: bool = True
     rounds: int = 0
@@ -147,6 +160,10 @@ class RunConfig:
             raise ColdstartError("the run config needs 'dataset' (the imported dataset's name)")
         cfg = cls(**d)
         cfg.check()
+        if not d.get("preset") and cfg.task in ("classification", "segmentation"):
+            import warnings
+
+            warnings.warn(preset_notice(cfg.task), PresetNotice, stacklevel=2)
         return cfg
 
     @classmethod
@@ -176,6 +193,7 @@ class RunConfig:
         validate_name(self.dataset)
         if self.task not in TASKS:
             raise ColdstartError(f"task={self.task!r}: choose one of {', '.join(TASKS)}")
+        self.preset = self.preset or DEFAULT_PRESET
         if self.preset not in PRESETS:
             raise ColdstartError(f"preset={self.preset!r}: choose one of {', '.join(sorted(PRESETS))}")
         if self.methods is None:
@@ -187,6 +205,16 @@ class RunConfig:
             parse_method(m)
         if len(set(self.methods)) != len(self.methods):
             raise ColdstartError(f"methods lists a method twice: {self.methods}")
+        if not isinstance(self.selector_params, dict):
+            raise ColdstartError(f"selector_params={self.selector_params!r} must map selector names to their "
+                                 "parameters, e.g. {random: {draws: 10}}")
+        if any(parse_method(m)[1] == "random" for m in self.methods):
+            rnd = dict(self.selector_params.get("random") or {})
+            rnd.setdefault("draws", RANDOM_DRAWS[self.preset])
+            from ..select.random_ import DRAWS
+
+            DRAWS.check(rnd["draws"], "random")  # a run setting of the random method (see DRAWS)
+            self.selector_params = dict(self.selector_params, random=rnd)
         self.budgets = _as_list(self.budgets, int, "budgets")
         self.seeds = _as_list(self.seeds, int, "seeds")
         if not self.budgets or any(b < 1 for b in self.budgets):
@@ -207,7 +235,10 @@ class RunConfig:
         if self.val_mode not in VAL_MODES:
             raise ColdstartError(f"val_mode={self.val_mode!r}: choose one of {', '.join(VAL_MODES)}")
         OracleSettings.from_dict(self.oracle)
-        resolve_params(self.task, self.preset, self.train)
+        params = resolve_params(self.task, self.preset, self.train)
+        # every training setting is pinned into the config (config.json), so the report names the settings
+        # the run's numbers used and a resumed run keeps them even if a preset's defaults change later
+        self.train = dict(params)
         if int(self.n_bootstrap) < 2:
             raise ColdstartError(f"n_bootstrap={self.n_bootstrap} must be >= 2 (default 100)")
         if self.workers is not None:
@@ -225,6 +256,11 @@ class RunConfig:
             from ..ray_cluster import check_address
 
             self.address = check_address(self.address)
+
+    @property
+    def random_draws(self) -> int:
+        """Random draws trained and pooled per seed and budget for the ``random`` method (1 = one draw)."""
+        return int((self.selector_params.get("random") or {}).get("draws", RANDOM_DRAWS[self.preset or DEFAULT_PRESET]))
 
     @property
     def params(self) -> dict:
@@ -280,7 +316,7 @@ class RunConfig:
             pool = len(cohort(ds, ds.split_indices("train"), self.params["include_negatives"]))
         top = max(self.budgets[-1], self.al_budgets[-1] if self.rounds else 0)
         if top > pool:
-            raise ColdstartError(
+            raise BudgetError(
                 f"budget={top} is larger than the pool ({pool} train images of {self.dataset!r}): "
                 f"choose budgets (and budgets[0] + rounds x query_size) <= {pool}")
         if len(ds.split_indices("test")) == 0:
@@ -315,7 +351,7 @@ class RunConfig:
         for e in self.embedders():
             ok, reason = _embedder_available(e, ds)
             if not ok:
-                raise ColdstartError(f"embedder {e!r} is not available: {reason}")
+                raise MissingWeightsError(f"embedder {e!r} is not available: {reason}")
 
 
 def _embedder_available(name: str, dataset=None) -> tuple[bool, str]:

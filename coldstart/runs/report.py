@@ -15,12 +15,48 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ColdstartError
-from ..metrics import LOWER_IS_BETTER, METRIC_ALIASES, mean_se_over_seeds
+from ..metrics import LOWER_IS_BETTER, METRIC_ALIASES, SE_KINDS, mean_se_over_seeds, metric_label
 from .store import OVERALL
 
 FORMATS = ("text", "csv", "markdown", "latex")
 #: What the (SE) of every table cell and every error bar is: one wording for the report and the pages.
 SE_MEANING = "the SE combines the spread over seeds and the test-set bootstrap"
+
+
+def run_se_kind(config: dict) -> str:
+    """The bootstrap SE definition a run used (its ``train.se``; runs made before ``se`` existed used ``sd``)."""
+    return str((config.get("train") or {}).get("se", "sd"))
+
+
+def run_header(config: dict, run_id: str = "") -> str:
+    """The report's header: the run's dataset, task, preset, seeds, random draws and SE definition.
+
+    ``config`` is the run's stored config (``RunStore.raw_config``, as in config.json).
+    """
+    seeds = config.get("seeds") or []
+    draws = ((config.get("selector_params") or {}).get("random") or {}).get("draws", 1)
+    kind = run_se_kind(config)
+    n_boot = config.get("n_bootstrap", 100)
+    methods = config.get("methods") or []
+    rnd = any(str(m).split(":")[-1] == "random" for m in methods)
+    train = config.get("train") or {}
+    task = config.get("task")
+    setting = []
+    if task != "probe" and "size" in train:
+        setting.append(f"{train['size']} px, {train.get('epochs')} epochs")
+    if task == "classification":  # runs made before the score setting scored with softmax
+        setting.append(f"score {train.get('score', 'softmax')}")
+    lines = [
+        f"run {run_id or config.get('name', '')}: dataset {config.get('dataset')}, task {task}, "
+        f"preset {config.get('preset') or 'quick (unnamed)'}" + "".join(f", {x}" for x in setting)
+        + f"; seeds {', '.join(map(str, seeds))}"
+        + (f"; random: {draws} draw{'s' if int(draws) != 1 else ''} per seed and budget, pooled" if rnd else ""),
+        f"SE ({kind}): {SE_KINDS.get(kind, kind)}, over {n_boot} bootstrap resamples of the test set per "
+        "model" + (" (pooled over the random draws)" if rnd and int(draws) > 1 else "")
+        + ("; with several seeds, combined with the spread over seeds as sqrt(var(seeds)/n + mean(SE^2))"
+           if len(seeds) > 1 else ""),
+    ]
+    return "\n".join(lines)
 
 
 def summarize(results: pd.DataFrame, metric: str | None = None, stratum: str | None = "all") -> pd.DataFrame:
@@ -131,8 +167,8 @@ class ReportTable:
         lower = self.metric in LOWER_IS_BETTER
         n = "/".join(map(str, self.n_seeds))
         over = f"over {n} seed{'s' if self.n_seeds != [1] else ''}" if n else "over seeds"
-        return (f"{self.metric}: mean (SE) {over}; {SE_MEANING}; columns = labeled budget; "
-                + ("lowest" if lower else "best") + " per column marked")
+        return (f"{metric_label(self.metric)} [{self.metric}]: mean (SE) {over}; {SE_MEANING}; columns = labeled "
+                "budget; " + ("lowest" if lower else "best") + " per column marked")
 
     def marked(self, fmt: str) -> pd.DataFrame:
         """The cells with the best ones marked for ``fmt`` (text ``*``, markdown bold, LaTeX bold)."""
@@ -200,15 +236,19 @@ def report_frame(results: pd.DataFrame, metric: str = "ap") -> ReportTable:
     return ReportTable(metric, table, mask, notes + ([foot] if foot else []), seeds)
 
 
-def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text") -> str:
+def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text", config: dict | None = None,
+                 run_id: str = "") -> str:
     """The paper-layout table of ``metric`` as text, csv (long form), markdown or latex.
+
+    With the run's ``config`` (text and markdown) the table follows :func:`run_header`; ``metric=None``
+    gives every metric of the run (:func:`run_metrics`), one named table each.
 
     Parameters
     ----------
     results : DataFrame
         ``RunStore.results()`` (one row per unit x metric).
     metric : str
-        e.g. "ap", "auprc_trapz", "auroc", "f1", "dice", "hausdorff95".
+        e.g. "ap", "auprc_trapz", "auroc", "f1", "dice", "hd_paper", "hd_surface", "hd95_surface"; None = all.
     fmt : {"text", "csv", "markdown", "latex"}
         "csv" is long form (method, budget, metric, mean, se, n_seeds, n_untrainable, phase, round...).
     """
@@ -218,8 +258,16 @@ def report_table(results: pd.DataFrame, metric: str = "ap", fmt: str = "text") -
         raise ColdstartError("this run has no results yet: wait for its first unit or resume it")
     if fmt == "csv":  # long form, every stratum ("all" = overall)
         return summarize(results, metric, stratum=None).to_csv(index=False, float_format="%.6g")
-    rep = report_frame(results, metric)
-    return {"text": rep.to_text, "markdown": rep.to_markdown, "latex": rep.to_latex}[fmt]()
+    task = (config or {}).get("task") or (str(results["task"].iloc[0]) if "task" in results else "")
+    metrics = [metric] if metric else run_metrics(task, results)
+    parts = []
+    for m in metrics:
+        rep = report_frame(results, m)
+        parts.append({"text": rep.to_text, "markdown": rep.to_markdown, "latex": rep.to_latex}[fmt]())
+    if config is not None and fmt in ("text", "markdown"):
+        head = run_header(config, run_id)
+        parts.insert(0, head.replace("\n", "  \n") + "\n" if fmt == "markdown" else head + "\n")
+    return "\n".join(parts)
 
 
 def learning_curves(results: pd.DataFrame, metric: str = "ap") -> pd.DataFrame:
@@ -236,7 +284,7 @@ def paired_comparison(store, method_a: str, method_b: str, budget: int, seed: in
     """Paired bootstrap of ``metric(method_a) - metric(method_b)`` on the shared test set of one run.
 
     Uses the per-test-sample predictions of the two units (same budget, seed and phase). For
-    segmentation metrics ("dice", "hausdorff95") the per-image values are averaged.
+    segmentation metrics ("dice", "hd_paper", "hd_surface", ...) the per-image values are averaged.
 
     Returns
     -------

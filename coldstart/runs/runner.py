@@ -23,7 +23,7 @@ import pandas as pd
 from filelock import Timeout
 
 from ..version import __version__
-from ..errors import ColdstartError
+from ..errors import ColdstartError, error_kind
 from ..io import append_jsonl, write_json
 from ..paths import data_root
 from .config import RunConfig
@@ -172,10 +172,10 @@ def execute(run_dir, progress=None) -> pd.DataFrame:
             append_jsonl(events, _ev("cancelled", reason="interrupted (Ctrl-C)"))
             raise
         except ColdstartError as e:
-            append_jsonl(events, _ev("error", message=str(e), fatal=True))
+            append_jsonl(events, _ev("error", message=str(e), kind=error_kind(e), fatal=True))
             raise
         except Exception as e:  # noqa: BLE001 - recorded, then re-raised
-            append_jsonl(events, _ev("error", message=f"{type(e).__name__}: {e}", fatal=True))
+            append_jsonl(events, _ev("error", message=f"{type(e).__name__}: {e}", kind=error_kind(e), fatal=True))
             raise
         append_jsonl(events, _ev("finished", n_units=len(units)))
         (run_dir / CANCEL_FLAG).unlink(missing_ok=True)

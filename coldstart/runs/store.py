@@ -141,7 +141,9 @@ class RunStore:
             return pd.DataFrame(columns=RESULT_COLUMNS)
         r = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         stratum = r["stratum"].fillna(OVERALL) if "stratum" in r else OVERALL  # rows written before strata
-        return r.assign(metric=r["metric"].replace(METRIC_ALIASES), stratum=stratum).astype(RESULT_DTYPES)
+        draws = r["n_draws"].fillna(1) if "n_draws" in r else 1  # rows written before random draws: one draw
+        return r.assign(metric=r["metric"].replace(METRIC_ALIASES), stratum=stratum,
+                        n_draws=draws).astype(RESULT_DTYPES)
 
     def results_stamp(self) -> float:
         """Changes whenever a unit's results are recorded (for caches of the pages)."""
@@ -198,7 +200,8 @@ class RunStore:
         return "interrupted"
 
     def progress(self) -> dict:
-        """Units done/total, current unit and epoch, ETA, status and the last error message."""
+        """Units done/total, current unit and epoch, ETA, status and the last error message and its kind
+        (:data:`coldstart.errors.ERROR_KINDS`)."""
         ev = self.events()
         res = self.results()
         done = int(res["unit"].nunique()) if len(res) else 0
@@ -215,7 +218,7 @@ class RunStore:
                 total = 0
         current, epoch, epochs, started_at = None, None, None, None
         finished_units = set()
-        error = None
+        error, error_kind = None, None
         for e in ev:
             t = e.get("event")
             if t == "unit-started":
@@ -226,10 +229,10 @@ class RunStore:
                 finished_units.add(e.get("unit"))
                 if e.get("unit") == current:
                     current = None
-            elif t == "error":
-                error = e.get("message")
+            elif t == "error":  # runs before error kinds: None (the advice is then the generic one)
+                error, error_kind = e.get("message"), e.get("kind")
             elif t == "started":
-                error = None
+                error, error_kind = None, None
         status = self.status(ev)
         if status != "running":
             current = None
@@ -239,7 +242,8 @@ class RunStore:
             eta = float(per.mean() * max(total - done, 0)) if len(per) else None
         return dict(run_id=self.run_id, dataset=self.dataset, status=status, units_done=done,
                     units_total=int(total or 0), current_unit=current, epoch=epoch, epochs=epochs,
-                    unit_started_at=started_at, eta_s=eta if status == "running" else None, error=error)
+                    unit_started_at=started_at, eta_s=eta if status == "running" else None, error=error,
+                    error_kind=error_kind)
 
 
 RESULTS = "results.jsonl"
@@ -250,7 +254,7 @@ RESULT_DTYPES = {
     "seed": _INT, "round": _INT, "budget": _INT, "metric": _STR, "value": _FLOAT, "se": _FLOAT, "status": _STR,
     "reason": _STR, "n_labeled": _INT, "n_usable": _INT, "n_wasted": _INT, "n_ood": _INT, "n_ambiguous": _INT,
     "n_noisy": _INT, "n_pos": _INT, "n_neg": _INT, "threshold": _FLOAT, "weights": _STR, "probe_embedder": _STR,
-    "task": _STR, "train_s": _FLOAT, "unit_s": _FLOAT, "stratum": _STR,
+    "task": _STR, "train_s": _FLOAT, "unit_s": _FLOAT, "stratum": _STR, "n_draws": _INT,
 }
 OVERALL = "all"  # the stratum of the overall rows (runs without --strata have only these)
 RESULT_COLUMNS = list(RESULT_DTYPES)

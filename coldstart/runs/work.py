@@ -68,7 +68,7 @@ class Work:
             self.strata = stratum_values(self.ds.manifest, cfg.strata)
             self.positive_strata = tuple(sorted(set(self.strata[self.ds.labels == 1])))
         self._emb: dict[str, np.ndarray] = {}
-        self._sel: dict[tuple[str, int], np.ndarray] = {}
+        self._sel: dict[tuple[str, int, int], np.ndarray] = {}
         self.delay = float(os.environ.get("COLDSTART_TEST_UNIT_DELAY", "0") or 0)
 
     # ---- cached inputs -------------------------------------------------------
@@ -79,10 +79,12 @@ class Work:
             self._emb[name] = np.asarray(load_embeddings(self.ds, name), np.float32)
         return self._emb[name]
 
-    def selection(self, method: str, seed: int) -> np.ndarray:
-        """Pool positions in pick order for ``method`` and ``seed`` (long enough for every budget)."""
-        k = (method, int(seed))
-        path = self.dir / "selections" / f"{unit_slug(method)}__s{int(seed)}.parquet"
+    def selection(self, method: str, seed: int, draw: int = 0) -> np.ndarray:
+        """Pool positions in pick order for ``method`` and ``seed`` (long enough for every budget);
+        ``draw`` > 0: random draw ``draw`` of that seed (``random`` with ``draws``)."""
+        k = (method, int(seed), int(draw))
+        tail = f"__d{int(draw)}" if draw else ""
+        path = self.dir / "selections" / f"{unit_slug(method)}__s{int(seed)}{tail}.parquet"
         need = max(self.cfg.budgets[-1] if self.cfg.cold_start else 0, self.cfg.budgets[0])
         if k not in self._sel and path.exists():  # computed by another worker (or before a resume)
             stored = pd.read_parquet(path)["pool_pos"].to_numpy(int)
@@ -92,11 +94,15 @@ class Work:
             from ..embed import get_embedder
             from ..select.cache import cached_select
 
+            from ..select.random_ import draw_seed
+
             emb, sel = parse_method(method)
             params = dict(self.cfg.selector_params.get(sel, {}))
+            if sel == "random":  # the run trains the draws; each selection is one draw
+                params.pop("draws", None)
             feats = len(self.pool) if emb is None else self.embedding(emb)[self.pool]
             key = None if emb is None else get_embedder(emb, self.ds).key
-            s = cached_select(self.ds, sel, feats, key, need, int(seed), self.pool_name, params)
+            s = cached_select(self.ds, sel, feats, key, need, draw_seed(seed, draw), self.pool_name, params)
             idx = np.asarray(s.indices, int)
             if len(idx) != need or len(np.unique(idx)) != need:
                 raise ColdstartError(f"selector {sel!r} returned {len(idx)} picks for budget {need}")
@@ -123,13 +129,17 @@ class Work:
         return rows, status, reason, seconds
 
     def run_unit(self, u: Unit) -> tuple[list[dict], str, str]:
-        """Train one unit; returns its result rows (one per metric), status ("ok"/"untrainable"), reason."""
-        from ..train.al import next_round, round_params
-        from ..train import tasks
-        from ..train.base import TASK_METRICS, TaskInput, check_trainable, holdout_split
+        """Train one unit; returns its result rows (one per metric), status ("ok"/"untrainable"), reason.
+
+        A cold-start unit of ``random`` with ``draws`` > 1 trains one model per draw and pools them
+        (:meth:`_pooled_draws`).
+        """
+        from ..train.al import next_round
 
         cfg = self.cfg
         prev_state = None
+        if u.phase == "cold" and parse_method(u.method)[1] == "random" and cfg.random_draws > 1:
+            return self._pooled_draws(u)
         if u.phase == "cold":
             picked = self.selection(u.method, u.seed)[:u.budget]
         elif u.round == 0:
@@ -143,6 +153,49 @@ class Work:
                              annotate=lambda pos: self.oracle(u.seed).annotate(self.pool[pos])["label"])
             picked = np.concatenate([prev["picked"], new])
             prev_state = prev.get("model") if cfg.warm_start else None
+        rows, status, reason, _ = self._train(u, picked, prev_state)
+        return rows, status, reason
+
+    def _pooled_draws(self, u: Unit) -> tuple[list[dict], str, str]:
+        """``random`` as the authors drew it: ``draws`` random selections per seed and budget, one model
+        each; the value is the mean over the trainable draws and the SE is computed (with the run's SE
+        definition) from their pooled bootstrap draws, as their random-sampling script pools 10 x 100.
+        The predictions kept for paired comparisons are the first trainable draw's."""
+        from ..metrics import se_of_draws
+
+        n = self.cfg.random_draws
+        fits = [self._train(u, self.selection(u.method, u.seed, j)[:u.budget], None, write=(j == 0))
+                for j in range(n)]
+        ok = [(rows, out) for rows, status, _, out in fits if status == "ok"]
+        if not ok:
+            rows, status, reason, _ = fits[0]
+            return [dict(r, n_draws=n) for r in rows], status, reason
+        first_rows, first = ok[0]
+        if first is not fits[0][3]:
+            write_parquet(self.dir / "predictions" / f"{unit_slug(u.key)}.parquet", first.predictions)
+        kind = self.params.get("se", "sd")
+        rows = []
+        for r in first_rows:
+            if r["stratum"] != OVERALL or r["metric"] not in first.metrics:
+                rows.append(r)  # per-stratum rows: the first trainable draw's (n_draws 1)
+                continue
+            m = r["metric"]
+            vals = [out.metrics[m][0] for _, out in ok if m in out.metrics]
+            pooled = [out.draws[m] for _, out in ok if m in out.draws]
+            note = "" if len(ok) == n else f"{n - len(ok)}/{n} random draws untrainable"
+            rows.append(dict(r, value=float(np.nanmean(vals)), se=se_of_draws(np.concatenate(pooled), kind) if pooled else np.nan,
+                             n_draws=len(ok),
+                             reason=note))
+        return rows, "ok", ""
+
+    def _train(self, u: Unit, picked, prev_state, write: bool = True):
+        """Annotate and train on the pool positions ``picked``: ``(rows, status, reason, TaskOutput or None)``;
+        ``write``: store the unit's predictions (and AL state)."""
+        from ..train.al import round_params
+        from ..train import tasks
+        from ..train.base import TASK_METRICS, TaskInput, check_trainable, holdout_split
+
+        cfg = self.cfg
         rows_idx = self.pool[picked]
         ans = self.oracle(u.seed).annotate(rows_idx)
         from ..train.oracle import waste_summary
@@ -158,14 +211,14 @@ class Work:
         base = dict(unit=u.key, phase=u.phase, method=u.method, embedder=parse_method(u.method)[0] or "",
                     selector=parse_method(u.method)[1], strategy=cfg.strategy if u.phase == "al" else "",
                     seed=u.seed, round=u.round, budget=u.budget, task=cfg.task, probe_embedder=emb_name or "",
-                    n_pos=int((tr_lab == 1).sum()), n_neg=int((tr_lab == 0).sum()), **counts)
+                    n_pos=int((tr_lab == 1).sum()), n_neg=int((tr_lab == 0).sum()), n_draws=1, **counts)
         reason = check_trainable(tr_lab, self.ds.classes, cfg.task)
         if reason:
             if u.phase == "al":
                 self._save_state(u, picked, None, None)
             return ([dict(base, metric=m, value=np.nan, se=np.nan, status="untrainable", reason=reason,
                           threshold=np.nan, weights="", train_s=0.0, stratum=OVERALL) for m in TASK_METRICS[cfg.task]],
-                    "untrainable", reason)
+                    "untrainable", reason, None)
         events = self.dir / "events.jsonl"
 
         def on_epoch(ep, n, info):
@@ -176,10 +229,11 @@ class Work:
                         features=self.embedding(emb_name) if emb_name else None,
                         score_idx=self.pool if u.phase == "al" else None, init_state=prev_state,
                         on_epoch=on_epoch, n_bootstrap=int(cfg.n_bootstrap), strata=self.strata,
-                        positive_strata=self.positive_strata)
+                        positive_strata=self.positive_strata, se_kind=self.params.get("se", "sd"))
         out = tasks.run_task(cfg.task, inp, round_params(cfg.strategy, self.params) if u.phase == "al"
                              else self.params)  # looked up at call time (tests hook it)
-        write_parquet(self.dir / "predictions" / f"{unit_slug(u.key)}.parquet", out.predictions)
+        if write:
+            write_parquet(self.dir / "predictions" / f"{unit_slug(u.key)}.parquet", out.predictions)
         if u.phase == "al":
             self._save_state(u, picked, out.pool_probs, out.state if cfg.warm_start else None,
                              mc_probs=out.info.get("pool_mc_probs"), threshold=out.info.get("threshold"))
@@ -189,7 +243,7 @@ class Work:
         rows = [dict(common, metric=m, value=float(v), se=float(se), reason="", stratum=OVERALL)
                 for m, (v, se) in out.metrics.items()]
         rows += [dict(common, **r) for r in out.strata]  # stratum, metric, value, se, reason
-        return rows, "ok", ""
+        return rows, "ok", "", out
 
     # ---- AL state (so that a resumed run continues a round exactly) ------------
     def _state_path(self, u: Unit) -> Path:

@@ -10,13 +10,13 @@ data: pages build widgets from it and :func:`select` validates against it).
 from __future__ import annotations
 
 import importlib
-import numbers
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from ..errors import ColdstartError
+from ..params import Param  # noqa: F401 (the selectors import it from here)
 
 if TYPE_CHECKING:  # pandas is imported lazily: `import coldstart` / `coldstart --help` stay fast
     import pandas as pd
@@ -66,61 +66,6 @@ class Selection:
         b = int(budget)
         return Selection(self.indices[:b].copy(), self.per_pick.iloc[:b].reset_index(drop=True),
                          dict(self.info, budget=b))
-
-
-@dataclass(frozen=True)
-class Param:
-    """One tunable selector parameter, declared as data.
-
-    ``type`` is int, float, bool or str; ``low``/``high`` bound numbers (``low_open``/``high_open``
-    make a bound strict); ``choices`` lists the allowed strings; ``optional`` allows None (whose
-    meaning ``help`` states).
-    """
-
-    name: str
-    type: type
-    default: Any
-    help: str
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False
-    high_open: bool = False
-    choices: tuple[str, ...] | None = None
-    optional: bool = False
-
-    def range_text(self) -> str:
-        lo = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
-        hi = "" if self.high is None else f"{'<' if self.high_open else '<='} {self.high:g}"
-        return " and ".join(t for t in (lo, hi) if t)
-
-    def check(self, value, selector: str) -> None:
-        """Raise :class:`ColdstartError` naming the parameter, the value and the fix when ``value`` is invalid."""
-        if value is None:
-            if self.optional or self.default is None:
-                return
-            raise ColdstartError(f"{self.name}=None is not allowed for selector {selector!r}: give a "
-                                 f"{self.type.__name__} (default {self.default!r})")
-        where = f"{self.name}={value!r} for selector {selector!r}"
-        if self.type is bool:
-            if not isinstance(value, (bool, np.bool_)):
-                raise ColdstartError(f"{where} must be true or false")
-            return
-        if self.type is str:
-            if not isinstance(value, str) or (self.choices and value not in self.choices):
-                raise ColdstartError(f"{where} must be one of {', '.join(self.choices or ())}")
-            return
-        ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-        if ok and self.type is int:
-            ok = float(value).is_integer()
-        if not ok:
-            raise ColdstartError(f"{where} must be {'an integer' if self.type is int else 'a number'} "
-                                 f"(default {self.default!r})")
-        v = float(value)
-        bad_lo = self.low is not None and (v <= self.low if self.low_open else v < self.low)
-        bad_hi = self.high is not None and (v >= self.high if self.high_open else v > self.high)
-        if bad_lo or bad_hi or not np.isfinite(v):
-            raise ColdstartError(f"{self.name}={value!r} must be {self.range_text()} "
-                                 f"(selector {selector!r}; default {self.default!r})")
 
 
 @dataclass(frozen=True)

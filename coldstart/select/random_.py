@@ -7,10 +7,31 @@ import time
 
 import numpy as np
 
-from .base import register
+from .base import Param, register
 from .diagnostics import make_selection
 from .validation import check_budget, check_inputs, check_labeled, check_seed
 from ..errors import ColdstartError
+
+
+#: How many random draws a run trains and pools per seed and budget (the authors: 10): a setting of a run's
+#: ``random`` method (``selector_params: {random: {draws: N}}``), not of the selector, which returns one
+#: draw (a run asks it once per draw, seeded with :func:`draw_seed`); so Explore offers no widget for it.
+DRAWS = Param("draws", int, 1, "random draws a run trains and pools per seed and budget (the authors: 10; "
+              "the mean of their values, the SE from their pooled bootstrap)", low=1, high=100)
+
+
+def draw_seed(seed: int, draw: int) -> int:
+    """The seed of random draw ``draw`` of a run seed: ``seed`` itself for draw 0 (so one draw is the
+    plain ``random`` selection), else a number derived from both with :class:`numpy.random.SeedSequence`.
+
+    Examples
+    --------
+    >>> draw_seed(2024, 0), draw_seed(2024, 1) == draw_seed(2024, 1) != draw_seed(2024, 2)
+    (2024, True)
+    """
+    if int(draw) == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(draw)]).generate_state(1)[0])
 
 
 @register("random", "Uniformly random images (seeded); the baseline to beat.", needs_features=False, params=())

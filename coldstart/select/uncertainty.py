@@ -25,7 +25,7 @@ from .diagnostics import make_selection
 from .validation import check_features, check_seed
 from ..errors import ColdstartError
 
-STRATEGIES = ("threshold", "least-confidence", "margin", "entropy", "bald", "badge")
+UNCERTAINTY_STRATEGIES = ("threshold", "least-confidence", "margin", "entropy", "bald", "badge")
 
 
 def _check_probs(probs, name="probs") -> np.ndarray:
@@ -80,7 +80,7 @@ def uncertainty_scores(strategy: str, probs, mc_probs=None, threshold: float | N
         return 1.0 - (top2[:, 1] - top2[:, 0])
     if strategy == "entropy":
         return _entropy(P)
-    raise ColdstartError(f"unknown uncertainty strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    raise ColdstartError(f"unknown uncertainty strategy {strategy!r}: choose one of {', '.join(UNCERTAINTY_STRATEGIES)}")
 
 
 def _badge(P: np.ndarray, F: np.ndarray, cand: np.ndarray, size: int, rng) -> tuple[list[int], list[float]]:
@@ -152,8 +152,8 @@ def query_uncertain(strategy: str, probs, candidates, size: int, seed: int = 0, 
     [1, 2]
     """
     t0 = time.perf_counter()
-    if strategy not in STRATEGIES:
-        raise ColdstartError(f"unknown uncertainty strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    if strategy not in UNCERTAINTY_STRATEGIES:
+        raise ColdstartError(f"unknown uncertainty strategy {strategy!r}: choose one of {', '.join(UNCERTAINTY_STRATEGIES)}")
     seed = check_seed(seed)
     if probs is None and strategy == "bald" and mc_probs is not None:
         probs = np.asarray(mc_probs, dtype=np.float64).mean(axis=0)
@@ -231,5 +231,5 @@ _SUMMARIES = {
     "bald": "AL round: MC-dropout disagreement (mutual information); needs mc_probs.",
     "badge": "AL round: diverse and uncertain (k-means++ on gradient embeddings); needs features + probs.",
 }
-for _s in STRATEGIES:
+for _s in UNCERTAINTY_STRATEGIES:
     register(_s, _SUMMARIES[_s], needs_features=_s == "badge", kind="uncertainty")(_registered(_s))

@@ -26,10 +26,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ColdstartError
-from ..select.uncertainty import STRATEGIES as UNCERTAINTY
+from ..select.uncertainty import UNCERTAINTY_STRATEGIES
 
-#: round strategies: the uncertainty strategies (threshold first: the paper's), balanced, random
-STRATEGIES = UNCERTAINTY + ("balanced", "random")
+#: AL round strategies: the uncertainty strategies (threshold first: the paper's), balanced, random
+ROUND_STRATEGIES = UNCERTAINTY_STRATEGIES + ("balanced", "random")
 
 
 def check_strategy(strategy: str, task: str, params: dict, ood_filter: float = 0.0) -> None:
@@ -41,8 +41,8 @@ def check_strategy(strategy: str, task: str, params: dict, ood_filter: float = 0
         Unknown strategy; ``bald`` for a model without dropout (probe, U-Net, ``head="gap"``);
         ``ood_filter`` outside [0, 1).
     """
-    if strategy not in STRATEGIES:
-        raise ColdstartError(f"strategy={strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    if strategy not in ROUND_STRATEGIES:
+        raise ColdstartError(f"strategy={strategy!r}: choose one of {', '.join(ROUND_STRATEGIES)}")
     if strategy == "bald":
         why = {"probe": "the probe is a logistic regression, which has no dropout to sample",
                "segmentation": "the U-Net has no dropout layer to sample"}.get(task)
@@ -71,7 +71,7 @@ def query(strategy: str, probs, picked, pool_size: int, size: int, seed: int = 0
     Parameters
     ----------
     strategy : str
-        One of :data:`STRATEGIES` (``"random"`` is also used when the previous model could
+        One of :data:`ROUND_STRATEGIES` (``"random"`` is also used when the previous model could
         not be trained: ``probs=None``).
     probs : float array (pool_size, C) or None
         Class probabilities of the current model for every pool image.

@@ -18,7 +18,7 @@ from .. import metrics as M
 #: The metrics each task records per unit (the first is the headline).
 TASK_METRICS = {"probe": ("ap", "auprc_trapz", "auroc", "f1"),
                 "classification": ("ap", "auprc_trapz", "auroc", "f1"),
-                "segmentation": ("dice", "hausdorff", "hausdorff95")}
+                "segmentation": M.SEG_METRICS}
 
 
 @dataclass
@@ -56,6 +56,7 @@ class TaskInput:
     init_state: Any = None
     on_epoch: Callable | None = None
     n_bootstrap: int = 100
+    se_kind: str = "sd"  # the SE definition of the bootstrap (coldstart.metrics.SE_KINDS; the paper: "ci95")
     strata: np.ndarray | None = None  # stratum of every dataset row (str), for per-stratum metrics
     positive_strata: tuple = ()  # strata that hold positives in the dataset
 
@@ -63,8 +64,9 @@ class TaskInput:
 @dataclass
 class TaskOutput:
     """What a training returns: ``metrics`` {name: (value, se)}, per-test-sample ``predictions``,
-    ``pool_probs`` (len(score_idx), C) or None, ``state`` (for warm start), ``info``, and
-    ``strata``: per-stratum metric rows (:func:`coldstart.metrics.stratum_metrics`) when asked."""
+    ``pool_probs`` (len(score_idx), C) or None, ``state`` (for warm start), ``info``,
+    ``strata``: per-stratum metric rows (:func:`coldstart.metrics.stratum_metrics`) when asked, and
+    ``draws``: {metric: bootstrap draws (B,)} behind each SE (pooled over random draws by a run)."""
 
     metrics: dict[str, tuple[float, float]]
     predictions: pd.DataFrame
@@ -72,6 +74,7 @@ class TaskOutput:
     state: Any = None
     info: dict = field(default_factory=dict)
     strata: list = field(default_factory=list)
+    draws: dict = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
         """The metrics as a table: one row per metric with its value and bootstrap standard error."""
@@ -133,10 +136,10 @@ def classification_output(inp: TaskInput, test_scores, val_scores, pool_probs, s
     # to 1e-12, tests/test_bootstrap.py), without its input validation on every unit
     W = np.vstack([np.ones((1, len(y))), W])
     draws = dict(M.score_draws(y, s, W), f1=M.weighted_metric("f1", y, pred, W))
-    mets = {name: (float(d[0]), M.se_of_draws(d[1:])) for name, d in draws.items()}
+    mets = {name: (float(d[0]), M.se_of_draws(d[1:], inp.se_kind)) for name, d in draws.items()}
     preds = pd.DataFrame({"index": np.asarray(inp.test_idx, int), "y": y.astype(int), "score": s,
                           "pred": pred})
     info = dict(info, threshold=float(thr))
     strata = [] if inp.strata is None else M.stratum_metrics(y, s, pred, np.asarray(inp.strata)[inp.test_idx],
-                                                             inp.positive_strata, W)
-    return TaskOutput(mets, preds, pool_probs, state, info, strata)
+                                                             inp.positive_strata, W, inp.se_kind)
+    return TaskOutput(mets, preds, pool_probs, state, info, strata, {k: d[1:] for k, d in draws.items()})

@@ -18,9 +18,17 @@ import coldstart.train.torchloop as T
 from ..device import resolve_device
 from .device import seed_everything
 from .base import TaskInput, TaskOutput, classification_output
+from .presets import HEADS, SCORES  # noqa: F401 (HEADS: the heads build_vgg11 accepts)
 
 
-HEADS = ("paper", "gap")
+def score_head(score: str):
+    """``logits (n, C) -> class-1 score (n,)`` for ``score`` in :data:`coldstart.train.presets.SCORES`:
+    ``sigmoid`` of the class-1 logit (the authors') or the ``softmax`` probability of class 1."""
+    import torch
+
+    if score == "sigmoid":
+        return lambda lg: torch.sigmoid(lg[:, 1]).cpu().numpy()
+    return lambda lg: torch.softmax(lg, 1)[:, 1].cpu().numpy()
 
 
 def build_vgg11(n_classes: int = 2, pretrained: str = "imagenet", head: str = "paper"):
@@ -68,8 +76,8 @@ def fit_classifier(inp: TaskInput, params: dict) -> TaskOutput:
     Xv = T.load_stack(inp.dataset, inp.val_idx, size)
     yv = np.asarray(inp.val_labels, int)
 
-    def prob1(logits):
-        return torch.softmax(logits, 1)[:, 1].cpu().numpy()
+    score = params.get("score", "softmax")
+    prob1 = score_head(score)
 
     def val_fn(m):
         if len(Xv) == 0:
@@ -82,13 +90,17 @@ def fit_classifier(inp: TaskInput, params: dict) -> TaskOutput:
     pool = None
     if inp.score_idx is not None:
         Xp = T.load_stack(inp.dataset, inp.score_idx, size)
-        p = T.predict(model, Xp, device, params, lambda lg: torch.softmax(lg, 1).cpu().numpy())
-        pool = p.reshape(len(inp.score_idx), -1)
+        if score == "sigmoid":  # the round strategies see the same score as the threshold: (1 - s, s)
+            p1 = T.predict(model, Xp, device, params, prob1)
+            pool = np.stack([1 - p1, p1], axis=1)
+        else:
+            p = T.predict(model, Xp, device, params, lambda lg: torch.softmax(lg, 1).cpu().numpy())
+            pool = p.reshape(len(inp.score_idx), -1)
         if params.get("mc_dropout"):
             info["pool_mc_probs"] = mc_dropout_probs(model, Xp, device, params, int(params["mc_samples"]),
                                                      inp.seed)
     state = T.clone_state(model)
-    info.update(weights=wlabel, size=size, head=params.get("head", "paper"))
+    info.update(weights=wlabel, size=size, head=params.get("head", "paper"), score=score)
     return classification_output(inp, test_scores, val_scores, pool, state, info)
 
 

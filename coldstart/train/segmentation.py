@@ -6,9 +6,11 @@ only**: "negative samples ... excluded and the positive samples retained". The s
 pool, validation and test sets are restricted to positives (:func:`cohort`), and
 
 - ``dice`` (the headline) is the mean per-image Dice over positive test images;
-- ``hausdorff`` (HD, the paper's) and ``hausdorff95`` (HD95) are in pixels at the evaluation
-  size (the preset's ``size``), averaged over positive test images; an empty prediction
-  against a non-empty mask scores the image diagonal (never dropped as NaN);
+- ``hd_paper`` is the Hausdorff distance as the paper reports it (the authors' code: the rows of
+  the binarised 224 x 224 masks as points, :func:`coldstart.metrics.hd_paper`; at most sqrt(224));
+- ``hd_surface`` (surface HD) and ``hd95_surface`` (HD95) are in pixels at the evaluation
+  size (the preset's ``size``: 224 in ``paper``), averaged over positive test images; an empty
+  prediction against a non-empty mask scores the image diagonal (never dropped as NaN);
 - the best checkpoint is the epoch with the best mean Dice over positive validation images.
 
 The other protocol, ``train: {include_negatives: true}``, keeps images without a finding
@@ -112,7 +114,8 @@ def fit_segmenter(inp: TaskInput, params: dict) -> TaskOutput:
     model, info = T.train(model, dice_loss, X, Y, val_fn, params, inp.seed, device, inp.on_epoch)
     Yt = load_masks(inp.dataset, inp.test_idx, size)[:, 0] > 0.5
     pt = T.predict(model, T.load_stack(inp.dataset, inp.test_idx, size), device, params, head)[:, 0] > 0.5
-    mets, preds = evaluate_masks(pt, Yt, inp.test_idx, inp.n_bootstrap, inp.seed)
+    mets, preds, draws = evaluate_masks(pt, Yt, inp.test_idx, inp.n_bootstrap, inp.seed, inp.se_kind,
+                                        with_draws=True)
     pool = None
     if inp.score_idx is not None:
         # image-level pseudo-probabilities (1 - c, c) with c = mean pixel confidence, so the
@@ -125,20 +128,23 @@ def fit_segmenter(inp: TaskInput, params: dict) -> TaskOutput:
         p1 = np.concatenate(ps)
         pool = np.stack([1 - p1, p1], axis=1)
     info.update(weights=wlabel, size=size, threshold=0.5)
-    return TaskOutput(mets, preds, pool, T.clone_state(model), info)
+    return TaskOutput(mets, preds, pool, T.clone_state(model), info, draws=draws)
 
 
-def evaluate_masks(pred, target, test_idx, n_bootstrap: int = 100, seed: int = 0):
+def evaluate_masks(pred, target, test_idx, n_bootstrap: int = 100, seed: int = 0, se_kind: str = "sd",
+                   with_draws: bool = False):
     """Test metrics and per-image predictions of boolean masks (n, H, W).
 
     Returns
     -------
     metrics : dict
-        ``dice``, ``hausdorff``, ``hausdorff95`` over positive test images (value, bootstrap SE);
-        ``dice_all`` over every test image when the test set holds negatives.
+        ``dice``, ``hd_paper``, ``hd_surface``, ``hd95_surface`` over positive test images (value,
+        bootstrap SE of kind ``se_kind``); ``dice_all`` over every test image when the test set holds negatives.
     predictions : DataFrame
-        Per test image ``index``, ``y`` (positive), ``dice``/``hausdorff``/``hausdorff95``
-        (NaN on negative images, which the headline does not count), ``dice_all`` and ``pred_area``.
+        Per test image ``index``, ``y`` (positive), one column per metric (NaN on negative images,
+        which the headline does not count), ``dice_all`` and ``pred_area``.
+    draws : dict, only with ``with_draws``
+        {metric: bootstrap draws (n_bootstrap,)} behind each SE.
     """
     sc = M.segmentation_scores(pred, target)
     pos = sc["positive"]
@@ -146,17 +152,20 @@ def evaluate_masks(pred, target, test_idx, n_bootstrap: int = 100, seed: int = 0
         raise ColdstartError("the test set has no positive image (no mask): segmentation metrics need "
                              "images with a finding; re-import the dataset with masks")
     preds = pd.DataFrame({"index": np.asarray(test_idx, int), "y": pos.astype(int)})
-    mets = {}
-    for name in ("dice", "hausdorff", "hausdorff95"):
+    mets, draws = {}, {}
+    W_pos = M.bootstrap_weights(int(pos.sum()), n_bootstrap, seed)
+    for name in M.SEG_METRICS:
         v = np.where(pos, sc[name], np.nan)
         preds[name] = v
-        mets[name] = (M.mean_of(None, v), M.bootstrap_se(M.mean_of, v[pos], v[pos], n_bootstrap, seed))
+        draws[name] = M.weighted_metric("mean", v[pos], v[pos], W_pos)
+        mets[name] = (M.mean_of(None, v), M.se_of_draws(draws[name], se_kind) if pos.sum() > 1 else np.nan)
     preds["dice_all"] = sc["dice"]
     if not pos.all():
         d = sc["dice"]
-        mets["dice_all"] = (M.mean_of(None, d), M.bootstrap_se(M.mean_of, d, d, n_bootstrap, seed))
+        draws["dice_all"] = M.weighted_metric("mean", d, d, M.bootstrap_weights(len(d), n_bootstrap, seed))
+        mets["dice_all"] = (M.mean_of(None, d), M.se_of_draws(draws["dice_all"], se_kind))
     preds["pred_area"] = np.asarray(pred, bool).reshape(len(pos), -1).mean(1)
-    return mets, preds
+    return (mets, preds, draws) if with_draws else (mets, preds)
 
 
 def _pixel_uncertainty(p: np.ndarray) -> np.ndarray:

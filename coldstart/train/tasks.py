@@ -56,7 +56,7 @@ def run_task(task: str, inp: TaskInput, params: dict) -> TaskOutput:
     return FITTERS[task](inp, params)
 
 
-def train_selection(dataset, indices, task: str = "probe", embedder: str | None = "pixels", preset: str = "quick",
+def train_selection(dataset, indices, task: str = "probe", embedder: str | None = "pixels", preset: str | None = None,
                     seed: int = 0, labels=None, val_mode: str = "split", features=None, strata: str | None = None,
                     **overrides) -> TaskOutput:
     """One interactive training on a chosen set (what the app's "train on these picks" button calls).
@@ -76,6 +76,8 @@ def train_selection(dataset, indices, task: str = "probe", embedder: str | None 
     val_mode : {"split", "holdout"}
     strata : str, optional
         A categorical manifest column: the output's ``strata`` then holds per-stratum metrics.
+    preset : {"quick", "paper"}, optional
+        None: :data:`coldstart.train.presets.DEFAULT_PRESET`.
     **overrides
         Training settings of the preset (see :mod:`coldstart.train.presets`).
 
@@ -85,10 +87,10 @@ def train_selection(dataset, indices, task: str = "probe", embedder: str | None 
         With a message suggesting a balanced selector or a larger budget when the set has one class.
     """
     from ..data.dataset import Dataset
-    from .presets import resolve_params
+    from .presets import DEFAULT_PRESET, resolve_params
 
     ds = Dataset(dataset) if isinstance(dataset, str) else dataset
-    params = resolve_params(task, preset, overrides)
+    params = resolve_params(task, preset or DEFAULT_PRESET, overrides)
     idx = np.asarray(indices, int)
     lab = ds.labels[idx] if labels is None else np.asarray(labels, int)
     keep = lab >= 0
@@ -124,5 +126,5 @@ def train_selection(dataset, indices, task: str = "probe", embedder: str | None 
         st = stratum_values(ds.manifest, strata)
         pos = tuple(sorted(set(st[ds.labels == 1])))
     inp = TaskInput(ds, idx, lab, val_idx, val_lab, test, seed=int(seed), features=feats, strata=st,
-                    positive_strata=pos)
+                    positive_strata=pos, se_kind=params["se"])
     return run_task(task, inp, params)

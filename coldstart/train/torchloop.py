@@ -69,7 +69,7 @@ def resolve_pretrained(pretrained: str) -> tuple[Path | None, str]:
     ColdstartError
         On a value other than 'imagenet' / 'none', or 'imagenet' when the file is absent.
     """
-    from ..errors import ColdstartError
+    from ..errors import ColdstartError, MissingWeightsError
 
     if pretrained not in PRETRAINED:
         raise ColdstartError(f"pretrained={pretrained!r}: choose 'imagenet' (the paper: ImageNet VGG-11 "
@@ -78,7 +78,7 @@ def resolve_pretrained(pretrained: str) -> tuple[Path | None, str]:
         return None, "random-init"
     p = find_vgg11_weights()
     if p is None:
-        raise ColdstartError(
+        raise MissingWeightsError(
             f"pretrained='imagenet' but {VGG11_FILE} was not found: put it in {weights_dir()} "
             "(or the torch hub checkpoints folder), or set the training setting pretrained=none "
             "(random initialisation, e.g. --set pretrained=none)")

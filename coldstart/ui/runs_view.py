@@ -5,18 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-METRIC_NAMES = {"ap": "AUPRC (average precision)", "auprc": "AUPRC (average precision)",
-                "auprc_trapz": "AUPRC (trapezoid, as in the paper)", "auroc": "AUROC", "f1": "F1",
-                "dice": "Dice (DSC, images with a finding)", "hausdorff": "Hausdorff (px, the paper's; lower is better)",
-                "hausdorff95": "Hausdorff 95 (px, lower is better)",
-                "dice_all": "Dice incl. images without a finding (other protocol)",
-                "sensitivity": "Sensitivity at the run's threshold"}
+from .. import metrics as M
 RANDOM_COLOR = "#7f7f7f"
 PALETTE = ["#1f6feb", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#e377c2", "#bcbd22", "#8c564b"]
 
 
 def metric_name(m: str) -> str:
-    return METRIC_NAMES.get(m, m)
+    """The metric in words (:data:`coldstart.metrics.METRIC_LABELS`, one naming for report and pages)."""
+    return M.metric_label(m)
 
 
 def is_random(method: str) -> bool:
@@ -106,8 +102,8 @@ def strata_figure(table: pd.DataFrame, metric: str, chance: dict | None = None, 
         fig.add_trace(go.Scatter(x=xs, y=[chance[c if c != "overall" else "all"] for c in xs], mode="markers",
                                  name="chance (random scorer)", marker=dict(symbol="line-ew-open", size=40,
                                                                             color=RANDOM_COLOR, line_width=2)))
-    elif metric == "auroc":
-        fig.add_hline(y=0.5, line_dash="dot", line_color=RANDOM_COLOR, annotation_text="chance")
+    elif M.chance_level(metric, []) is not None:  # a chance level that does not depend on the labels (AUROC)
+        fig.add_hline(y=M.chance_level(metric, []), line_dash="dot", line_color=RANDOM_COLOR, annotation_text="chance")
     if ceiling:
         key = {c: c if c != "overall" else "all" for c in strata}
         xs = [c for c in strata if metric in ceiling.get(key[c], {})]
@@ -145,18 +141,13 @@ UNIT_METRICS = ("ap", "auprc", "auprc_trapz", "auroc", "f1", "dice", "dice_pos")
 
 
 def chance_level(metric: str, test_labels) -> tuple[float, str] | None:
-    """What a random guess scores on the test images, with its explanation; None when not defined.
-
-    AUPRC of a random ranking is the share of positives; AUROC is 0.5.
-    """
-    y = np.asarray(test_labels)
-    y = y[y >= 0]
-    if metric in ("ap", "auprc", "auprc_trapz") and len(y):
-        p = float((y == 1).mean())
-        return p, f"random guess: {p:.2f} (the share of positives)"
-    if metric == "auroc":
-        return 0.5, "random guess: 0.5"
-    return None
+    """:func:`coldstart.metrics.chance_level` on the test labels with its explanation for a figure;
+    None when not defined."""
+    p = M.chance_level(metric, test_labels)
+    if p is None:
+        return None
+    why = " (the share of positives)" if M.METRIC_ALIASES.get(metric, metric) != "auroc" else ""
+    return p, f"random guess: {p:.2f}{why}"
 
 
 def y_range(values, metric: str, chance: float | None = None) -> list[float] | None:
@@ -171,7 +162,7 @@ def y_range(values, metric: str, chance: float | None = None) -> list[float] | N
     lo, hi = lo - pad, hi + pad
     if metric in UNIT_METRICS:
         lo, hi = max(lo, 0.0), min(hi, 1.0)
-    elif metric == "hausdorff95":
+    elif metric in M.LOWER_IS_BETTER:  # distances are never negative
         lo = max(lo, 0.0)
     return [lo, hi]
 
@@ -196,7 +187,7 @@ def live_figure(results: pd.DataFrame, metric: str, height: int = 340, chance: t
     if len(r) and "stratum" in r:
         r = r[r["stratum"] == "all"]
     if len(r):
-        r = r.assign(x=np.where(r["phase"] == "al", r["budget"], r["budget"]),
+        r = r.assign(x=r["budget"],
                      label=np.where(r["phase"] == "al", r["method"] + " → " + r["strategy"].astype(str) + " (AL)",
                                     r["method"]))
         colors = method_colors(_ordered(r["method"]))
@@ -275,7 +266,7 @@ def paired_table(paired: pd.DataFrame, baseline: str) -> pd.DataFrame:
 
 
 def _layout(fig, xtitle: str, metric: str, title: str, height: int) -> None:
-    lower = metric in ("hausdorff", "hausdorff95")
+    lower = M.METRIC_ALIASES.get(metric, metric) in M.LOWER_IS_BETTER
     fig.update_layout(title=title or None, height=height, template="plotly_white",
                       margin=dict(l=10, r=10, t=40 if title else 10, b=10),
                       xaxis_title=xtitle,
@@ -321,18 +312,23 @@ def status_markdown(status: str) -> str:
     return f":{STATUS_COLOR.get(status, 'gray')}[**{status_text(status)}**]"
 
 
-def error_advice(message: str | None, log_tail: str = "") -> str:
-    """What to do about a failed run, in plain words, from its error message."""
-    msg = (message or "").lower()
-    if "weights" in msg or "not available" in msg:
-        return ("A model file is missing. Put the weights file where the message says (or choose the "
-                "'pixels' features), then press Resume.")
-    if "larger than the pool" in msg or "budget" in msg:
-        return "Choose smaller budgets (they must fit in the training pool) and start a new run."
-    if "memory" in msg or "killed" in log_tail.lower():
-        return "The computer ran out of memory: use a smaller image size or batch size, then press Resume."
-    return ("Read the message above; fix the cause, then press Resume: finished parts are kept and not "
-            "recomputed.")
+#: what to do about a failed run, by the error's kind (:data:`coldstart.errors.ERROR_KINDS`)
+ERROR_ADVICE = {
+    "weights": ("A model file is missing. Put the weights file where the message says (or choose the "
+                "'pixels' features), then press Resume."),
+    "budget": "Choose smaller budgets (they must fit in the training pool) and start a new run.",
+    "memory": "The computer ran out of memory: use a smaller image size or batch size, then press Resume.",
+}
+_GENERIC_ADVICE = ("Read the message above; fix the cause, then press Resume: finished parts are kept and not "
+                   "recomputed.")
+
+
+def error_advice(kind: str | None, log_tail: str = "") -> str:
+    """What to do about a failed run, in plain words, from its error's ``kind`` (the ``error_kind`` of
+    :meth:`coldstart.runs.RunStore.progress`); a log tail saying the process was killed means memory."""
+    if kind not in ERROR_ADVICE and "killed" in (log_tail or "").lower():
+        kind = "memory"
+    return ERROR_ADVICE.get(kind, _GENERIC_ADVICE)
 
 
 def page_link(page: str, label: str, icon: str | None = None, container=None) -> None:

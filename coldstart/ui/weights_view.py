@@ -42,7 +42,8 @@ def unavailable_panel(ds: Dataset, key: str, container=None) -> None:
     box = container or st.sidebar
     table = loaders.embedders_table(ds)
     dismissed = st.session_state.setdefault(_DISMISSED, set())
-    for r in table[table["available"] & table["weights"].notna()].itertuples():
+    # one message and one button per weights file (two embedders can share one, e.g. imagenet-densenet121[-relu])
+    for r in table[table["available"] & table["weights"].notna()].drop_duplicates("weights").itertuples():
         job = jobs.get(r.weights)
         if job is None or job.state != "done" or r.weights in dismissed:
             continue
@@ -59,9 +60,11 @@ def unavailable_panel(ds: Dataset, key: str, container=None) -> None:
             st.rerun()
     missing = table[~table["available"]]
     with box.expander(f"Embedders not available here ({len(missing)})", icon=":material/info:"):
+        offered = set()
         for r in missing.itertuples():
             st.markdown(f"**{r.name}**: {r.reason}")
-            if isinstance(r.weights, str) and get_weights(r.weights).find() is None:
+            if isinstance(r.weights, str) and r.weights not in offered and get_weights(r.weights).find() is None:
+                offered.add(r.weights)
                 _download_widget(r.weights, f"{key}_{r.weights}", r.name)
 
 
