@@ -128,6 +128,7 @@ class Store:
 
     def create_session(self, dataset: str, name: str, config: dict, created: str, overwrite: bool = False,
                        classroom_id: int | None = None, conn=None) -> int:
+        # ``conn``: inside the caller's open write transaction (a classroom seat is created with its student)
         """A new session row (``overwrite`` replaces a single-user session of that name and its labels)."""
         def _do(c) -> int:
             old = c.execute("SELECT id, classroom_id FROM sessions WHERE dataset=? AND name=?",

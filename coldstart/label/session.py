@@ -118,55 +118,54 @@ class LabelSession(RandomReference):
 
     # ---- construction
     @classmethod
-    def create(cls, dataset, name: str, features: np.ndarray, *, embedder: str = "pixels",
-               coldstart: str = "kmeans", n_coldstart: int = 10, strategy: str = "least-confidence",
-               seed: int = 0, student: str = "", overwrite: bool = False,
-               embedding_key: str | None = None, classroom_id: int | None = None,
-               conn=None) -> "LabelSession":
+    def plan(cls, dataset, name: str, features: np.ndarray, *, embedder: str = "pixels",
+             coldstart: str = "kmeans", n_coldstart: int = 10, strategy: str = "least-confidence",
+             seed: int = 0, student: str = "", embedding_key: str | None = None) -> SessionConfig:
+        """The config of a new session with its cold-start pick order, not yet stored (see :meth:`create`)."""
+        cfg = SessionConfig(dataset=dataset.name, name=name, embedder=embedder, coldstart=coldstart,
+                            n_coldstart=int(n_coldstart), strategy=strategy, seed=int(seed),
+                            student=student or name, created=_now()).validate()
+        probe = cls(dataset, cfg, features, session_id=0)
+        if len(probe.pool) < 2:
+            raise ColdstartError(f"dataset {dataset.name!r} has {len(probe.pool)} training images: a session "
+                                 "needs at least 2")
+        cfg.order = probe._coldstart_order(np.asarray(features), embedding_key)
+        return cfg
+
+    @classmethod
+    def create(cls, dataset, name: str, features: np.ndarray, *, overwrite: bool = False,
+               **settings) -> "LabelSession":
         """Start a session: compute the cold-start pick order on the pool and save the config.
 
         Parameters
         ----------
         dataset : Dataset
         name : str
-            Session name (letters, digits, ``_-.``; see :func:`coldstart.paths.session_name`).
+            Session name (letters, digits, ``_-.``; see :func:`coldstart.paths.safe_name`).
         features : float array (N, D)
             Embedding of every dataset row (the probe's input and the selector's space).
-        embedder : str
-            Name of that embedding (recorded so the session can be reopened).
-        coldstart : str
-            Selector for the first ``n_coldstart`` images (``random``, ``kmeans``, ...).
-        strategy : str
-            Uncertainty measure for later images (see :data:`SESSION_STRATEGIES`).
-        seed : int
-            Seeds the selector, the probe and the random replay.
         overwrite : bool
             Replace an existing session of the same name (its labels are deleted).
-        embedding_key : str, optional
-            The embedder's cache key when ``features`` is that cached embedding: the cold-start picks
-            then go through the shared selection cache (:mod:`coldstart.select.cache`), so a selection
-            Explore or a run already made is reused. Without it they are computed directly.
-        classroom_id, conn : used by :mod:`coldstart.classroom` to create a student's seat inside its
-            own transaction.
+        **settings
+            ``embedder`` (name of that embedding, recorded so the session can be reopened),
+            ``coldstart`` (selector of the first ``n_coldstart`` images: ``random``, ``kmeans``...),
+            ``strategy`` (uncertainty measure for later images, see :data:`SESSION_STRATEGIES`),
+            ``seed`` (seeds the selector, the probe and the random replay), ``student``, and
+            ``embedding_key``: the embedder's cache key when ``features`` is that cached embedding; the
+            cold-start picks then go through the shared selection cache (:mod:`coldstart.select.cache`),
+            so a selection Explore or a run already made is reused.
         """
         from .legacy import import_legacy
 
-        cfg = SessionConfig(dataset=dataset.name, name=name, embedder=embedder, coldstart=coldstart,
-                            n_coldstart=int(n_coldstart), strategy=strategy, seed=int(seed),
-                            student=student or name, created=_now()).validate()
+        validate_name(name, "session name")
         import_legacy(dataset, name)  # a session file of the old format with this name counts as existing
-        probe = cls(dataset, cfg, features, session_id=0)
-        if len(probe.pool) < 2:
-            raise ColdstartError(f"dataset {dataset.name!r} has {len(probe.pool)} training images: a session "
-                                 "needs at least 2")
-        cfg.order = probe._coldstart_order(np.asarray(features), embedding_key)
-        sid = probe.store.create_session(dataset.name, name, asdict(cfg), cfg.created, overwrite=overwrite,
-                                         classroom_id=classroom_id, conn=conn)
-        if probe.random_path.exists():
-            probe.random_path.unlink()
-        probe.session_id = sid
-        probe._labels = probe._read_labels() if conn is None else probe._labels
-        return probe
+        cfg = cls.plan(dataset, name, features, **settings)
+        store = open_store(dataset.dir.parent)
+        sid = store.create_session(dataset.name, name, asdict(cfg), cfg.created, overwrite=overwrite)
+        s = cls(dataset, cfg, features, sid)
+        if s.random_path.exists():
+            s.random_path.unlink()
+        return s
 
     @classmethod
     def open(cls, dataset, name: str, features: np.ndarray) -> "LabelSession":
