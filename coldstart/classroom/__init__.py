@@ -7,9 +7,9 @@ authority, ``report`` what the teacher's view shows (progress, curves per method
 """
 
 from .room import (ASSIGNMENTS, DEFAULT_METHODS, Classroom, Seat, check_teacher, clean_display_name,
-                   create_classroom, find_classroom, join, list_classrooms, rejoin, set_state, teacher_login)
+                   create_classroom, find_classroom, join, list_classrooms, lookup, rejoin, set_state, teacher_login)
 from .store import SCHEMA_VERSION, Store, open_store, store_path
 
 __all__ = ["ASSIGNMENTS", "DEFAULT_METHODS", "SCHEMA_VERSION", "Classroom", "Seat", "Store", "check_teacher",
-           "clean_display_name", "create_classroom", "find_classroom", "join", "list_classrooms", "open_store",
+           "clean_display_name", "create_classroom", "find_classroom", "join", "list_classrooms", "lookup", "open_store",
            "rejoin", "set_state", "store_path", "teacher_login"]

@@ -144,14 +144,19 @@ def create_classroom(dataset, name: str, password: str, *, embedder: str, questi
     return find_classroom(dataset, code)
 
 
-def find_classroom(dataset, code) -> Classroom:
-    """The classroom with join code ``code`` on this dataset (case and spaces ignored)."""
+def lookup(code, root=None) -> Classroom:
+    """The classroom with join code ``code`` in the store of a data root (case and spaces ignored)."""
     c = sec.normalise_code(code)
-    rows = _store(dataset).query("SELECT * FROM classrooms WHERE code=?", (c,)) if c else []
+    rows = open_store(root).query("SELECT * FROM classrooms WHERE code=?", (c,)) if c else []
     if not rows:
         raise ColdstartError(f"join code {str(code or '').strip()!r} is not a classroom on this server: check "
                              f"the {sec.CODE_LENGTH}-character code your teacher shows")
-    room = Classroom._from_row(rows[0])
+    return Classroom._from_row(rows[0])
+
+
+def find_classroom(dataset, code) -> Classroom:
+    """The classroom with join code ``code`` on this dataset (case and spaces ignored)."""
+    room = lookup(code, dataset.dir.parent)
     if room.dataset != dataset.name:
         raise ColdstartError(f"classroom {room.code} labels dataset {room.dataset!r}, not {dataset.name!r}: "
                              f"choose {room.dataset!r} in the sidebar")
