@@ -170,7 +170,8 @@ def teacher_gate(ds) -> None:
     left, right = st.columns(2, gap="large")
     with left.form("cls_create"):
         st.subheader("Create a classroom")
-        name = st.text_input("Classroom name", key="cls_new_name", placeholder="e.g. Monday radiology")
+        title = st.text_input("Classroom title (shown to students)", key="cls_new_name",
+                              placeholder="e.g. Monday radiology")
         question = st.text_input("Label question", key="cls_new_question", value=cr.room.DEFAULT_QUESTION)
         try:
             embs = usable_embedders(loaders.embedders_table(ds))
@@ -189,7 +190,7 @@ def teacher_gate(ds) -> None:
         go = st.form_submit_button("Create classroom", type="primary")
     if go:
         with ui.guarded("creating the classroom"):
-            room = cr.create_classroom(ds, name, pw, embedder=emb, question=question, assignment=assignment,
+            room = cr.create_classroom(ds, title, pw, embedder=emb, question=question, assignment=assignment,
                                        methods=methods, n_coldstart=int(n_first))
             st.session_state[TEACHER_KEY] = {"code": room.code, "token": cr.teacher_login(ds, room.code, pw)}
             st.rerun()
