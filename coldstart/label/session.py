@@ -13,6 +13,7 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +34,11 @@ from .reference import RandomReference
 LABEL_COLUMNS = ["step", "index", "id", "label", "label_name", "source", "ground_truth", "mask_ok",
                  "seconds", "time", "n_labels", "ap"]
 _DTYPES = ["int64", "int64", "str", "int64", "str", "str", "int64", "object", "float64", "str", "int64", "float64"]
+
+
+# probes fitted by sessions of this process: (features fingerprint, seed, rows, labels) -> probe (oldest dropped)
+_PROBES: dict = {}
+_PROBES_MAX = 256
 
 
 @dataclass
@@ -90,6 +96,9 @@ class LabelSession(RandomReference):
             raise ColdstartError(f"features have shape {f.shape} but dataset {dataset.name!r} has "
                                  f"{len(dataset)} images: compute the embedding for this dataset first")
         self.features = standardize(f)
+        # identifies the embedding for the probe memo: its shape and every 1 in ~64 rows (cheap on each rerun)
+        sample = np.ascontiguousarray(f[:: max(1, len(f) // 64)])
+        self._fingerprint = (f.shape, hashlib.blake2b(sample.view(np.uint8).ravel(), digest_size=16).hexdigest())
         self.n_classes = max(2, len(dataset.classes))
         splits = dataset.splits
         self.pool = np.flatnonzero(splits == "train")
@@ -236,11 +245,19 @@ class LabelSession(RandomReference):
     def labeled_rows(self) -> np.ndarray:
         return self._labels["index"].to_numpy(int)
 
-    def _fit(self):
-        rows = self.labeled_rows()
+    def _fit(self, rows=None, labels=None):
+        """The probe on ``rows``/``labels`` (default: this session's labels), memoised per process: a page
+        rerun after a label refits the very probe the label was scored with."""
+        rows = self.labeled_rows() if rows is None else np.asarray(rows, int)
+        labels = self._labels["label"].to_numpy(int) if labels is None else np.asarray(labels, int)
         if len(rows) == 0:
             return None
-        return fit_session_probe(self.features[rows], self._labels["label"].to_numpy(int), self.config.seed)
+        key = (self._fingerprint, self.config.seed, rows.tobytes(), labels.tobytes())
+        if key not in _PROBES:
+            if len(_PROBES) >= _PROBES_MAX:
+                _PROBES.pop(next(iter(_PROBES)))
+            _PROBES[key] = fit_session_probe(self.features[rows], labels, self.config.seed)
+        return _PROBES[key]
 
     def next_item(self) -> dict | None:
         """The next image to label: ``{"index", "source", "reason", "uncertainty"}``; None when done.
@@ -299,7 +316,7 @@ class LabelSession(RandomReference):
             nxt["source"] if nxt and nxt["index"] == index else "user")
         rows = np.append(self.labeled_rows(), index)
         ys = np.append(self._labels["label"].to_numpy(int), label)
-        clf = fit_session_probe(self.features[rows], ys, self.config.seed)
+        clf = self._fit(rows, ys)
         score = float("nan") if clf is None or len(self.test) == 0 else score_ap(
             probe_scores(clf, self.features[self.test], self.n_classes), self.y_test)
         now = time.time()
