@@ -8,7 +8,7 @@ with its session state, widgets and query parameters. What it leaves out is the 
 
 Flow: a classroom is created (round-robin over random, kmeans-paper, typiclust on the default embedder);
 ``--students`` students join through the page's form, then each labels ``--labels`` images at human pace
-(one every 2-5 s, seeded; 90% of labels are the ground truth); a teacher client reloads the teacher's view
+(one every 2-5 s, seeded; 90% of labels are the ground truth; they arrive over ``--arrive`` s); a teacher client reloads the teacher's view
 every 5 s. Midway (``--kill-after`` of all labels) the server is killed with SIGKILL and started again;
 the students reconnect with their page address (which holds their seat key) and carry on. At the end every
 label a student saw acknowledged (the page came back with the count raised) is looked up in the store.
@@ -107,7 +107,7 @@ class Client:
         self.ws = await websockets.connect(f"ws://{host}/_stcore/stream", subprotocols=["streamlit"],
                                            origin=f"http://{host}", max_size=2 ** 26, open_timeout=60)
 
-    async def rerun(self, states=(), timeout: float = 120.0) -> float:
+    async def rerun(self, states=(), timeout: float = 600.0) -> float:
         """Send a rerun with these widget states; wait for the script to finish; return the seconds."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -177,6 +177,7 @@ def _state(wid: str, **kw):
 
 # ------------------------------------------------------------------ students and the teacher
 async def student(k, args, server, code, truth, rng, stats, restart) -> None:
+    await asyncio.sleep(rng.uniform(0, args.arrive))  # students type the code at different moments
     c = Client(server)
     c.epoch = stats["epoch"]
     await c.connect()
@@ -246,7 +247,8 @@ async def main_async(args, server, code, truth) -> dict:
     total = args.students * args.labels
 
     async def killer():
-        while len(stats["acked"]) < args.kill_after * total or len(stats["seats"]) < args.students:
+        while (len(stats["acked"]) < args.kill_after * total or len(stats["seats"]) < args.students
+               or (args.browsers and not BROWSERS_JOINED.is_set())):
             stats["rss"].append(server.rss())
             await asyncio.sleep(1)
         restart.clear()
@@ -272,8 +274,12 @@ async def main_async(args, server, code, truth) -> dict:
     return stats
 
 
+BROWSERS_JOINED = threading.Event()
+
+
 def browser_students(n, args, server, code, truth, out) -> None:
-    """``n`` real Chromium students (click to the new count on screen), in their own thread."""
+    """``n`` real Chromium students (click to the new count on screen), in their own thread; they join
+    before the kill and label after the restart (the page reconnects by itself, its address holds the seat)."""
     sys.path.insert(0, str(REPO / "tests"))
     from browser import CHROMIUM_ARGS, find_chromium
     from playwright.sync_api import sync_playwright
@@ -288,7 +294,8 @@ def browser_students(n, args, server, code, truth, out) -> None:
             page.get_by_label("Classroom code").fill(code)
             page.get_by_label("Your name").fill(f"Browser {k}")
             page.get_by_role("button", name="Join").click()
-            page.locator(".st-key-cls_btn_0 button").wait_for()
+            page.locator(".st-key-cls_btn_0 button").wait_for(timeout=900_000)  # behind 30 joins
+        BROWSERS_JOINED.set()
         for step in range(args.labels):
             for k, page in enumerate(pages):
                 time.sleep(rng.uniform(2, 5) / n)
@@ -309,6 +316,7 @@ def main() -> None:
     ap.add_argument("--browsers", type=int, default=2)
     ap.add_argument("--kill-after", type=float, default=0.5, help="share of labels before the kill -9 (1: none)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--arrive", type=float, default=30.0, help="students join over this many seconds")
     args = ap.parse_args()
 
     from coldstart import classroom as cr

@@ -138,7 +138,12 @@ class LabelSession(RandomReference):
         if len(probe.pool) < 2:
             raise ColdstartError(f"dataset {dataset.name!r} has {len(probe.pool)} training images: a session "
                                  "needs at least 2")
-        cfg.order = probe._coldstart_order(np.asarray(features), embedding_key)
+        from threadpoolctl import threadpool_limits
+
+        # one BLAS thread: on a server shared by a class, threads oversubscribe the cores (kmeans-paper on the
+        # phantom pool's gist features under load: 34 s with threads, 1.3 s without)
+        with threadpool_limits(1):
+            cfg.order = probe._coldstart_order(np.asarray(features), embedding_key)
         return cfg
 
     @classmethod
