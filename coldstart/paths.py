@@ -31,6 +31,23 @@ def validate_name(name: str, what: str = "dataset name") -> str:
     return name
 
 
+def safe_name(text, what: str = "name", taken=(), fallback: str = "unnamed") -> str:
+    """``text`` made into a name :func:`validate_name` accepts: other characters become ``-``, at most
+    64 characters, ``fallback`` when nothing is left; with ``taken``, the first of ``name``, ``name-2``,
+    ``name-3``... not in it. Session names, export folder and file names all go through it.
+
+    >>> safe_name("Alice Smith"), safe_name("../x"), safe_name("bob", taken={"bob"})
+    ('Alice-Smith', 'x', 'bob-2')
+    """
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text).strip())
+    base = re.sub(r"\.{2,}", ".", base).strip("-._")[:56].strip("-._") or fallback
+    taken = set(taken)
+    name, k = base, 2
+    while name in taken:
+        name, k = f"{base}-{k}", k + 1
+    return validate_name(name, what)
+
+
 def dataset_dir(name: str, root: str | os.PathLike | None = None) -> Path:
     """Folder of dataset ``name`` under the data root (not checked for existence)."""
     return data_root(root) / validate_name(name)

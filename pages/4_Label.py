@@ -6,7 +6,6 @@ all live there; this page only shows them and passes clicks on.
 
 from __future__ import annotations
 
-import re
 import time
 import zlib
 
@@ -15,9 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from coldstart.errors import ColdstartError
-from coldstart.label import STRATEGIES, LabelSession, compare_sessions, list_sessions
+from coldstart.label import SESSION_STRATEGIES, LabelSession, compare_sessions, list_sessions
 from coldstart.label.probe import waiting_for_classes
 from coldstart.label.sessions import pick_orders
+from coldstart.paths import safe_name
+from coldstart.runs.defaults import usable_embedders
 from coldstart.select.strata import stratifier_columns, stratum_values
 from coldstart.ui.explore_map import coverage_panel
 from coldstart.ui import common as ui
@@ -46,9 +47,7 @@ def _embedder_choices() -> list[str]:
         t = loaders.embedders_table(ds)
     except (ImportError, ColdstartError):
         return ["pixels"]
-    ok = t[t["available"]] if "available" in t else t
-    names = [str(n) for n in ok["name"]]
-    return names or ["pixels"]
+    return usable_embedders(t)
 
 
 def _features(embedder: str):
@@ -70,15 +69,6 @@ def _default_embedder(embs: list[str]) -> str:
     return name if name in embs else embs[0]
 
 
-def _safe_name(text: str) -> str:
-    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", text.strip()).strip("-._")[:40] or "session"
-    taken = set(list_sessions(ds)["name"])
-    name, k = base, 2
-    while name in taken:
-        name, k = f"{base}-{k}", k + 1
-    return name
-
-
 # ------------------------------------------------------------------ start / continue
 def start_panel() -> None:
     sessions = list_sessions(ds)
@@ -96,8 +86,8 @@ def start_panel() -> None:
             emb = st.selectbox("Image features", embs, index=embs.index(_default_embedder(embs)),
                                key="label_embedder",
                                help="What the clustering and the small model see. 'pixels' needs no model.")
-            strategy = st.selectbox("Which image next (after the first ones)", list(STRATEGIES),
-                                    key="label_strategy", format_func=lambda s: f"{s}: {STRATEGIES[s]}")
+            strategy = st.selectbox("Which image next (after the first ones)", list(SESSION_STRATEGIES),
+                                    key="label_strategy", format_func=lambda s: f"{s}: {SESSION_STRATEGIES[s]}")
             seed = st.number_input("Seed", 0, 10_000, 0, key="label_seed")
         go = st.form_submit_button("Start labelling", type="primary")
     if go:
@@ -106,7 +96,7 @@ def start_panel() -> None:
         else:
             feats = _features(emb)
             with ui.guarded("starting the session"):
-                s = LabelSession.create(ds, _safe_name(who), feats, embedder=emb, coldstart=METHODS[method],
+                s = LabelSession.create(ds, safe_name(who, "session name", list_sessions(ds)["name"], "session"), feats, embedder=emb, coldstart=METHODS[method],
                                         n_coldstart=int(n_first), strategy=strategy, seed=int(seed),
                                         student=who.strip(), embedding_key=loaders.embedding_key(ds, emb))
                 st.session_state[SESSION_KEY] = s.name
@@ -214,11 +204,11 @@ def label_panel(s: LabelSession) -> None:
         fig = lv.curve_figure(pd.concat([curve, rnd], ignore_index=True), s.prevalence)
         m = st.columns(3)
         m[0].metric("Images you labelled", len(s))
-        m[1].metric("Your model (AUPRC)", f"{curve['auprc'].iat[-1]:.3f}"
-                    if len(curve) and np.isfinite(curve["auprc"].iat[-1]) else "—",
+        m[1].metric("Your model (AP)", f"{curve['ap'].iat[-1]:.3f}"
+                    if len(curve) and np.isfinite(curve["ap"].iat[-1]) else "—",
                     help="Area under the precision-recall curve on the test images: 1 is perfect.")
-        rnow = rnd["auprc"].to_numpy(float)[-1] if len(rnd) else float("nan")
-        mine = curve["auprc"].to_numpy(float)[-1] if len(curve) else float("nan")
+        rnow = rnd["ap"].to_numpy(float)[-1] if len(rnd) else float("nan")
+        mine = curve["ap"].to_numpy(float)[-1] if len(curve) else float("nan")
         m[2].metric("Random picks", f"{rnow:.3f}" if np.isfinite(rnow) else "—",
                     delta=f"{mine - rnow:+.3f} for you" if np.isfinite(rnow) and np.isfinite(mine) else None,
                     help="The same model trained on as many randomly picked images with their true labels. "
@@ -279,8 +269,8 @@ def compare_panel(active) -> None:
         prev = LabelSession.open(ds, pick[0], feats).prevalence
         st.plotly_chart(lv.curve_figure(curves, prev), width="stretch", key="label_compare_chart")
         show = summ.rename(columns={"session": "session", "student": "student", "labels": "labels",
-                                    "agreement": "agrees with truth", "last_auprc": "AUPRC now",
-                                    "best_auprc": "best AUPRC", "median_seconds": "sec / image",
+                                    "agreement": "agrees with truth", "last_ap": "AP now",
+                                    "best_ap": "best AP", "median_seconds": "sec / image",
                                     "positives_found": "positives found", "coldstart": "first images by"})
         st.dataframe(show.drop(columns=["embedder"]), hide_index=True, width="stretch",
                      column_config={"agrees with truth": st.column_config.NumberColumn(format="percent")})

@@ -101,7 +101,7 @@ def test_home_is_the_first_page_and_says_what_the_labels_are(blob_dataset):
     from coldstart.ui.navigation import PAGES, ROOT
 
     # the sidebar lists Home first (not "app"), and every page script exists
-    assert PAGES[0][1] == "Home" and [t for _, t, _ in PAGES] == ["Home", "Explore", "Train", "Compare", "Label"]
+    assert PAGES[0][1] == "Home" and [t for _, t, _ in PAGES] == ["Home", "Explore", "Train", "Compare", "Label", "Classroom"]
     assert all((ROOT / script).is_file() for script, _, _ in PAGES)
     at = _app().run()
     assert not at.exception, at.exception

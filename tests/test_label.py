@@ -20,6 +20,17 @@ def feats(blob_dataset):
     return blob_features(blob_dataset)
 
 
+def stored_labels(ds, name: str) -> pd.DataFrame:
+    """The labels of session ``name`` as the store holds them (read with a fresh connection)."""
+    import sqlite3
+
+    from coldstart.classroom.store import store_path
+
+    with sqlite3.connect(store_path(ds.dir.parent)) as c:
+        return pd.read_sql("SELECT l.* FROM labels l JOIN sessions s ON s.id = l.session_id "
+                           "WHERE s.dataset = ? AND s.name = ? ORDER BY step", c, params=(ds.name, name))
+
+
 def truth_labeler(s, n):
     """Label n images as the session proposes them, with the ground truth."""
     for _ in range(n):
@@ -54,18 +65,21 @@ def test_first_images_follow_coldstart_then_uncertainty(blob_dataset, feats):
 def test_labels_saved_at_once_and_reopen(blob_dataset, feats):
     s = LabelSession.create(blob_dataset, "bob", feats, coldstart="random", n_coldstart=3)
     truth_labeler(s, 3)
-    on_disk = pd.read_parquet(blob_dataset.dir / "labels" / "bob.parquet")
+    on_disk = stored_labels(blob_dataset, "bob")
     assert len(on_disk) == 3 and on_disk["step"].tolist() == [1, 2, 3]
-    assert on_disk["id"].tolist() == [blob_dataset.ids[i] for i in on_disk["index"]]
+    assert on_disk["id"].tolist() == [blob_dataset.ids[i] for i in on_disk["row"]]
     s2 = LabelSession.open(blob_dataset, "bob", feats)
     assert s2.labels.drop(columns=["mask_ok"]).equals(s.labels.drop(columns=["mask_ok"]))
     assert s2.next_item()["index"] == s.next_item()["index"]
     assert s2.undo()["step"] == 3
-    assert len(pd.read_parquet(s2.path)) == 2
+    assert len(stored_labels(blob_dataset, "bob")) == 2
     with pytest.raises(ColdstartError, match="already exists"):
         LabelSession.create(blob_dataset, "bob", feats)
+    first, y0 = int(s2.labels["index"].iat[0]), int(s2.labels["label"].iat[0])
     with pytest.raises(ColdstartError, match="already labeled"):
-        s2.add_label(int(s2.labels["index"].iat[0]), 0)
+        s2.add_label(first, 1 - y0)
+    # the same label again (a double click) is saved once and returns the saved row
+    assert s2.add_label(first, y0)["step"] == 1 and len(stored_labels(blob_dataset, "bob")) == 2
     with pytest.raises(ColdstartError, match="not a class"):
         s2.add_label(s2.next_item()["index"], 5)
     test_row = int(blob_dataset.split_indices("test")[0])
@@ -78,7 +92,7 @@ def test_curve_improves_with_truthful_labels_and_reveal(blob_dataset, feats):
     truth_labeler(s, 16)
     c = s.curve()
     assert c["n_labels"].tolist() == list(range(1, 17))
-    a = c["auprc"].to_numpy()
+    a = c["ap"].to_numpy()
     finite = a[np.isfinite(a)]
     prevalence = (s.y_test == 1).mean()
     assert len(finite) >= 5 and finite[-1] > prevalence + 0.2  # the blobs are learnable
@@ -101,7 +115,7 @@ def test_random_replay_cached_and_deterministic(blob_dataset, feats):
     r10 = s.random_curve(10)
     assert r10.iloc[:6].equals(r6)
     s.random_path.unlink()
-    assert np.allclose(s.random_curve(10)["auprc"], r10["auprc"], equal_nan=True)
+    assert np.allclose(s.random_curve(10)["ap"], r10["ap"], equal_nan=True)
 
 
 def test_list_and_compare_students(blob_dataset, feats):
@@ -156,7 +170,7 @@ def test_add_label_takes_the_callers_clock(blob_dataset, feats):
     s = LabelSession.create(blob_dataset, "clock", feats, coldstart="random", n_coldstart=2)
     row = s.add_label(s.next_item()["index"], 0, seconds=7.25)
     assert row["seconds"] == 7.25
-    assert list(s.export_columns().columns) == ["source", "auprc_after", "session"]
+    assert list(s.export_columns().columns) == ["source", "ap_after", "session"]
 
 
 def test_waiting_for_classes_says_what_the_model_needs():

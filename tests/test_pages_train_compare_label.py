@@ -54,9 +54,11 @@ def test_label_page_three_labels_write_three_rows(blobs_with_pixels, monkeypatch
         assert not at.exception, at.exception
         waiting = [i.value for i in at.info if "needs both classes" in i.value]
         assert bool(waiting) == (k == 0)  # one label of one class: the page says why there is no curve yet
-    rows = pd.read_parquet(ds.dir / "labels" / "Alice-Smith.parquet")
+    from test_label import stored_labels  # the labels as the store holds them
+
+    rows = stored_labels(ds, "Alice-Smith")
     assert len(rows) == 3
-    assert rows["index"].tolist() == shown
+    assert rows["row"].tolist() == shown
     assert rows["label"].tolist() == [0, 1, 0]
     # the curve chart shows the user's session and the random reference
     chart = at.get("plotly_chart")[0].proto.spec
@@ -79,7 +81,7 @@ def test_label_page_three_labels_write_three_rows(blobs_with_pixels, monkeypatch
     # undo removes the last row on disk
     at.button(key="label_undo").click()
     at.run()
-    assert len(pd.read_parquet(ds.dir / "labels" / "Alice-Smith.parquet")) == 2
+    assert len(stored_labels(ds, "Alice-Smith")) == 2
     # reopening in a fresh browser session lists the saved session and continues it
     at2 = _app("4_Label.py").run()
     assert at2.selectbox(key="label_open_pick").options[0].startswith("Alice Smith · 2 labels")

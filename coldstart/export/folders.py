@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ColdstartError
-from .table import FILE_MODE, check_rows, label_names, safe_name, selection_table, write_public
+from ..paths import safe_name
+from .table import FILE_MODE, check_rows, label_names, selection_table, write_public
 
 
 def _layout(dataset, indices, labels=None, per_pick: pd.DataFrame | None = None

@@ -63,12 +63,6 @@ def label_names(dataset, idx: np.ndarray, labels) -> list[str]:
     return out
 
 
-def safe_name(name) -> str:
-    """``name`` made safe as a file or folder name (letters, digits, ``-_.``)."""
-    s = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name)).strip("._")
-    return s or "unnamed"
-
-
 def selection_table(dataset, indices, labels=None, per_pick: pd.DataFrame | None = None,
                     absolute_paths: bool = True) -> pd.DataFrame:
     """One row per exported image, in pick order.

@@ -1,4 +1,4 @@
-"""One labeling session ("teaching mode"): its files, its order of images, saving and scoring labels.
+"""One labeling session ("teaching mode"): its order of images, saving and scoring labels.
 
 See :mod:`coldstart.label` for the flow (cold-start picks, then uncertainty sampling, a probe
 refitted after every label, a random-sampling reference).
@@ -13,6 +13,7 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,23 +21,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..classroom.store import open_store
 from ..errors import ColdstartError
-from ..io import read_json, write_json, write_parquet
 from ..paths import validate_name
 from ..select._space import standardize
 from ..select.base import select
 from ..select.cache import cached_select
 from ..select.dataset import pool_indices
-from .probe import STRATEGIES, fit_session_probe, learning_curve, probe_scores, score_auprc, uncertainty
+from .probe import SESSION_STRATEGIES, fit_session_probe, probe_scores, score_ap, uncertainty
+from .reference import RandomReference
 
 LABEL_COLUMNS = ["step", "index", "id", "label", "label_name", "source", "ground_truth", "mask_ok",
-                 "seconds", "time", "n_labels", "auprc"]
-RANDOM_SUFFIX = ".random.parquet"
+                 "seconds", "time", "n_labels", "ap"]
+_DTYPES = ["int64", "int64", "str", "int64", "str", "str", "int64", "object", "float64", "str", "int64", "float64"]
+
+
+# probes fitted by sessions of this process: (features fingerprint, seed, rows, labels) -> probe (oldest dropped)
+_PROBES: dict = {}
+_PROBES_MAX = 256
 
 
 @dataclass
 class SessionConfig:
-    """What a session was started with (stored as ``<session>.json``)."""
+    """What a session was started with (stored as JSON in the store's ``sessions`` table)."""
 
     dataset: str
     name: str
@@ -51,9 +58,9 @@ class SessionConfig:
 
     def validate(self) -> "SessionConfig":
         validate_name(self.name, "session name")
-        if self.strategy not in STRATEGIES:
+        if self.strategy not in SESSION_STRATEGIES:
             raise ColdstartError(f"strategy={self.strategy!r} is not known: choose one of "
-                                 f"{', '.join(STRATEGIES)}")
+                                 f"{', '.join(SESSION_STRATEGIES)}")
         if int(self.n_coldstart) < 1:
             raise ColdstartError(f"n_coldstart={self.n_coldstart} must be >= 1: the first labels come "
                                  "from the cold-start method")
@@ -69,21 +76,29 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-class LabelSession:
+class LabelSession(RandomReference):
     """One person's labeling session on a dataset's training pool.
 
     Use :meth:`create` to start and :meth:`open` to continue; both need the
-    embedding ``features`` (N, D) of the whole dataset (rows = manifest rows).
+    embedding ``features`` (N, D) of the whole dataset (rows = manifest rows). Labels live in the data
+    root's store (:mod:`coldstart.classroom.store`); a classroom seat carries its seat ``key``, which the
+    store checks on every write, and accepts only the image it was shown (:meth:`next_item`).
     """
 
-    def __init__(self, dataset, config: SessionConfig, features: np.ndarray):
+    def __init__(self, dataset, config: SessionConfig, features: np.ndarray, session_id: int,
+                 key: str | None = None):
         self.dataset = dataset
         self.config = config
+        self.session_id = int(session_id)
+        self.key = key
         f = np.asarray(features)
         if f.ndim != 2 or len(f) != len(dataset):
             raise ColdstartError(f"features have shape {f.shape} but dataset {dataset.name!r} has "
                                  f"{len(dataset)} images: compute the embedding for this dataset first")
         self.features = standardize(f)
+        # identifies the embedding for the probe memo: its shape and every 1 in ~64 rows (cheap on each rerun)
+        sample = np.ascontiguousarray(f[:: max(1, len(f) // 64)])
+        self._fingerprint = (f.shape, hashlib.blake2b(sample.view(np.uint8).ravel(), digest_size=16).hexdigest())
         self.n_classes = max(2, len(dataset.classes))
         splits = dataset.splits
         self.pool = np.flatnonzero(splits == "train")
@@ -95,91 +110,102 @@ class LabelSession:
         self._labels = self._read_labels()
         self._last_shown = time.time()
 
-    # ---- files
+    # ---- storage
     @property
-    def path(self) -> Path:
-        return sessions_dir(self.dataset) / f"{self.config.name}.parquet"
-
-    @property
-    def config_path(self) -> Path:
-        return self.path.with_suffix(".json")
-
-    @property
-    def random_path(self) -> Path:
-        return self.path.with_name(self.config.name + RANDOM_SUFFIX)
+    def store(self):
+        return open_store(self.dataset.dir.parent)
 
     def _read_labels(self) -> pd.DataFrame:
-        if self.path.exists():
-            return pd.read_parquet(self.path)
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            LABEL_COLUMNS, ["int64", "int64", "str", "int64", "str", "str", "int64", "object",
-                            "float64", "str", "int64", "float64"])})
-
-    def _lock(self):
-        from filelock import FileLock
-
-        return FileLock(str(self.path) + ".lock", timeout=30)
+        rows = self.store.labels(self.session_id)
+        if not rows:
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(LABEL_COLUMNS, _DTYPES)})
+        df = pd.DataFrame([dict(r) for r in rows]).rename(columns={"row": "index"})[LABEL_COLUMNS]
+        df["mask_ok"] = [None if v is None or pd.isna(v) else bool(v) for v in df["mask_ok"]]
+        df["mask_ok"] = df["mask_ok"].astype(object)
+        df["ap"] = df["ap"].astype(float)
+        return df
 
     # ---- construction
     @classmethod
-    def create(cls, dataset, name: str, features: np.ndarray, *, embedder: str = "pixels",
-               coldstart: str = "kmeans", n_coldstart: int = 10, strategy: str = "least-confidence",
-               seed: int = 0, student: str = "", overwrite: bool = False,
-               embedding_key: str | None = None) -> "LabelSession":
+    def plan(cls, dataset, name: str, features: np.ndarray, *, embedder: str = "pixels",
+             coldstart: str = "kmeans", n_coldstart: int = 10, strategy: str = "least-confidence",
+             seed: int = 0, student: str = "", embedding_key: str | None = None) -> SessionConfig:
+        """The config of a new session with its cold-start pick order, not yet stored (see :meth:`create`)."""
+        cfg = SessionConfig(dataset=dataset.name, name=name, embedder=embedder, coldstart=coldstart,
+                            n_coldstart=int(n_coldstart), strategy=strategy, seed=int(seed),
+                            student=student or name, created=_now()).validate()
+        probe = cls(dataset, cfg, features, session_id=0)
+        if len(probe.pool) < 2:
+            raise ColdstartError(f"dataset {dataset.name!r} has {len(probe.pool)} training images: a session "
+                                 "needs at least 2")
+        from threadpoolctl import threadpool_limits
+
+        # one BLAS thread: on a server shared by a class, threads oversubscribe the cores (kmeans-paper on the
+        # phantom pool's gist features under load: 34 s with threads, 1.3 s without)
+        with threadpool_limits(1):
+            cfg.order = probe._coldstart_order(np.asarray(features), embedding_key)
+        return cfg
+
+    @classmethod
+    def create(cls, dataset, name: str, features: np.ndarray, *, overwrite: bool = False,
+               **settings) -> "LabelSession":
         """Start a session: compute the cold-start pick order on the pool and save the config.
 
         Parameters
         ----------
         dataset : Dataset
         name : str
-            Session name (a file name: letters, digits, ``_-.``).
+            Session name (letters, digits, ``_-.``; see :func:`coldstart.paths.safe_name`).
         features : float array (N, D)
             Embedding of every dataset row (the probe's input and the selector's space).
-        embedder : str
-            Name of that embedding (recorded so the session can be reopened).
-        coldstart : str
-            Selector for the first ``n_coldstart`` images (``random``, ``kmeans``, ...).
-        strategy : str
-            Uncertainty measure for later images (see :data:`STRATEGIES`).
-        seed : int
-            Seeds the selector, the probe and the random replay.
         overwrite : bool
             Replace an existing session of the same name (its labels are deleted).
-        embedding_key : str, optional
-            The embedder's cache key when ``features`` is that cached embedding: the cold-start picks
-            then go through the shared selection cache (:mod:`coldstart.select.cache`), so a selection
-            Explore or a run already made is reused. Without it they are computed directly.
+        **settings
+            ``embedder`` (name of that embedding, recorded so the session can be reopened),
+            ``coldstart`` (selector of the first ``n_coldstart`` images: ``random``, ``kmeans``...),
+            ``strategy`` (uncertainty measure for later images, see :data:`SESSION_STRATEGIES`),
+            ``seed`` (seeds the selector, the probe and the random replay), ``student``, and
+            ``embedding_key``: the embedder's cache key when ``features`` is that cached embedding; the
+            cold-start picks then go through the shared selection cache (:mod:`coldstart.select.cache`),
+            so a selection Explore or a run already made is reused.
         """
-        cfg = SessionConfig(dataset=dataset.name, name=name, embedder=embedder, coldstart=coldstart,
-                            n_coldstart=int(n_coldstart), strategy=strategy, seed=int(seed),
-                            student=student or name, created=_now()).validate()
-        d = sessions_dir(dataset)
-        if (d / f"{name}.json").exists() and not overwrite:
-            raise ColdstartError(f"a labeling session named {name!r} already exists: open it to continue, "
-                                 "or choose another name")
-        s = cls(dataset, cfg, features)
-        if len(s.pool) < 2:
-            raise ColdstartError(f"dataset {dataset.name!r} has {len(s.pool)} training images: a session "
-                                 "needs at least 2")
-        cfg.order = s._coldstart_order(np.asarray(features), embedding_key)
-        for p in (s.path, s.random_path):
-            if p.exists():
-                p.unlink()
-        s._labels = s._read_labels()
-        write_json(s.config_path, asdict(cfg))
+        from .legacy import import_legacy
+
+        validate_name(name, "session name")
+        import_legacy(dataset, name)  # a session file of the old format with this name counts as existing
+        cfg = cls.plan(dataset, name, features, **settings)
+        store = open_store(dataset.dir.parent)
+        sid = store.create_session(dataset.name, name, asdict(cfg), cfg.created, overwrite=overwrite)
+        s = cls(dataset, cfg, features, sid)
+        if s.random_path.exists():
+            s.random_path.unlink()
         return s
 
     @classmethod
     def open(cls, dataset, name: str, features: np.ndarray) -> "LabelSession":
-        """Reopen a saved session (labels and curve come back from disk)."""
-        p = sessions_dir(dataset) / f"{validate_name(name, 'session name')}.json"
-        if not p.exists():
-            have = sorted(q.stem for q in sessions_dir(dataset).glob("*.json"))
+        """Reopen a saved single-user session (labels and curve come back from the store; a session file
+        of the old format is imported on first open)."""
+        from .legacy import import_legacy
+
+        validate_name(name, "session name")
+        import_legacy(dataset, name)
+        store = open_store(dataset.dir.parent)
+        sid = store.session_id(dataset.name, name)
+        row = store.session(sid) if sid is not None else None
+        if row is None or row["classroom_id"] is not None:
+            have = sorted(r["name"] for r in store.list_sessions(dataset.name))
             raise ColdstartError(f"no labeling session {name!r} for dataset {dataset.name!r}"
                                  + (f": choose one of {', '.join(have)}" if have else ": start a new one"))
-        raw = read_json(p)
+        return cls.from_store(dataset, sid, features)
+
+    @classmethod
+    def from_store(cls, dataset, session_id: int, features: np.ndarray, key: str | None = None):
+        """The session with this store id (``key``: the seat key of a classroom student)."""
+        import json
+
+        raw = json.loads(open_store(dataset.dir.parent).session(session_id)["config"])
         cfg = SessionConfig(**{k: v for k, v in raw.items() if k in SessionConfig.__dataclass_fields__})
-        return cls(dataset, cfg, features)
+        return cls(dataset, cfg, features, session_id, key)
 
     def _coldstart_order(self, raw: np.ndarray, embedding_key: str | None) -> list[int]:
         """Dataset rows in cold-start pick order: the selector's picks, then a seeded shuffle of the rest."""
@@ -212,23 +238,31 @@ class LabelSession:
         return len(self._labels)
 
     def refresh(self) -> "LabelSession":
-        """Re-read the labels from disk (another browser tab may have added some)."""
+        """Re-read the labels from the store (another browser tab may have added some)."""
         self._labels = self._read_labels()
         return self
 
     @property
     def prevalence(self) -> float:
-        """Share of positives in the test split: the AUPRC of a model that guesses (binary only)."""
+        """Share of positives in the test split: the AP of a model that guesses (binary only)."""
         return float((self.y_test == 1).mean()) if len(self.y_test) and self.n_classes == 2 else float("nan")
 
     def labeled_rows(self) -> np.ndarray:
         return self._labels["index"].to_numpy(int)
 
-    def _fit(self):
-        rows = self.labeled_rows()
+    def _fit(self, rows=None, labels=None):
+        """The probe on ``rows``/``labels`` (default: this session's labels), memoised per process: a page
+        rerun after a label refits the very probe the label was scored with."""
+        rows = self.labeled_rows() if rows is None else np.asarray(rows, int)
+        labels = self._labels["label"].to_numpy(int) if labels is None else np.asarray(labels, int)
         if len(rows) == 0:
             return None
-        return fit_session_probe(self.features[rows], self._labels["label"].to_numpy(int), self.config.seed)
+        key = (self._fingerprint, self.config.seed, rows.tobytes(), labels.tobytes())
+        if key not in _PROBES:
+            if len(_PROBES) >= _PROBES_MAX:
+                _PROBES.pop(next(iter(_PROBES)))
+            _PROBES[key] = fit_session_probe(self.features[rows], labels, self.config.seed)
+        return _PROBES[key]
 
     def next_item(self) -> dict | None:
         """The next image to label: ``{"index", "source", "reason", "uncertainty"}``; None when done.
@@ -255,13 +289,14 @@ class LabelSession:
         u = uncertainty(probe_scores(clf, self.features[cand], self.n_classes), cfg.strategy)
         k = int(np.argmax(u))  # ties: first in cold-start order (deterministic)
         return {"index": int(cand[k]), "source": "uncertainty", "uncertainty": float(u[k]),
-                "reason": f"the model is least sure about this image ({STRATEGIES[cfg.strategy]})"}
+                "reason": f"the model is least sure about this image ({SESSION_STRATEGIES[cfg.strategy]})"}
 
     def add_label(self, index: int, label: int, mask_ok: bool | None = None, seconds: float | None = None) -> dict:
         """Save label ``label`` (class index) for dataset row ``index``, retrain, score; returns the row.
 
         ``seconds`` is the time the person took (default: since :meth:`mark_shown` on this object;
-        a page that reopens the session on every rerun passes its own clock).
+        a page that reopens the session on every rerun passes its own clock). The same label for the
+        same image twice (a double click) is saved once and returns the saved row.
         """
         index = int(index)
         label = int(label)
@@ -271,42 +306,44 @@ class LabelSession:
         if index not in set(self.pool.tolist()):
             raise ColdstartError(f"image row {index} is not in the training pool of {self.dataset.name!r}: "
                                  "label only images the session shows")
-        with self._lock():
-            self._labels = self._read_labels()  # another tab may have written meanwhile
-            if index in set(self.labeled_rows().tolist()):
-                raise ColdstartError(f"image {self.dataset.ids[index]} is already labeled in session "
-                                     f"{self.name!r}: undo the label first to change it")
-            nxt = self.next_item()
-            source = "coldstart" if len(self._labels) < self.config.n_coldstart else (
-                nxt["source"] if nxt and nxt["index"] == index else "user")
-            rows = np.append(self.labeled_rows(), index)
-            ys = np.append(self._labels["label"].to_numpy(int), label)
-            clf = fit_session_probe(self.features[rows], ys, self.config.seed)
-            score = float("nan") if clf is None or len(self.test) == 0 else score_auprc(
-                probe_scores(clf, self.features[self.test], self.n_classes), self.y_test)
-            now = time.time()
-            row = {"step": len(self._labels) + 1, "index": index, "id": str(self.dataset.ids[index]),
-                   "label": label, "label_name": self.dataset.label_name(label), "source": source,
-                   "ground_truth": int(self.dataset.labels[index]), "mask_ok": mask_ok,
-                   "seconds": round(now - self._last_shown if seconds is None else float(seconds), 2),
-                   "time": _now(),
-                   "n_labels": len(rows), "auprc": score}
-            new = pd.DataFrame([row])
-            self._labels = new if self._labels.empty else pd.concat([self._labels, new], ignore_index=True)
-            self._labels["mask_ok"] = self._labels["mask_ok"].astype(object)
-            write_parquet(self.path, self._labels)
-            self._last_shown = now
-        return row
+        self.refresh()  # another tab may have written meanwhile
+        done = self._labels[self._labels["index"] == index]
+        if len(done) and int(done["label"].iat[0]) == label:
+            return done.iloc[0].to_dict()
+        if len(done):
+            raise ColdstartError(f"image {self.dataset.ids[index]} is already labeled in session "
+                                 f"{self.name!r}: undo the label first to change it")
+        nxt = self.next_item()
+        if self.key is not None and (nxt is None or nxt["index"] != index):
+            raise ColdstartError(f"image {self.dataset.ids[index]} is not the image shown to you: label the "
+                                 "image on your screen (reload the page if it looks stale)")
+        source = "coldstart" if len(self._labels) < self.config.n_coldstart else (
+            nxt["source"] if nxt and nxt["index"] == index else "user")
+        rows = np.append(self.labeled_rows(), index)
+        ys = np.append(self._labels["label"].to_numpy(int), label)
+        clf = self._fit(rows, ys)
+        score = float("nan") if clf is None or len(self.test) == 0 else score_ap(
+            probe_scores(clf, self.features[self.test], self.n_classes), self.y_test)
+        now = time.time()
+        row = {"step": len(self._labels) + 1, "row": index, "id": str(self.dataset.ids[index]),
+               "label": label, "label_name": self.dataset.label_name(label), "source": source,
+               "ground_truth": int(self.dataset.labels[index]), "mask_ok": mask_ok,
+               "seconds": round(now - self._last_shown if seconds is None else float(seconds), 2),
+               "time": _now(), "n_labels": len(rows), "ap": None if not np.isfinite(score) else score}
+        saved, _ = self.store.add_label(self.session_id, row, key=self.key)
+        self.refresh()
+        self._last_shown = now
+        out = dict(saved)
+        out["index"] = out.pop("row")
+        out["ap"] = float("nan") if out["ap"] is None else float(out["ap"])
+        return out
 
     def undo(self) -> dict | None:
         """Remove the last label (saved at once); returns it, or None when there is none."""
-        with self._lock():
-            self._labels = self._read_labels()
-            if self._labels.empty:
-                return None
-            last = self._labels.iloc[-1].to_dict()
-            self._labels = self._labels.iloc[:-1].reset_index(drop=True)
-            write_parquet(self.path, self._labels)
+        last = self.store.undo(self.session_id, key=self.key)
+        self.refresh()
+        if last is not None:
+            last["index"] = last.pop("row")
         return last
 
     def mark_shown(self) -> None:
@@ -315,43 +352,14 @@ class LabelSession:
 
     # ---- curves and checks
     def curve(self) -> pd.DataFrame:
-        """``n_labels, auprc, session`` after each label of this session."""
+        """``n_labels, ap, session`` after each label of this session."""
         return pd.DataFrame({"n_labels": self._labels["n_labels"].to_numpy(int),
-                             "auprc": self._labels["auprc"].to_numpy(float),
+                             "ap": self._labels["ap"].to_numpy(float),
                              "session": self.name})
 
     @property
     def has_ground_truth(self) -> bool:
         return bool(len(self.test) and (self.dataset.labels[self.pool] >= 0).all())
-
-    def random_order(self) -> np.ndarray:
-        """Dataset rows of the pool in the random-sampling reference's (seeded) order."""
-        return self.pool[np.random.default_rng(self.config.seed + 1_000_003).permutation(len(self.pool))]
-
-    def random_curve(self, n: int | None = None) -> pd.DataFrame:
-        """The random-sampling reference: probe AUPRC after 1..n ground-truth labels of a random order.
-
-        Same pool, test set, probe and seed as the session; computed incrementally
-        and cached in ``<session>.random.parquet``. Empty when the pool has no ground truth.
-        """
-        n = len(self._labels) if n is None else int(n)
-        n = min(n, len(self.pool))
-        empty = pd.DataFrame({"n_labels": pd.Series(dtype=int), "auprc": pd.Series(dtype=float),
-                              "session": pd.Series(dtype=str)})
-        if n < 1 or not self.has_ground_truth:
-            return empty
-        cached = pd.read_parquet(self.random_path) if self.random_path.exists() else empty
-        have = len(cached)
-        if have < n:
-            order = self.random_order()
-            y = self.dataset.labels[order[:n]]
-            more = learning_curve(self.features, order[:n], y, self.test, self.y_test, self.n_classes,
-                                  self.config.seed, start=have + 1)
-            cached = pd.concat([cached, pd.DataFrame({"n_labels": np.arange(have + 1, n + 1),
-                                                      "auprc": more, "session": "random sampling"})],
-                               ignore_index=True)
-            write_parquet(self.random_path, cached)
-        return cached.iloc[:n].reset_index(drop=True)
 
     def reveal(self) -> pd.DataFrame:
         """Each user label beside the ground truth, with ``match`` (NA where the truth is unknown)."""
@@ -366,23 +374,23 @@ class LabelSession:
         """Counts for the page header and for comparing students."""
         df = self.reveal()
         known = df["match"].dropna()
-        a = df["auprc"].to_numpy(float)
+        a = df["ap"].to_numpy(float)
         finite = a[np.isfinite(a)]
         return {"session": self.name, "student": self.config.student, "labels": len(df),
                 "agreement": float(known.mean()) if len(known) else float("nan"),
                 "positives_found": int((df["label"] == 1).sum()) if self.n_classes == 2 else None,
-                "last_auprc": float(finite[-1]) if len(finite) else float("nan"),
-                "best_auprc": float(finite.max()) if len(finite) else float("nan"),
+                "last_ap": float(finite[-1]) if len(finite) else float("nan"),
+                "best_ap": float(finite.max()) if len(finite) else float("nan"),
                 "median_seconds": float(df["seconds"].median()) if len(df) else float("nan"),
                 "coldstart": self.config.coldstart, "embedder": self.config.embedder}
 
     def export_columns(self) -> pd.DataFrame:
-        """Per label, aligned with :meth:`labeled_rows`: ``source``, ``auprc_after``, ``session`` (the
+        """Per label, aligned with :meth:`labeled_rows`: ``source``, ``ap_after``, ``session`` (the
         extra columns of every export of this session's labels)."""
         if self._labels.empty:
             raise ColdstartError("this session has no labels yet: label at least one image before exporting")
         return pd.DataFrame({"source": self._labels["source"].to_numpy(),
-                             "auprc_after": self._labels["auprc"].to_numpy(), "session": self.name})
+                             "ap_after": self._labels["ap"].to_numpy(), "session": self.name})
 
     def export_table(self) -> pd.DataFrame:
         """The labels with file paths, for CSV / Label Studio / folder exports."""

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pandas as pd
 
+from ..classroom.store import open_store
 from ..errors import ColdstartError
-from ..io import read_json
-from .session import LabelSession, sessions_dir
+from .legacy import import_legacy
+from .session import LabelSession
 
 
 def list_sessions(dataset) -> pd.DataFrame:
-    """Saved sessions of a dataset: name, student, labels, created, coldstart, embedder (newest first)."""
+    """Saved single-user sessions of a dataset: name, student, labels, created, coldstart, embedder, strategy
+    (newest first). Classroom seats are not listed: they open only through their classroom."""
+    import_legacy(dataset)
     rows = []
-    for p in sorted(sessions_dir(dataset).glob("*.json")):
-        try:
-            cfg = read_json(p)
-        except (OSError, ValueError):
-            continue
-        lab = p.with_suffix(".parquet")
-        n = len(pd.read_parquet(lab, columns=["step"])) if lab.exists() else 0
-        rows.append({"name": cfg.get("name", p.stem), "student": cfg.get("student", ""), "labels": n,
-                     "created": cfg.get("created", ""), "coldstart": cfg.get("coldstart", ""),
+    for r in open_store(dataset.dir.parent).list_sessions(dataset.name):
+        cfg = json.loads(r["config"])
+        rows.append({"name": r["name"], "student": cfg.get("student", ""), "labels": int(r["n"]),
+                     "created": cfg.get("created", r["created"]), "coldstart": cfg.get("coldstart", ""),
                      "embedder": cfg.get("embedder", ""), "strategy": cfg.get("strategy", "")})
     df = pd.DataFrame(rows, columns=["name", "student", "labels", "created", "coldstart", "embedder", "strategy"])
     return df.sort_values("created", ascending=False, kind="stable").reset_index(drop=True)
@@ -28,7 +29,7 @@ def list_sessions(dataset) -> pd.DataFrame:
 
 def compare_sessions(dataset, names, features: np.ndarray, with_random: bool = True
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Curves (long: ``session, n_labels, auprc``) and a summary row per session.
+    """Curves (long: ``session, n_labels, ap``) and a summary row per session.
 
     Sessions must use the same embedding (``features``); the random-sampling
     reference is the one of the first session, extended to the longest session.

@@ -13,13 +13,13 @@ RANDOM_NAME = "random sampling"
 
 def curve_figure(curves: pd.DataFrame, prevalence: float | None = None, title: str = "",
                  height: int = 360):
-    """Test AUPRC vs number of labels: one line per session, random sampling dashed grey.
+    """Test AP vs number of labels: one line per session, random sampling dashed grey.
 
     Parameters
     ----------
-    curves : DataFrame with ``session, n_labels, auprc``
+    curves : DataFrame with ``session, n_labels, ap``
     prevalence : float, optional
-        Share of positives in the test set: the AUPRC of guessing, drawn as a dotted line.
+        Share of positives in the test set: the AP of guessing, drawn as a dotted line.
     """
     import plotly.graph_objects as go
 
@@ -27,19 +27,19 @@ def curve_figure(curves: pd.DataFrame, prevalence: float | None = None, title: s
     sessions = [s for s in dict.fromkeys(curves["session"]) if s != RANDOM_NAME] if len(curves) else []
     for k, name in enumerate(sessions):
         c = curves[curves["session"] == name]
-        fig.add_trace(go.Scatter(x=c["n_labels"], y=c["auprc"], mode="lines+markers", name=str(name),
+        fig.add_trace(go.Scatter(x=c["n_labels"], y=c["ap"], mode="lines+markers", name=str(name),
                                  line=dict(color=PALETTE[k % len(PALETTE)], width=3),
-                                 hovertemplate="%{x} labels: AUPRC %{y:.3f}<extra>" + str(name) + "</extra>"))
+                                 hovertemplate="%{x} labels: AP %{y:.3f}<extra>" + str(name) + "</extra>"))
     if len(curves) and (curves["session"] == RANDOM_NAME).any():
         c = curves[curves["session"] == RANDOM_NAME]
-        fig.add_trace(go.Scatter(x=c["n_labels"], y=c["auprc"], mode="lines", name="random picks (reference)",
+        fig.add_trace(go.Scatter(x=c["n_labels"], y=c["ap"], mode="lines", name="random picks (reference)",
                                  line=dict(color=RANDOM_COLOR, width=2, dash="dash"),
-                                 hovertemplate="%{x} random labels: AUPRC %{y:.3f}<extra>random</extra>"))
+                                 hovertemplate="%{x} random labels: AP %{y:.3f}<extra>random</extra>"))
     if prevalence is not None and np.isfinite(prevalence):
         fig.add_hline(y=prevalence, line=dict(color="#bbbbbb", dash="dot"),
                       annotation_text=f"guessing ({prevalence:.2f})", annotation_position="bottom right")
     fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-                      xaxis_title="number of labelled images", yaxis_title="test AUPRC (higher is better)",
+                      xaxis_title="number of labelled images", yaxis_title="test AP (higher is better)",
                       yaxis=dict(range=[0, 1.02]), legend=dict(orientation="h", y=-0.25),
                       xaxis=dict(tickmode="linear", tick0=0, rangemode="tozero",
                                  dtick=max(1, int(np.ceil((curves["n_labels"].max() if len(curves) else 1) / 10)))),

@@ -13,6 +13,7 @@ PAGES = (
     ("pages/2_Train.py", "Train", ":material/model_training:"),
     ("pages/3_Compare.py", "Compare", ":material/bar_chart:"),
     ("pages/4_Label.py", "Label", ":material/label:"),
+    ("pages/5_Classroom.py", "Classroom", ":material/groups:"),
 )
 
 
