@@ -27,14 +27,6 @@ from .diagnostics import make_selection
 from .validation import check_inputs
 
 
-def _take(order_or_col, allowed_mask) -> int:
-    """First allowed index of an ordering."""
-    for i in order_or_col:
-        if allowed_mask is None or allowed_mask[i]:
-            return int(i)
-    return -1
-
-
 def _fill_farthest(Z: np.ndarray, picks: list[int], budget: int, allowed: np.ndarray) -> list[int]:
     """Complete ``picks`` by farthest-first traversal (only when clustering ran out of new medoids)."""
     ok = np.asarray(allowed, bool).copy()
@@ -63,17 +55,36 @@ def exact_row_space(Xs: np.ndarray, tol: float = 1e-4) -> tuple[np.ndarray, floa
     return Z, tol * n / d
 
 
+def nearest_allowed(d: np.ndarray, allowed: np.ndarray | None) -> int:
+    """The image nearest a centroid given its distances ``d``: the lowest index among exact ties
+    (``np.argmin``); ``allowed`` (bool mask) excludes images; -1 when none is allowed.
+
+    The authors take ``np.argsort(kmeans.transform(X)[:, i])[0]``: numpy's default sort is not
+    stable, so which of two exactly tied images (a two-image cluster's centroid is their midpoint)
+    comes first is unspecified there. coldstart fixes it to the lower index.
+    """
+    if allowed is None:
+        return int(np.argmin(d))
+    i = int(np.argmin(np.where(allowed, d, np.inf)))
+    return i if allowed[i] else -1
+
+
 def paper_kmeans_indices(X: np.ndarray, budget: int, seed: int, n_init: int = 10,
-                         labeled: np.ndarray | None = None) -> tuple[list[int], dict]:
+                         labeled: np.ndarray | None = None, threads: int | None = None) -> tuple[list[int], dict]:
     """The reference loop (inputs validated). Returns picks and per-pick columns.
 
     Wide features (more dimensions than images, e.g. raw pixels) are clustered in their exact
     row-space coordinates (:func:`exact_row_space`): the same distances, far less arithmetic.
+    Each k's ``n_init`` restarts run side by side on ``threads`` threads (default: every core),
+    with results identical to ``KMeans(n_clusters=k, init="random", n_init=n_init,
+    random_state=seed)`` (see :mod:`._restarts`).
     """
-    from sklearn.cluster import KMeans
     from sklearn.preprocessing import StandardScaler
 
+    from ._restarts import RandomRestarts
+
     Xs, tol = exact_row_space(StandardScaler().fit_transform(X))
+    km = RandomRestarts(Xs, tol=tol, threads=threads)  # centring and tolerance shared by every k
     n = len(Xs)
     allowed = None
     if labeled is not None and len(labeled):
@@ -85,11 +96,11 @@ def paper_kmeans_indices(X: np.ndarray, budget: int, seed: int, n_init: int = 10
     k = 2
     sizes = None
     while len(picks) < budget and k <= n:
-        km = KMeans(n_clusters=k, init="random", n_init=n_init, random_state=seed, tol=tol).fit(Xs)
-        sizes = np.bincount(km.labels_, minlength=k)
-        for j, c in enumerate(km.cluster_centers_):
+        centers, labels, _ = km.fit(k, seed, n_init)
+        sizes = np.bincount(labels, minlength=k)
+        for j, c in enumerate(centers):
             d = np.linalg.norm(Xs - c, axis=1)
-            i = _take(np.argsort(d), allowed)
+            i = nearest_allowed(d, allowed)
             if i < 0 or i in seen:
                 continue
             seen.add(i)
