@@ -120,7 +120,8 @@ def cached_select(dataset, selector: str, features, embedding_key: str | None, b
 
     ``features`` is the pool's feature array (or its size, for ``random`` without an embedding),
     ``embedding_key`` the embedder's cache key (None without an embedding). Selectors given data
-    inputs (``probs``, ``labeled``...) are not cached: those change every round.
+    inputs (``probs``, ``labeled``...) are not cached: those change every round. The entry's
+    ``.lock`` file makes concurrent callers compute it once.
     """
     params = dict(params or {})
     spec = get_selector(selector)
@@ -130,6 +131,13 @@ def cached_select(dataset, selector: str, features, embedding_key: str | None, b
     key = pool_key(dataset, selector, features, embedding_key, seed, pool, params)
     sel = load(dataset, key, budget)
     if sel is None:
-        sel = select(selector, features, budget, seed, **params)
-        save(dataset, key, sel)
+        from filelock import FileLock
+
+        # one computation per entry: a second caller (a run's worker while the app warms the cache,
+        # another thread) waits for the first and reads its result
+        with FileLock(str(_paths(dataset, key)[0].with_suffix(".lock"))):
+            sel = load(dataset, key, budget)
+            if sel is None:
+                sel = select(selector, features, budget, seed, **params)
+                save(dataset, key, sel)
     return sel
