@@ -50,8 +50,6 @@ class RandomRestarts:
         scikit-learn's relative tolerance (times the mean per-feature variance of ``X``).
     max_iter : int
         Lloyd iterations per restart at most (scikit-learn's 300).
-    threads : int, optional
-        Restarts run at once (default: the cores this process may use, at most ``n_init``).
 
     Examples
     --------
@@ -61,7 +59,7 @@ class RandomRestarts:
     ((3, 3), (60,))
     """
 
-    def __init__(self, X: np.ndarray, tol: float = 1e-4, max_iter: int = 300, threads: int | None = None):
+    def __init__(self, X: np.ndarray, tol: float = 1e-4, max_iter: int = 300):
         from sklearn.cluster._kmeans import _tolerance
 
         X = np.asarray(X)
@@ -74,7 +72,6 @@ class RandomRestarts:
         self.weight = np.ones(len(X), dtype=X.dtype)
         self.p = self.weight / self.weight.sum()
         self.max_iter = int(max_iter)
-        self.threads = threads
 
     def _inits(self, k: int, seed: int, n_init: int) -> list[np.ndarray]:
         """Each restart's initial centroids, drawn as ``KMeans._init_centroids(init="random")`` draws them."""
@@ -88,12 +85,14 @@ class RandomRestarts:
         return _kmeans_single_lloyd(self.Xc, self.weight, centers_init, max_iter=self.max_iter, verbose=False,
                                     tol=self.tol, n_threads=1)
 
-    def fit(self, k: int, seed: int, n_init: int = 10) -> tuple[np.ndarray, np.ndarray, float]:
-        """``(cluster_centers_, labels_, inertia_)`` of ``KMeans(k, init="random", n_init, random_state=seed)``."""
+    def fit(self, k: int, seed: int, n_init: int = 10, threads: int | None = None
+            ) -> tuple[np.ndarray, np.ndarray, float]:
+        """``(cluster_centers_, labels_, inertia_)`` of ``KMeans(k, init="random", n_init, random_state=seed)``;
+        ``threads`` restarts at once (default: the cores this process may use, at most ``n_init``)."""
         from threadpoolctl import threadpool_limits
 
         inits = self._inits(int(k), int(seed), int(n_init))
-        threads = min(len(inits), int(self.threads or available_cores()))
+        threads = min(len(inits), int(threads or available_cores()))
         # scikit-learn limits BLAS to one thread around each Lloyd run; holding that limit here for the
         # whole batch keeps concurrent runs from restoring each other's setting out of order
         with threadpool_limits(1, user_api="blas"):
