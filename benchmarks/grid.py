@@ -1,18 +1,23 @@
-"""Probe grid time beside its fitting floor, measured in the same process.
+"""Probe grid time, cold (selections computed) and warm (selections cached), beside its fitting floor.
 
 The grid is what the Train page and ``coldstart run`` execute: methods x budgets x seeds
-(default 6 x 5 x 5 = 150 parts) with the probe task, including worker start-up, selections,
-bootstrap SEs and the per-unit records. The floor is a bare loop over the same labeled sets
+(default: the Train page's default comparison, :func:`coldstart.runs.warm.default_comparison`,
+6 x 5 x 5 = 150 parts) with the probe task, including worker start-up, selections, bootstrap SEs
+and the per-unit records. *Cold*: no selection cached (the embeddings are, computed before timing);
+*warm*: every selection cached, as after the app's background warm-up of a new default pool
+(:func:`coldstart.runs.warm.warm_in_background`), so the run only trains. The floor is a bare loop over the same labeled sets
 (read from the run's selections) doing one ``StandardScaler + LogisticRegression`` fit and one
 average precision on the test set each, on one core: what the grid cannot go below per core.
 
 Usage (from the project root)::
 
-    .venv/bin/python benchmarks/grid.py                        # PneumoniaMNIST (../shared/data)
+    .venv/bin/python benchmarks/grid.py                        # PneumoniaMNIST (../shared/data), cold and warm
     .venv/bin/python benchmarks/grid.py --dataset phantom      # the default phantom pool
+    .venv/bin/python benchmarks/grid.py --modes warm           # only the warm run
+    .venv/bin/python benchmarks/grid.py --methods random,pixels:kmeans,pixels:typiclust
     .venv/bin/python benchmarks/grid.py --workers 1 --profile  # one process, cProfile of the run
 
-The last line is one JSON object (grid_s, floor_s, ratio, units, workers, load).
+The last line is one JSON object (per mode: grid_s, floor_s, ratio, load; units, workers).
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 NPZ = next((p for p in (HERE.parent.parent / "shared", HERE.parent.parent.parent / "shared")
             if (p / "data" / "pneumoniamnist" / "pneumoniamnist.npz").exists()), HERE.parent.parent / "shared") \
     / "data" / "pneumoniamnist" / "pneumoniamnist.npz"
-METHODS = "random,pixels:kmeans,pixels:typiclust,pixels:probcover,pixels:coreset,pixels:balanced"
+#: the previous default grid (every selector on raw pixels), for ``--methods``
+PIXEL_METHODS = "random,pixels:kmeans,pixels:typiclust,pixels:probcover,pixels:coreset,pixels:balanced"
 
 
 def _dataset(name: str, npz: str):
@@ -84,40 +90,13 @@ def floor_loop(store, ds) -> tuple[float, int]:
     return time.perf_counter() - t0, len(sets)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", default="pneumoniamnist", choices=["pneumoniamnist", "phantom"])
-    ap.add_argument("--npz", default=str(NPZ))
-    ap.add_argument("--data-root", default=str(HERE / "out" / "data"))
-    ap.add_argument("--methods", default=None,
-                    help=f"default: {METHODS}")
-    ap.add_argument("--budgets", default="20,40,60,80,100")
-    ap.add_argument("--seeds", default="0,1,2,3,4")
-    ap.add_argument("--workers", type=int, default=None, help="default: one per core")
-    ap.add_argument("--profile", action="store_true", help="cProfile the grid (use with --workers 1)")
-    ap.add_argument("--warm", action="store_true",
-                    help="keep cached selections (as after Explore); default: clear them, so the grid selects")
-    a = ap.parse_args(argv)
-    os.environ["COLDSTART_DATA"] = str(Path(a.data_root).resolve())
-
-    from coldstart.embed import load_embeddings
-    from coldstart.runs import RunConfig, RunStore
-    from coldstart.runs.executors import default_workers
+def timed_run(cfg, profile: bool) -> tuple[float, object]:
+    """Create and execute a run of ``cfg``; (seconds, run dir)."""
     from coldstart.runs.runner import create_run, execute
 
-    ds = _dataset(a.dataset, a.npz)
-    methods = a.methods or METHODS
-    cfg = RunConfig.from_dict(dict(dataset=ds.name, task="probe", methods=methods, budgets=a.budgets,
-                                   seeds=a.seeds, workers=a.workers))
-    for e in cfg.embedders():  # embeddings are cached before timing (the grid reuses them)
-        load_embeddings(ds, e)
-    if not a.warm:
-        import shutil
-
-        shutil.rmtree(ds.cache_dir("sel"), ignore_errors=True)
     run_dir = create_run(cfg)
     t0 = time.perf_counter()
-    if a.profile:
+    if profile:
         import cProfile
         import pstats
 
@@ -126,19 +105,67 @@ def main(argv=None) -> int:
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
     else:
         execute(run_dir)
-    grid_s = time.perf_counter() - t0
+    return time.perf_counter() - t0, run_dir
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="pneumoniamnist", choices=["pneumoniamnist", "phantom"])
+    ap.add_argument("--npz", default=str(NPZ))
+    ap.add_argument("--data-root", default=str(HERE / "out" / "data"))
+    ap.add_argument("--methods", default=None,
+                    help=f"default: the Train page's default comparison; e.g. {PIXEL_METHODS}")
+    ap.add_argument("--budgets", default="20,40,60,80,100")
+    ap.add_argument("--seeds", default="0,1,2,3,4")
+    ap.add_argument("--workers", type=int, default=None, help="default: one per core")
+    ap.add_argument("--profile", action="store_true", help="cProfile the grid (use with --workers 1)")
+    ap.add_argument("--modes", default="cold,warm",
+                    help="cold: clear the cached selections first, so the grid selects; warm: keep them "
+                         "(the first mode's selections serve the warm run)")
+    a = ap.parse_args(argv)
+    os.environ["COLDSTART_DATA"] = str(Path(a.data_root).resolve())
+    modes = [m.strip() for m in a.modes.split(",") if m.strip()]
+    if not modes or set(modes) - {"cold", "warm"}:
+        raise SystemExit(f"--modes {a.modes!r}: give cold, warm or cold,warm")
+
+    from coldstart.embed import load_embeddings
+    from coldstart.runs import RunConfig, RunStore
+    from coldstart.runs.executors import default_workers
+    from coldstart.runs.warm import default_comparison
+
+    ds = _dataset(a.dataset, a.npz)
+    methods = a.methods or default_comparison(ds).methods
+    cfg = RunConfig.from_dict(dict(dataset=ds.name, task="probe", methods=methods, budgets=a.budgets,
+                                   seeds=a.seeds, workers=a.workers))
+    t0 = time.perf_counter()
+    for e in cfg.embedders():  # embeddings are cached before timing (the grid reuses them)
+        load_embeddings(ds, e)
+    embed_s = time.perf_counter() - t0
+    out, run_dir = {}, None
+    for mode in modes:
+        if mode == "cold":
+            import shutil
+
+            shutil.rmtree(ds.cache_dir("sel"), ignore_errors=True)
+        grid_s, run_dir = timed_run(cfg, a.profile)
+        out[mode] = dict(grid_s=round(grid_s, 2), run_id=run_dir.name, load=[round(x, 2) for x in os.getloadavg()])
     store = RunStore.from_dir(run_dir)
     units = int(store.results()["unit"].nunique())
     floor_s, fits = floor_loop(store, ds)
     load = os.getloadavg()
     workers = store.events()[0].get("workers", 1)
     print(f"{ds.name}: {units} parts ({len(cfg.methods)} methods x {len(cfg.budgets)} budgets x {len(cfg.seeds)} "
-          f"seeds), {workers} worker(s) of {default_workers()} cores, selections "
-          + ("from the cache" if a.warm else "computed"))
-    print(f"grid {grid_s:.1f} s  |  bare-loop floor {floor_s:.1f} s for {fits} fits on one core  |  "
-          f"ratio {grid_s / floor_s:.1f}x  |  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(json.dumps(dict(dataset=ds.name, run_id=run_dir.name, grid_s=round(grid_s, 2), floor_s=round(floor_s, 2),
-                          ratio=round(grid_s / floor_s, 2), units=units, fits=fits, workers=workers, warm=a.warm,
+          f"seeds: {', '.join(cfg.methods)}), {workers} worker(s) of {default_workers()} cores; embeddings "
+          f"{'loaded' if embed_s < 2 else 'computed'} before timing in {embed_s:.1f} s")
+    for mode, r in out.items():
+        what = "selections computed" if mode == "cold" else "selections from the cache"
+        print(f"{mode:4s} grid {r['grid_s']:.1f} s ({what})  |  ratio to the floor {r['grid_s'] / floor_s:.1f}x  |  "
+              f"load average {' '.join(f'{x:.2f}' for x in r['load'])}")
+        r["ratio"] = round(r["grid_s"] / floor_s, 2)
+    print(f"bare-loop floor {floor_s:.1f} s for {fits} fits on one core  |  load average "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(json.dumps(dict(dataset=ds.name, methods=cfg.methods, units=units, fits=fits, workers=workers,
+                          floor_s=round(floor_s, 2), embed_s=round(embed_s, 2), **out,
                           load=[round(x, 2) for x in load])))
     return 0
 

@@ -71,15 +71,21 @@ def embedding(dataset, embedder: str | None = None, progress=None) -> np.ndarray
 
 
 def pick(dataset, selector: str, embedder: str | None = None, budget: int = 20, seed: int = 0,
-           pool: str = "train", **params) -> "Selection":
+         pool: str = "train", *, features=None, **params) -> "Selection":
     """Pick ``budget`` images from the pool (the train split by default).
 
-    Returns a :class:`~coldstart.select.Selection` whose ``indices`` are **dataset rows** in pick
-    order (nested: the first 20 are the budget-20 set); ``per_pick`` says why each was picked.
+    ``embedder`` names the embedding to select in; or pass ``features``, the ``(N, D)`` array of every
+    image (e.g. from :func:`embedding` or your own model), as :func:`train_on` takes it. Returns a
+    :class:`~coldstart.select.Selection` whose ``indices`` are **dataset rows** in pick order (nested:
+    the first 20 are the budget-20 set); ``per_pick`` says why each was picked.
     """
     from .select.dataset import select_dataset
 
-    return select_dataset(_dataset(dataset), selector, embedder, budget=budget, seed=seed, pool=pool, **params)
+    if embedder is not None and features is not None:
+        raise ColdstartError("pick() got both embedder= and features=: pass one (an embedder name, or the "
+                             "feature array of every image)")
+    return select_dataset(_dataset(dataset), selector, embedder, budget=budget, seed=seed, pool=pool,
+                          features=features, **params)
 
 
 def train_on(dataset, picks, task: str = "probe", *, embedder: str | None = None, features=None,

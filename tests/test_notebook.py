@@ -11,10 +11,14 @@ from PIL import Image
 DOC = Path(__file__).resolve().parents[1] / "docs" / "notebook.md"
 
 
-def _first_python_block() -> str:
+def _python_blocks() -> list[str]:
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
     assert blocks, "docs/notebook.md has no python block"
-    return blocks[0]
+    return blocks
+
+
+def _first_python_block() -> str:
+    return _python_blocks()[0]
 
 
 def _make_folder(path: Path, n: int = 90, size: int = 48, seed: int = 0) -> None:
@@ -67,3 +71,25 @@ def test_train_takes_features_or_an_embedder_not_both(data_root, tmp_path):
         cs.train_on(ds, picks, embedder="pixels", features=X)
     with pytest.raises(ColdstartError, match="one row per image"):
         cs.train_on(ds, picks, features=X[:5])
+
+
+def test_pick_with_features_runs_as_documented(data_root, tmp_path, monkeypatch):
+    """The doc's own-features block: cs.pick(ds, selector, features=X) picks what embedder= picks."""
+    import coldstart as cs
+    from coldstart.errors import ColdstartError
+
+    block = next(b for b in _python_blocks() if "cs.pick(ds" in b and "features=X" in b)
+    _make_folder(tmp_path / "chest_xrays")
+    ns: dict = {"cs": cs, "ds": cs.import_folder(tmp_path / "chest_xrays", "nbf")}
+    exec(block, ns)
+    ds, picks = ns["ds"], ns["picks"]
+    by_name = cs.pick(ds, "kmeans", embedder="pixels", budget=20)
+    np.testing.assert_array_equal(picks.indices, by_name.indices)
+    assert set(ds.manifest["split"].iloc[picks.indices]) == {"train"}
+    assert "ap" in ns["result"].metrics
+    with pytest.raises(ColdstartError, match="both embedder= and features="):
+        cs.pick(ds, "kmeans", embedder="pixels", features=ns["X"])
+    with pytest.raises(ColdstartError, match="shape"):
+        cs.pick(ds, "kmeans", features=ns["X"][:5])
+    with pytest.raises(ColdstartError, match="or features="):
+        cs.pick(ds, "kmeans")

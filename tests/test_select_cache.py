@@ -154,3 +154,62 @@ def test_nested_picks_prefix_and_fallback(X):
     assert len(ex.nested_picks(strict, 4, 30)) == 4 and calls == [30, 4]
     with pytest.raises(ColdstartError):
         ex.nested_picks(strict, 12, 30)
+
+
+# ---------------------------------------------------------------- the key: backend, no budget
+@pytest.mark.parametrize("first, second", [("numpy", "faiss"), ("faiss", "numpy")])
+def test_two_backends_never_share_an_entry(blob_dataset, X, monkeypatch, first, second):
+    pytest.importorskip("faiss")
+    import coldstart.select.cache as c
+
+    calls = []
+    real = c.select
+    monkeypatch.setattr(c, "select", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    keys = {}
+    for b in (first, second):
+        monkeypatch.setenv("COLDSTART_SELECT_BACKEND", b)
+        keys[b] = c.pool_key(blob_dataset, "typiclust", X, "emb", 0)
+        c.cached_select(blob_dataset, "typiclust", X, "emb", 6, seed=0)
+    assert calls == ["typiclust", "typiclust"]  # the second backend computed its own, read nothing of the first
+    assert keys["numpy"] != keys["faiss"]
+    assert all(c.cached_length(blob_dataset, k) == 6 for k in keys.values())
+    assert c.selection_backend("typiclust", len(X)) == ("faiss" if second == "faiss" else "exact")
+    assert c.selection_backend("random", 10**6) == "exact"  # no kNN step: one entry whatever the backend
+
+
+def test_selection_key_takes_no_budget():
+    params = inspect.signature(cache.selection_key).parameters
+    assert "budget" not in params and "backend" in params
+    a = cache.selection_key("m", "e", "kmeans", {}, 0, "train", "exact")
+    assert a == cache.selection_key("m", "e", "kmeans", {}, 0, "train")
+    assert a != cache.selection_key("m", "e", "kmeans", {}, 0, "train", "faiss")
+
+
+def test_entries_of_the_previous_cache_version_are_recomputed(blob_dataset, X, monkeypatch):
+    """An entry stored under the old key (version 2, before the backend joined) is never read: the
+    selection is computed again under the new key."""
+    import hashlib
+    import json
+
+    import coldstart.select.cache as c
+    from coldstart.version import __version__
+
+    spec = {"manifest": blob_dataset.manifest_hash, "embedding": "emb", "selector": "kmeans", "params": {},
+            "seed": 0, "pool": "train", "cache_version": 2, "coldstart": __version__}
+    old_key = "kmeans-" + hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+    c.save(blob_dataset, old_key, select("random", X, 6, 9))  # would be wrong picks for kmeans
+    assert old_key != c.pool_key(blob_dataset, "kmeans", X, "emb", 0)
+    got = c.cached_select(blob_dataset, "kmeans", X, "emb", 6, seed=0)
+    np.testing.assert_array_equal(got.indices, select("kmeans", X, 6, 0).indices)
+
+
+def test_is_cached_sees_what_pool_selection_stored(blob_dataset):
+    from coldstart.select.dataset import is_cached, pool_selection
+
+    assert not is_cached(blob_dataset, "kmeans", "pixels", 5, seed=4)
+    pool_selection(blob_dataset, "kmeans", "pixels", 8, seed=4)
+    assert is_cached(blob_dataset, "kmeans", "pixels", 5, seed=4)
+    assert is_cached(blob_dataset, "kmeans", "pixels", 8, seed=4)
+    assert not is_cached(blob_dataset, "kmeans", "pixels", 9, seed=4)  # longer than stored
+    assert not is_cached(blob_dataset, "kmeans", "pixels", 5, seed=5)
+    assert not is_cached(blob_dataset, "coreset", "pixels", 5, params={"labeled": np.array([0])})

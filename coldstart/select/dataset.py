@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ColdstartError
 from .base import Selection, get_selector
-from .cache import cached_select
+from .cache import cached_length, cached_select, pool_key
 
 POOLS = {"train": "train split (the unlabelled pool a project starts from)",
          "all": "every image (train, val and test)"}
@@ -33,33 +33,71 @@ def pool_indices(dataset, pool: str = "train") -> np.ndarray:
     return idx if len(idx) else np.arange(len(dataset))
 
 
+def features_key(features) -> str:
+    """Content address of a feature array given without an embedder name (its cache key)."""
+    import hashlib
+
+    X = np.ascontiguousarray(features)
+    h = hashlib.sha256(f"{X.shape}|{X.dtype.str}".encode())
+    h.update(memoryview(X).cast("B"))
+    return f"array-{h.hexdigest()[:16]}"
+
+
+def _check_inputs(selector: str, embedder: str | None, features) -> None:
+    if get_selector(selector).needs_features and embedder is None and features is None:
+        raise ColdstartError(f"selector {selector!r} needs features: pass embedder= (e.g. 'pixels'; see "
+                             "coldstart.embed.list_embedders()) or features= (the (N, D) array of every image)")
+
+
 def pool_selection(dataset, selector: str, embedder: str | None, budget: int, seed: int = 0,
                    pool: str = "train", params: dict | None = None, features=None) -> Selection:
     """A cached selection on the pool; ``indices`` are positions into :func:`pool_indices`.
 
     ``features`` (every dataset row) may be passed when the caller holds them already; otherwise
-    they are loaded (computed and cached when missing).
+    they are loaded (computed and cached when missing). Features without an ``embedder`` name are
+    cached under their content hash (:func:`features_key`).
     """
-    spec = get_selector(selector)
     rows = pool_indices(dataset, pool)
-    if spec.needs_features and embedder is None:
-        raise ColdstartError(f"selector {selector!r} needs features: pass embedder= (e.g. 'pixels'; "
-                             "see coldstart.embed.list_embedders())")
-    if embedder is None:
+    _check_inputs(selector, embedder, features)
+    if embedder is None and features is None:
         return cached_select(dataset, selector, len(rows), None, budget, seed, pool, params)
-    from ..embed import get_embedder, load_embeddings
+    if features is None:
+        from ..embed import load_embeddings
 
-    key = get_embedder(embedder, dataset).key
-    X = load_embeddings(dataset, embedder) if features is None else features
-    X = np.asarray(X)
-    if len(X) != len(dataset):
-        raise ColdstartError(f"features have {len(X)} rows but dataset {dataset.name!r} has {len(dataset)}: "
-                             f"pass the {embedder} embedding of every image")
+        features = load_embeddings(dataset, embedder)
+    X = np.asarray(features)
+    if X.ndim != 2 or len(X) != len(dataset):
+        raise ColdstartError(f"features have shape {X.shape} but dataset {dataset.name!r} has {len(dataset)} "
+                             f"images: pass the (N, D) {embedder or 'feature'} array of every image")
+    key = _embedding_key(dataset, embedder) if embedder is not None else features_key(X)
     return cached_select(dataset, selector, X[rows], key, budget, seed, pool, params)
 
 
+def _embedding_key(dataset, embedder: str) -> str:
+    from ..embed import get_embedder
+
+    return get_embedder(embedder, dataset).key
+
+
+def is_cached(dataset, selector: str, embedder: str | None, budget: int, seed: int = 0, pool: str = "train",
+              params: dict | None = None) -> bool:
+    """True when :func:`pool_selection` would read the selection from the cache (never computes).
+
+    Selectors given data inputs (``labeled``, ``probs``...) are never cached: False.
+    """
+    from .base import DATA_INPUTS
+
+    params = dict(params or {})
+    if any(k in DATA_INPUTS for k in params):
+        return False
+    n = len(pool_indices(dataset, pool))
+    key = pool_key(dataset, selector, n, None if embedder is None else _embedding_key(dataset, embedder),
+                   seed, pool, params)
+    return cached_length(dataset, key) >= int(budget)
+
+
 def select_dataset(dataset, selector: str, embedder: str | None = None, budget: int = 20, seed: int = 0,
-                   pool: str = "train", **params) -> Selection:
+                   pool: str = "train", features=None, **params) -> Selection:
     """Pick ``budget`` images of a dataset's pool with a registered selector.
 
     Parameters
@@ -69,7 +107,10 @@ def select_dataset(dataset, selector: str, embedder: str | None = None, budget: 
     selector : str
         See :func:`coldstart.select.list_selectors`.
     embedder : str, optional
-        The embedding to select in; required unless the selector needs no features (``random``).
+        The embedding to select in (by name).
+    features : (N, D) array, optional
+        Or the features of every image (e.g. your own model's); one of the two is needed unless the
+        selector needs no features (``random``).
     budget : int
     seed : int
     pool : {"train", "all"}
@@ -86,7 +127,7 @@ def select_dataset(dataset, selector: str, embedder: str | None = None, budget: 
     from ..data import Dataset
 
     ds = Dataset(dataset) if isinstance(dataset, str) else dataset
-    sel = pool_selection(ds, selector, embedder, budget, seed, pool, params)
+    sel = pool_selection(ds, selector, embedder, budget, seed, pool, params, features=features)
     rows = pool_indices(ds, pool)[np.asarray(sel.indices, dtype=np.int64)]
     per = sel.per_pick.copy()
     per["position"] = np.asarray(sel.indices, dtype=np.int64)

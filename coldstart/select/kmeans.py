@@ -6,9 +6,10 @@ to it; append those k indices to a running list, drop repeats (keeping the
 first occurrence) and stop once the list holds the budget. The selection for
 budget b is the first b entries, so selections are nested.
 
-``kmeans-paper`` runs that loop literally with scikit-learn
-(``KMeans(n_clusters=k, init="random", n_init=10, random_state=seed)``) and
-is the reference. ``kmeans``, a fast approximation of the paper's protocol, keeps the nested
+``kmeans-paper`` runs that loop literally with scikit-learn's arithmetic
+(``KMeans(n_clusters=k, init="random", n_init=10, random_state=seed)``, each k's
+restarts side by side: :mod:`._restarts`) and is the reference; of two images
+exactly as near a centroid it takes the lower index (:func:`nearest_allowed`). ``kmeans``, a fast approximation of the paper's protocol, keeps the nested
 medoid-of-each-centroid idea but makes each k cheap: the z-scored features
 are projected to ``dim`` PCA components once, and the clustering for k+1 is
 warm-started from the k centroids plus one k-means++ point (a single short
@@ -17,7 +18,10 @@ Lloyd run per k, instead of 10 random restarts from scratch).
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
+from collections import OrderedDict
 
 import numpy as np
 
@@ -25,14 +29,6 @@ from ._space import _chunked_sq_dist, farthest_first, kmeanspp, lloyd, reduce_di
 from .base import Param, register
 from .diagnostics import make_selection
 from .validation import check_inputs
-
-
-def _take(order_or_col, allowed_mask) -> int:
-    """First allowed index of an ordering."""
-    for i in order_or_col:
-        if allowed_mask is None or allowed_mask[i]:
-            return int(i)
-    return -1
 
 
 def _fill_farthest(Z: np.ndarray, picks: list[int], budget: int, allowed: np.ndarray) -> list[int]:
@@ -63,17 +59,66 @@ def exact_row_space(Xs: np.ndarray, tol: float = 1e-4) -> tuple[np.ndarray, floa
     return Z, tol * n / d
 
 
+def nearest_allowed(d: np.ndarray, allowed: np.ndarray | None) -> int:
+    """The image nearest a centroid given its distances ``d``: the lowest index among exact ties
+    (``np.argmin``); ``allowed`` (bool mask) excludes images; -1 when none is allowed.
+
+    The authors take ``np.argsort(kmeans.transform(X)[:, i])[0]``: numpy's default sort is not
+    stable, so which of two exactly tied images (a two-image cluster's centroid is their midpoint)
+    comes first is unspecified there. coldstart fixes it to the lower index.
+    """
+    if allowed is None:
+        return int(np.argmin(d))
+    i = int(np.argmin(np.where(allowed, d, np.inf)))
+    return i if allowed[i] else -1
+
+
+_SPACES: "OrderedDict[tuple, tuple]" = OrderedDict()
+_SPACES_LOCK = threading.Lock()
+#: z-scored spaces kept per process (a run selects with several seeds in the same features)
+SPACES_KEPT = 4
+
+
+def paper_space(X: np.ndarray):
+    """``(Xs, restarts)``: the z-scored features in :func:`exact_row_space` coordinates and their
+    :class:`._restarts.RandomRestarts` (centring and tolerance, shared by every k).
+
+    The same features selected with another seed (a run's five seeds, the app's warm-up) reuse the
+    last :data:`SPACES_KEPT` results, found by the features' content hash: the same bits, computed once.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    from ._restarts import RandomRestarts
+
+    X = np.ascontiguousarray(X)
+    h = hashlib.blake2b(memoryview(X).cast("B"), digest_size=16).hexdigest()
+    key = (X.shape, X.dtype.str, h)
+    with _SPACES_LOCK:
+        hit = _SPACES.get(key)
+        if hit is not None:
+            _SPACES.move_to_end(key)
+            return hit
+    Xs, tol = exact_row_space(StandardScaler().fit_transform(X))
+    Xs.setflags(write=False)  # shared by later calls
+    out = (Xs, RandomRestarts(Xs, tol=tol))
+    with _SPACES_LOCK:
+        _SPACES[key] = out
+        while len(_SPACES) > SPACES_KEPT:
+            _SPACES.popitem(last=False)
+    return out
+
+
 def paper_kmeans_indices(X: np.ndarray, budget: int, seed: int, n_init: int = 10,
-                         labeled: np.ndarray | None = None) -> tuple[list[int], dict]:
+                         labeled: np.ndarray | None = None, threads: int | None = None) -> tuple[list[int], dict]:
     """The reference loop (inputs validated). Returns picks and per-pick columns.
 
     Wide features (more dimensions than images, e.g. raw pixels) are clustered in their exact
     row-space coordinates (:func:`exact_row_space`): the same distances, far less arithmetic.
+    Each k's ``n_init`` restarts run side by side on ``threads`` threads (default: every core),
+    with results identical to ``KMeans(n_clusters=k, init="random", n_init=n_init,
+    random_state=seed)`` (see :mod:`._restarts`).
     """
-    from sklearn.cluster import KMeans
-    from sklearn.preprocessing import StandardScaler
-
-    Xs, tol = exact_row_space(StandardScaler().fit_transform(X))
+    Xs, km = paper_space(X)
     n = len(Xs)
     allowed = None
     if labeled is not None and len(labeled):
@@ -85,11 +130,11 @@ def paper_kmeans_indices(X: np.ndarray, budget: int, seed: int, n_init: int = 10
     k = 2
     sizes = None
     while len(picks) < budget and k <= n:
-        km = KMeans(n_clusters=k, init="random", n_init=n_init, random_state=seed, tol=tol).fit(Xs)
-        sizes = np.bincount(km.labels_, minlength=k)
-        for j, c in enumerate(km.cluster_centers_):
+        centers, labels, _ = km.fit(k, seed, n_init, threads)
+        sizes = np.bincount(labels, minlength=k)
+        for j, c in enumerate(centers):
             d = np.linalg.norm(Xs - c, axis=1)
-            i = _take(np.argsort(d), allowed)
+            i = nearest_allowed(d, allowed)
             if i < 0 or i in seen:
                 continue
             seen.add(i)

@@ -122,7 +122,9 @@ def dataset_stamp(ds: Dataset) -> str:
 
 
 def ensure_default_dataset() -> bool:
-    """Create the built-in phantom pool on first launch, showing progress. Returns True if created."""
+    """Create the built-in phantom pool on first launch, showing progress, and start computing the
+    default comparison's selections in the background (:func:`coldstart.runs.warm.warm_in_background`).
+    Returns True if created."""
     if list_datasets():
         return False
     from ..data.phantom import ensure_phantom
@@ -131,12 +133,15 @@ def ensure_default_dataset() -> bool:
         st.write("This happens once; later visits open it straight away.")
         cb = progress_callback("generating phantom images")
         try:
-            ensure_phantom(progress=cb)
+            ds = ensure_phantom(progress=cb)
         except ColdstartError as e:
             s.update(label="Could not create the phantom pool", state="error")
             show_error(e)
             return False
         s.update(label="Phantom pool ready", state="complete", expanded=False)
+    from ..runs.warm import warm_in_background
+
+    warm_in_background(ds)  # the default comparison's selections, so that a first run only trains
     return True
 
 

@@ -15,7 +15,6 @@ import streamlit as st
 from ..data.dataset import Dataset
 from ..errors import ColdstartError
 from ..select.dataset import pool_indices
-from ..select import cache as selcache
 from .common import cached_dataset, manifest_stamp, progress_callback
 
 
@@ -187,31 +186,20 @@ def reduced_features(ds: Dataset, embedder: str, pool: str = "train", dims: int 
 @st.cache_data(max_entries=32, show_spinner="Selecting images (saved for later visits)…")
 def _selection(name: str, root: str, stamp: int, embedder: str | None, key: str | None,
                selector: str, params: tuple, seed: int, pool: str, budget: int):
-    from ..select import get_selector, select
+    from ..select.dataset import pool_selection
 
     ds = cached_dataset(name, root, stamp)
-    rows = pool_indices(ds, pool)
-    spec = get_selector(selector)
-    if embedder is None:
-        feats = len(rows)
-    else:
-        x = _features(name, root, stamp, embedder, key, weights_present())
-        if x is None:
+    feats = None
+    if embedder is not None:
+        feats = _features(name, root, stamp, embedder, key, weights_present())
+        if feats is None:
             raise ColdstartError(f"no cached {embedder} embeddings: compute them first")
-        feats = np.asarray(x)[rows]
-    if spec.needs_features and embedder is None:
-        raise ColdstartError(f"selector {selector!r} needs features: choose an embedding for it")
-    skey = selcache.selection_key(ds.manifest_hash, key, selector, dict(params), seed, pool, budget)
-    sel = selcache.load(ds, skey)
-    if sel is None:
-        sel = select(selector, feats, budget, seed, **dict(params))
-        selcache.save(ds, skey, sel)
-    return sel
+    return pool_selection(ds, selector, embedder, budget, seed, pool, dict(params), features=feats)
 
 
 def run_selection(ds: Dataset, selector: str, embedder: str | None, budget: int, seed: int,
                   pool: str = "train", params: dict | None = None):
-    """``coldstart.select.select`` on the pool's cached features, cached per session.
+    """:func:`coldstart.select.dataset.pool_selection` on the pool's cached features, cached per session.
 
     Compute once at the largest budget and take prefixes (selections are nested), so moving the
     budget slider costs nothing.
