@@ -175,6 +175,8 @@ GRAPH_CANDIDATES = 100_000
 DEGREE_CAP = 64
 #: ... drawn from a seeded witness sample of at least this many images (sized so a mean ball holds ~the cap).
 GRAPH_MIN_WITNESSES = 20_000
+#: ... and each pick is the best ball among its candidate and that candidate's nearest this many images.
+REFINE_NEIGHBOURS = 32
 #: Witness samples larger than this are searched with an inverted-file index (small balls: approximate).
 FLAT_MAX_WITNESSES = 50_000
 

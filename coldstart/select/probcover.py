@@ -105,12 +105,12 @@ def delta_graph(Z: np.ndarray, delta: float, chunk: int | None = None):
     return sp.csr_matrix((np.ones(len(indices), np.bool_), indices, np.cumsum(counts)), shape=(n, n))
 
 
-def _greedy(gT, cnt: np.ndarray, weight, taken: np.ndarray, covered: np.ndarray, budget: int, ball_of):
+def _greedy(gT, cnt: np.ndarray, weight, taken: np.ndarray, covered: np.ndarray, budget: int, take):
     """Greedy max coverage: repeatedly the untaken ball with the most (weighted) uncovered members.
 
     ``cnt[i]`` = uncovered members of ball i among its stored ones (updated in place), ``weight`` = None or
-    each ball's members per stored member; ``gT`` row q = the balls storing q; ``ball_of(p)`` = every
-    member of ball p (marked covered when p is picked). Returns picks and their gains (cnt x weight).
+    each ball's members per stored member; ``gT`` row q = the balls storing q; ``take(p, score)`` returns
+    (the pick made for ball p, its gain, every member of its ball), whose members are then covered.
     """
     picks, gains = [], []
     while len(picks) < budget:
@@ -119,10 +119,10 @@ def _greedy(gT, cnt: np.ndarray, weight, taken: np.ndarray, covered: np.ndarray,
         p = int(np.argmax(g_masked))
         if g_masked[p] <= 0:
             break
-        picks.append(p)
-        gains.append(score[p])
         taken[p] = True
-        ball = ball_of(p)
+        pick, gain, ball = take(p, score[p])
+        picks.append(pick)
+        gains.append(gain)
         newly = ball[~covered[ball]]
         covered[newly] = True
         if len(newly):  # every ball holding a newly covered member loses one
@@ -147,7 +147,8 @@ def greedy_cover(g, budget: int, seed: int, labeled: np.ndarray) -> tuple[list[i
     taken = np.zeros(n, bool)
     taken[labeled] = True
     perm = np.random.default_rng(seed).permutation(n)
-    picks, gains = _greedy(g, gain, None, taken, covered, budget, lambda p: indices[indptr[p]:indptr[p + 1]])
+    picks, gains = _greedy(g, gain, None, taken, covered, budget,
+                           lambda p, score: (p, score, indices[indptr[p]:indptr[p + 1]]))
     gains = [int(x) for x in gains]
     if len(picks) < budget:  # everything covered: the original continues at random
         rest = perm[~taken[perm]][: budget - len(picks)]
@@ -159,9 +160,13 @@ def greedy_cover(g, budget: int, seed: int, labeled: np.ndarray) -> tuple[list[i
 def sampled_cover(Z, delta: float, budget: int, seed: int, labeled: np.ndarray):
     """Greedy max coverage at scale, estimated on :func:`.faiss_backend.witness_graph` (candidates x witnesses).
 
+    Each step takes the candidate ball with the largest estimated gain, then the best of it and its
+    :data:`.faiss_backend.REFINE_NEIGHBOURS` nearest pool images by uncovered witnesses in their full balls
+    (so the pick is not limited to the candidate sample).
+
     Returns picks (pool rows), estimated gains and ball sizes (in pool images), and the graph's figures.
     """
-    from .faiss_backend import range_rows, witness_graph
+    from .faiss_backend import REFINE_NEIGHBOURS, flat_index, range_rows, witness_graph
 
     n = len(Z)
     wg = witness_graph(Z, delta, seed)
@@ -176,19 +181,31 @@ def sampled_cover(Z, delta: float, budget: int, seed: int, labeled: np.ndarray):
     weight = count / np.maximum(kept, 1)
     taken = np.isin(cand, labeled)
 
-    def ball_of(p):  # every witness in ball p (stored when the ball was not capped)
-        if count[p] == kept[p]:
-            return g.indices[g.indptr[p]:g.indptr[p + 1]]
-        return range_rows(wg["index"], np.asarray(Z[cand[p]:cand[p] + 1]), delta)[2]
-
-    picks, gains = _greedy(g.T.tocsr(), cnt, weight, taken, covered, budget, ball_of)
+    pool_taken = np.zeros(n, bool)
+    pool_taken[labeled] = True
+    index = wg["index"]
+    near = flat_index(Z)
     scale = n / m
-    picks = [int(cand[p]) for p in picks]
-    gains = [int(round(x * scale)) for x in gains]
+
+    def take(p, score):
+        """The best ball among candidate p and its REFINE_NEIGHBOURS nearest images, by uncovered witnesses."""
+        q = near.search(np.ascontiguousarray(Z[cand[p]:cand[p] + 1], dtype=np.float32), REFINE_NEIGHBOURS)[1][0]
+        q = q[(q >= 0) & ~pool_taken[np.maximum(q, 0)]]
+        q = np.unique(np.concatenate([[cand[p]], q]))
+        counts, _, ids = range_rows(index, np.asarray(Z[q]), delta)
+        rows = np.repeat(np.arange(len(q)), counts)
+        unc = np.bincount(rows, weights=~covered[ids], minlength=len(q))
+        best = int(np.argmax(unc))
+        pick = int(q[best])
+        pool_taken[pick] = True
+        r = np.searchsorted(cand, pick)
+        if r < len(cand) and cand[r] == pick:
+            taken[r] = True
+        return pick, unc[best] * scale, ids[rows == best]
+
+    picks, gains = _greedy(g.T.tocsr(), cnt, weight, taken, covered, budget, take)
+    gains = [int(round(x)) for x in gains]
     if len(picks) < budget:  # every witness covered: continue at random, as the original
-        pool_taken = np.zeros(n, bool)
-        pool_taken[labeled] = True
-        pool_taken[picks] = True
         perm = np.random.default_rng(seed).permutation(n)
         rest = perm[~pool_taken[perm]][: budget - len(picks)]
         picks.extend(int(r) for r in rest)
