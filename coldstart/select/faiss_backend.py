@@ -168,13 +168,15 @@ def other_label_distance(Z, y: np.ndarray, centres: np.ndarray) -> np.ndarray:
 SAMPLED_MIN_POOL = AUTO_MIN_POOL
 #: TypiClust on faiss: typicality is computed for at most this many seeded-sampled members of a cluster
 #: (their k nearest neighbours are searched among all its members, exactly).
-TYPICALITY_CANDIDATES = 1000
-#: ProbCover at scale: balls are centred on at most this many seeded-sampled images (the candidates) ...
-GRAPH_CANDIDATES = 100_000
+TYPICALITY_CANDIDATES = 256
+#: ProbCover at scale: the purity rule's nearest other-pseudo-label distances use this many sampled centres ...
+PURITY_SAMPLE = 2000
+#: ... balls are centred on at most this many seeded-sampled images (the candidates) ...
+GRAPH_CANDIDATES = 50_000
 #: ... and hold at most this many witnesses each (the degree cap; a seeded random subset when more) ...
 DEGREE_CAP = 64
 #: ... drawn from a seeded witness sample of at least this many images (sized so a mean ball holds ~the cap).
-GRAPH_MIN_WITNESSES = 20_000
+GRAPH_MIN_WITNESSES = 10_000
 #: ... and each pick is the best ball among its candidate and that candidate's nearest this many images.
 REFINE_NEIGHBOURS = 32
 #: Witness samples larger than this are searched with an inverted-file index (small balls: approximate).

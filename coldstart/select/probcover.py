@@ -22,7 +22,7 @@ import numpy as np
 
 from ._space import kmeans, l2_normalize, nearest, reduce_dim, single_thread, sq_dist
 from .base import Param, register
-from .faiss_backend import SAMPLED_MIN_POOL, use_faiss
+from .faiss_backend import PURITY_SAMPLE, SAMPLED_MIN_POOL, use_faiss
 from .diagnostics import make_selection
 from .validation import check_inputs
 from ..errors import ColdstartError
@@ -187,9 +187,17 @@ def sampled_cover(Z, delta: float, budget: int, seed: int, labeled: np.ndarray):
     near = flat_index(Z)
     scale = n / m
 
+    neighbours: dict[int, np.ndarray] = {}
+
     def take(p, score):
         """The best ball among candidate p and its REFINE_NEIGHBOURS nearest images, by uncovered witnesses."""
-        q = near.search(np.ascontiguousarray(Z[cand[p]:cand[p] + 1], dtype=np.float32), REFINE_NEIGHBOURS)[1][0]
+        if p not in neighbours:  # searched for the 64 best untaken candidates at once (one scan of the pool)
+            s = cnt * weight
+            s[taken & (np.arange(len(s)) != p)] = -1
+            batch = np.union1d([p], np.argsort(-s, kind="stable")[:64])
+            found = near.search(np.ascontiguousarray(Z[cand[batch]], dtype=np.float32), REFINE_NEIGHBOURS)[1]
+            neighbours.update(zip(batch.tolist(), found))
+        q = neighbours[p]
         q = q[(q >= 0) & ~pool_taken[np.maximum(q, 0)]]
         q = np.unique(np.concatenate([[cand[p]], q]))
         counts, _, ids = range_rows(index, np.asarray(Z[q]), delta)
@@ -269,15 +277,16 @@ def select_probcover(features, budget: int, seed: int = 0, delta: float | None =
         Z = norm(reduce_dim(Z, int(dim), seed))
     extra: dict = {"space": ("L2-normalised" if normalize else "raw features")
                    + (f" + PCA({Z.shape[1]})" if Z.shape[1] < X.shape[1] else "")}
+    sampled = use_faiss(len(Z)) and len(Z) >= SAMPLED_MIN_POOL  # estimated on a witness sample, degree capped
     if delta is None:
-        d, meta = auto_delta(Z, int(n_clusters), float(purity), seed)
+        d, meta = auto_delta(Z, int(n_clusters), float(purity), seed, **({"sample": PURITY_SAMPLE} if sampled else {}))
         extra.update(meta, delta_auto=True)
     else:
         d = float(delta)
         if not d >= 0:
             raise ColdstartError(f"delta={delta} must be >= 0 (a radius in the selection space)")
         extra["delta_auto"] = False
-    if use_faiss(len(Z)) and len(Z) >= SAMPLED_MIN_POOL:  # estimated on a witness sample, degree capped
+    if sampled:
         picks, gains, ball_picks, graph = sampled_cover(Z, d, budget, seed, lab)
         covered = nearest(Z, Z[np.asarray(picks, np.int64)])[1] <= d  # exact, over the whole pool
         extra.update(graph, delta=d, coverage_fraction=float(covered.mean()))
