@@ -12,6 +12,12 @@ falls back to), or set by hand. The graph is built by a chunked radius search ov
 (no dropped remainder, no N x N matrix; edges stored as int32); once everything is
 covered, the rest of the order is a seeded random permutation (as in the
 original), so selections stay nested.
+
+From 100,000 images on faiss the exact graph does not fit in memory (a million images in balls of
+~15,000 is 15 billion edges), so coverage is estimated (:func:`sampled_cover`): balls centred on
+a seeded candidate sample hold at most ``graph_degree_cap`` witnesses from a seeded witness sample,
+each pick is refined among its candidate's nearest images, and the ``coverage_fraction`` reported
+is exact over the whole pool. The sample sizes and the cap are in the Selection's info (``graph_*``).
 """
 
 from __future__ import annotations
