@@ -124,3 +124,27 @@ def test_other_label_distance_equals_brute_force():
     d = np.linalg.norm(Z[centres, None] - Z[None], axis=2)
     d[y[centres][:, None] == y[None]] = np.inf
     np.testing.assert_allclose(faiss_backend.other_label_distance(Z, y, centres), d.min(axis=1), rtol=1e-4)
+
+
+def test_faiss_threads_come_from_the_environment(monkeypatch):
+    from coldstart.errors import ColdstartError
+
+    monkeypatch.delenv("COLDSTART_FAISS_THREADS", raising=False)
+    assert faiss_backend.threads() == 1
+    monkeypatch.setenv("COLDSTART_FAISS_THREADS", "3")
+    assert faiss_backend.threads() == 3
+    monkeypatch.setenv("COLDSTART_FAISS_THREADS", "zero")
+    with pytest.raises(ColdstartError, match="COLDSTART_FAISS_THREADS='zero' must be a positive number"):
+        faiss_backend.threads()
+
+
+def test_faiss_kmeans_seeded_by_kmeanspp_finds_every_separated_mode(monkeypatch):
+    monkeypatch.setenv("COLDSTART_SELECT_BACKEND", "faiss")
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 30, (40, 16)).astype(np.float32)
+    mode = rng.integers(40, size=8000)
+    Z = centres[mode] + rng.normal(size=(8000, 16)).astype(np.float32)
+    C, lab = _space.kmeans(Z, 40, seed=0)
+    assert len(np.unique(lab)) == 40
+    # each mode is one cluster: the labels are a relabelling of the modes
+    assert len(set(zip(mode.tolist(), lab.tolist()))) == 40
