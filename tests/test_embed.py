@@ -280,29 +280,49 @@ def test_plain_file_row_explains_usage():
 
 # ---- the contract every runnable embedder meets ---------------------------------
 
-@pytest.fixture
-def runnable(blob_dataset, tmp_path):
-    """Names of embedders that can run here without external weights."""
-    rng = np.random.default_rng(1)
-    np.save(tmp_path / "own.npy", rng.normal(size=(len(blob_dataset), 7)).astype(np.float32))
-    from coldstart.embed import pretrain_ssl
+def _weight_free() -> list[str]:
+    """Every registry name that runs without external weights: built-ins with no ``weights_id``, and the
+    parameterised ``file:`` / ``ssl-pool:`` (given a file / a model trained here)."""
+    from coldstart.embed.registry import BUILTIN, PARAMETRISED, _load
 
-    mid = pretrain_ssl(blob_dataset, epochs=1, arch="tiny", input_size=32, batch_size=16)
-    return ["pixels", f"file:{tmp_path / 'own.npy'}", f"ssl-pool:{mid}"]
+    return [n for n, target in BUILTIN.items() if getattr(_load(target), "weights_id", None) is None] + \
+        list(PARAMETRISED)
 
 
-def test_every_runnable_embedder_meets_the_contract(blob_dataset, runnable):
-    for name in runnable:
-        e = get_embedder(name, blob_dataset)
-        assert e.available()[0], name
-        x = load_embeddings(blob_dataset, name, device="cpu", chunk_size=25)
-        assert x.dtype == np.float32 and x.shape[0] == len(blob_dataset) and np.isfinite(x).all(), name
-        if e.dim is not None:
-            assert x.shape[1] == e.dim, name
-        # deterministic, and a subset of rows equals those rows of the whole
-        again = get_embedder(name, blob_dataset).embed(blob_dataset, device="cpu", indices=[9, 2, 40])
-        np.testing.assert_allclose(again, x[[9, 2, 40]], rtol=1e-5, atol=1e-6, err_msg=name)
-        np.testing.assert_array_equal(cached_embeddings(blob_dataset, name), x)
+WEIGHT_FREE = _weight_free()
+
+
+def test_weight_free_list_is_the_quick_embedders_plus_the_parameterised_ones():
+    from coldstart.embed.registry import PARAMETRISED, QUICK
+
+    assert set(WEIGHT_FREE) == set(QUICK) | set(PARAMETRISED)  # a new weight-free embedder joins the template
+
+
+def _runnable_name(name, dataset, tmp_path):
+    """The name to ask the registry for: ``file:`` gets a file, ``ssl-pool:`` a model trained on the pool."""
+    if name == "file":
+        np.save(tmp_path / "own.npy", np.random.default_rng(1).normal(size=(len(dataset), 7)).astype(np.float32))
+        return f"file:{tmp_path / 'own.npy'}"
+    if name == "ssl-pool":
+        from coldstart.embed import pretrain_ssl
+
+        return f"ssl-pool:{pretrain_ssl(dataset, epochs=1, arch='tiny', input_size=32, batch_size=16)}"
+    return name
+
+
+@pytest.mark.parametrize("base", WEIGHT_FREE)
+def test_every_weight_free_embedder_meets_the_contract(blob_dataset, tmp_path, base):
+    name = _runnable_name(base, blob_dataset, tmp_path)
+    e = get_embedder(name, blob_dataset)
+    assert e.available()[0], name
+    x = load_embeddings(blob_dataset, name, device="cpu", chunk_size=25)
+    assert x.dtype == np.float32 and x.shape[0] == len(blob_dataset) and np.isfinite(x).all(), name
+    if e.dim is not None:
+        assert x.shape[1] == e.dim, name
+    # deterministic, and a subset of rows equals those rows of the whole
+    again = get_embedder(name, blob_dataset).embed(blob_dataset, device="cpu", indices=[9, 2, 40])
+    np.testing.assert_allclose(again, x[[9, 2, 40]], rtol=1e-5, atol=1e-6, err_msg=name)
+    np.testing.assert_array_equal(cached_embeddings(blob_dataset, name), x)
 
 
 def test_embed_without_embedder_uses_the_dataset_default_and_out_writes_manifest_order(

@@ -72,17 +72,3 @@ def test_probcover_graph_equals_the_numpy_graph(monkeypatch):
     # the same balls, up to images at float-rounding distance from the radius
     assert abs(g1.nnz - g0.nnz) <= 1e-3 * g0.nnz
     assert (g0 != g1).nnz <= 1e-3 * g0.nnz
-
-
-def test_probcover_inverted_file_graph_is_symmetric_and_nearly_complete(monkeypatch):
-    from coldstart.select import probcover
-
-    Z = _space.l2_normalize(_blobs(4000, 16, seed=5))
-    monkeypatch.setenv("COLDSTART_SELECT_BACKEND", "numpy")
-    g0 = probcover.delta_graph(Z, 0.3)
-    monkeypatch.setenv("COLDSTART_SELECT_BACKEND", "faiss")
-    monkeypatch.setattr(faiss_backend, "IVF_MIN_POOL", 1000)  # take the large-pool path on a small pool
-    g1 = probcover.delta_graph(Z, 0.3)
-    assert (g1 != g1.T).nnz == 0
-    assert (g1.astype(int) - g0.astype(int)).max() <= 0  # no edge that is not a true edge
-    assert g1.nnz >= 0.9 * g0.nnz

@@ -339,3 +339,49 @@ def test_kmeans_paper_on_wide_features_clusters_in_the_exact_row_space():
             K.exact_row_space = orig
             K._SPACES.clear()
         assert fast == literal
+
+
+def _bad_values(p):
+    """Values each declared Param must refuse: wrong type, and each side of its bounds / choices."""
+    out = []
+    if p.type is bool:
+        out.append("yes")
+    elif p.type is str:
+        out += [3] + (["not-a-choice"] if p.choices else [])
+    else:
+        out += ["many", True] + ([2.5] if p.type is int else [])
+        if p.low is not None:
+            out.append(p.low if p.low_open else p.low - 1)
+        if p.high is not None:
+            out.append(p.high if p.high_open else p.high + 1)
+    if not p.optional and p.default is not None:
+        out.append(None)
+    return out
+
+
+PARAM_CASES = [(name, p, v) for name in list_selectors(None) for p in get_selector(name).params or ()
+               for v in _bad_values(p)]
+
+
+def test_every_declared_param_has_bad_value_cases():
+    declared = {(n, p.name) for n in list_selectors(None) for p in get_selector(n).params or ()}
+    assert declared and declared == {(n, p.name) for n, p, _ in PARAM_CASES}
+
+
+@pytest.mark.parametrize("name,param,value", PARAM_CASES,
+                         ids=[f"{n}-{p.name}-{v!r}" for n, p, v in PARAM_CASES])
+def test_a_bad_param_value_is_refused_naming_the_parameter(name, param, value, X):
+    import re
+
+    with pytest.raises(ColdstartError, match=rf"\b{re.escape(param.name)}={re.escape(repr(value))}"):
+        select(name, X, 5, seed=0, **{param.name: value})
+
+
+def test_builtin_table_names_every_registered_selector_and_its_module():
+    from coldstart.select import BUILTIN, REGISTRY, load_all
+
+    load_all()
+    ours = {n for n, s in REGISTRY.items() if s.func.__module__.startswith("coldstart.select.")}
+    assert ours == set(BUILTIN)  # a selector registered by a module but missing from the table fails here
+    for name, module in BUILTIN.items():
+        assert REGISTRY[name].func.__module__ == f"coldstart.select.{module}", name

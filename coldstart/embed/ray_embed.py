@@ -89,13 +89,17 @@ def _embed(batch: dict, ds, e) -> dict:
 
 
 def fill_chunks(ds, e, spans, save, device, batch_size, progress, *, address=None, concurrency=None,
-                ray_batch_size=None) -> None:
-    """Compute the chunks ``spans`` on Ray Data and ``save(start, stop, rows)`` each as soon as it is complete."""
+                ray_batch_size=None) -> dict | None:
+    """Compute the chunks ``spans`` on Ray Data and ``save(start, stop, rows)`` each as soon as it is complete.
+
+    Returns the seconds until the first batch arrived (actor start-up included) and Ray Data's own
+    ``Dataset.stats()`` text (per-operator wall, CPU and block figures), for benchmarks/scale.py embed.
+    """
     from ..ray_cluster import connect
     from .torchrun import TorchEmbedder
 
     if not spans:
-        return
+        return None
     ray = connect(address)
     bs = int(ray_batch_size or batch_size or getattr(e, "default_batch_size", 64))
     rows = np.concatenate([np.arange(s, t, dtype=np.int64) for s, t in spans])
@@ -116,11 +120,17 @@ def fill_chunks(ds, e, spans, save, device, batch_size, progress, *, address=Non
     else:
         data = data.map_batches(_embed, fn_kwargs=dict(ds=ds, e=e), batch_size=bs)
     with Progress(progress, int(sum(t - s for s, t in spans)), f"embedding {e.name} (Ray Data)") as bar:
-        _gather(data, spans, save, bar)
+        first = _gather(data, spans, save, bar)
+    return {"first_batch_s": first, "stats": data.stats()}
 
 
-def _gather(data, spans, save, bar) -> None:
-    """Collect the streamed rows by manifest index; save each chunk once all its rows arrived."""
+def _gather(data, spans, save, bar) -> float:
+    """Collect the streamed rows by manifest index; save each chunk once all its rows arrived.
+
+    Returns the seconds until the first batch arrived."""
+    import time
+
+    t0, first = time.perf_counter(), None
     start_of = np.full(spans[-1][1], -1, np.int64)
     for s, t in spans:
         start_of[s:t] = s
@@ -128,6 +138,8 @@ def _gather(data, spans, save, bar) -> None:
     left = {s: t - s for s, t in spans}
     stop = dict(spans)
     for batch in data.iter_batches(batch_size=None, batch_format="numpy"):
+        if first is None:
+            first = time.perf_counter() - t0
         idx = np.asarray(batch["index"], np.int64)
         y = np.asarray(batch["emb"], np.float32)
         for s in np.unique(start_of[idx]):
@@ -142,3 +154,4 @@ def _gather(data, spans, save, bar) -> None:
     missing = [s for s in left if left[s]]
     if missing:
         raise ColdstartError(f"Ray Data returned no rows for {len(missing)} chunks: run again (saved chunks are kept)")
+    return float(first or 0.0)

@@ -5,10 +5,8 @@
 dataset rows and reuses the on-disk selection cache (:mod:`coldstart.select.cache`).
 """
 
-from .base import (REGISTRY, Param, Selection, SelectorSpec, get_selector, list_selectors, load_all, register,
-                   select, selector_specs)
-
-_load_all = load_all  # old private name, still called by pages/2_Train.py and ui/common.py: use load_all
+from .base import (BUILTIN, REGISTRY, Param, Selection, SelectorSpec, get_selector, list_selectors, load_all,
+                   register, select, selector_specs)
 
 _LAZY = {"ood_scores": "ood", "query_uncertain": "uncertainty", "select_dataset": "dataset",
          "pool_indices": "dataset", "cached_select": "cache",
@@ -24,6 +22,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["REGISTRY", "Param", "Selection", "SelectorSpec", "cached_select", "coverage", "get_selector",
+__all__ = ["BUILTIN", "REGISTRY", "Param", "Selection", "SelectorSpec", "cached_select", "coverage", "get_selector",
            "list_selectors", "load_all", "ood_scores", "pool_indices", "query_uncertain", "register", "select",
            "select_dataset", "selector_specs"]

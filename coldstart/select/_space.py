@@ -293,7 +293,7 @@ def kmeans(Z: np.ndarray, k: int, seed: int, max_iter: int = 50, max_fit: int = 
     if use_faiss(len(Z)):
         from .faiss_backend import kmeans as faiss_kmeans
 
-        return faiss_kmeans(Z, k, seed, max_iter, max_fit)
+        return faiss_kmeans(Z, k, seed, max_iter, max_fit, init=kmeanspp)
     Z = np.asarray(Z, dtype=np.float32)
     rng = np.random.default_rng(seed)
     fit = Z if len(Z) <= max_fit else Z[np.sort(rng.choice(len(Z), max_fit, replace=False))]

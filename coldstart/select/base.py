@@ -5,6 +5,8 @@ nested: ``indices[:b]`` is the selection for budget ``b``.
 Implementations register themselves in :data:`REGISTRY` with :func:`register`,
 declaring their tunable parameters as :class:`Param` rows (the registry is
 data: pages build widgets from it and :func:`select` validates against it).
+:data:`BUILTIN` names the module and function of every built-in selector; a module is
+imported when one of its names is first asked for.
 """
 
 from __future__ import annotations
@@ -21,10 +23,25 @@ from ..params import Param  # noqa: F401 (the selectors import it from here)
 if TYPE_CHECKING:  # pandas is imported lazily: `import coldstart` / `coldstart --help` stay fast
     import pandas as pd
 
-# the modules that register selectors, imported once by load_all()
-SELECTOR_MODULES: tuple[str, ...] = (
-    "random_", "kmeans", "typiclust", "probcover", "coreset", "balanced", "ood", "uncertainty",
-)
+#: Every built-in selector: name -> the module of this package that registers it (a table, as
+#: ``embed/registry.py``'s). A module is imported when one of its names is first asked for, and must register
+#: that name with a function of its own (checked on import; tests/test_select.py checks the table both ways).
+BUILTIN: dict[str, str] = {
+    "random": "random_",
+    "kmeans-paper": "kmeans",
+    "kmeans": "kmeans",
+    "typiclust": "typiclust",
+    "probcover": "probcover",
+    "coreset": "coreset",
+    "balanced": "balanced",
+    "ood-aware": "ood",
+    "threshold": "uncertainty",
+    "least-confidence": "uncertainty",
+    "margin": "uncertainty",
+    "entropy": "uncertainty",
+    "bald": "uncertainty",
+    "badge": "uncertainty",
+}
 # keyword inputs that are data, not tunable parameters (never shown as widgets, never in cache keys)
 DATA_INPUTS: tuple[str, ...] = ("labeled", "probs", "labels", "mc_probs", "candidates")
 
@@ -130,31 +147,47 @@ def register(name: str, summary: str, needs_features: bool = True, kind: str = "
     return deco
 
 
+def _load(name: str) -> None:
+    """Import the module of built-in selector ``name`` (its ``@register`` adds the row)."""
+    module = f"{__package__}.{BUILTIN[name]}"
+    importlib.import_module(module)
+    if name not in REGISTRY or REGISTRY[name].func.__module__ != module:
+        raise ColdstartError(f"selector {name!r}: BUILTIN names module {BUILTIN[name]!r}, which does not register "
+                             f"it: fix BUILTIN in {__name__}")
+
+
 def load_all() -> None:
-    """Import every selector module once, so :data:`REGISTRY` is complete."""
-    for m in SELECTOR_MODULES:
-        importlib.import_module(f"{__package__}.{m}")
+    """Import the module of every built-in selector, so :data:`REGISTRY` is complete."""
+    for name in BUILTIN:
+        if name not in REGISTRY:
+            _load(name)
+
+
+def _names() -> list[str]:
+    """Built-ins in table order, then selectors registered from elsewhere in registration order."""
+    load_all()
+    return list(BUILTIN) + [n for n in REGISTRY if n not in BUILTIN]
 
 
 def get_selector(name: str) -> SelectorSpec:
     """The registry row of ``name``; unknown names raise with the sorted list of valid ones."""
-    load_all()
+    if name in BUILTIN and name not in REGISTRY:
+        _load(name)
     if name not in REGISTRY:
-        raise ColdstartError(f"unknown selector {name!r}: choose one of {', '.join(sorted(REGISTRY))}")
+        raise ColdstartError(f"unknown selector {name!r}: choose one of {', '.join(sorted(_names()))}")
     return REGISTRY[name]
 
 
 def list_selectors(kind: str | None = "cold-start") -> list[str]:
     """Registered selector names, sorted; ``kind`` filters ("cold-start" = usable before any model
     exists, "uncertainty" = active-learning round strategies needing model outputs, None = all)."""
-    load_all()
-    return sorted(n for n, s in REGISTRY.items() if kind is None or s.kind == kind)
+    return sorted(n for n in _names() if kind is None or REGISTRY[n].kind == kind)
 
 
 def selector_specs(kind: str | None = "cold-start") -> dict[str, SelectorSpec]:
-    """Registry rows in registration order, filtered by ``kind`` as in :func:`list_selectors`."""
-    load_all()
-    return {n: s for n, s in REGISTRY.items() if kind is None or s.kind == kind}
+    """Registry rows in :data:`BUILTIN` order (then others as registered), filtered by ``kind`` as in
+    :func:`list_selectors`."""
+    return {n: REGISTRY[n] for n in _names() if kind is None or REGISTRY[n].kind == kind}
 
 
 def select(name: str, features, budget: int, seed: int = 0, **params) -> Selection:

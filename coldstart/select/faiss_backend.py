@@ -42,11 +42,26 @@ def backend() -> str:
     return b
 
 
+def threads() -> int:
+    """faiss's OpenMP threads (``COLDSTART_FAISS_THREADS``, default 1).
+
+    One, like the numpy path's single BLAS thread (``_space.single_thread``): on a shared 2-core machine at
+    load 14, a 1,000,000 x 100 nearest-centroid search took 15 s with faiss's default 2 threads and 1.5 s
+    with one. Raise it on a machine with idle cores.
+    """
+    v = os.environ.get("COLDSTART_FAISS_THREADS", "1").strip() or "1"
+    if not v.isdigit() or int(v) < 1:
+        raise ColdstartError(f"COLDSTART_FAISS_THREADS={v!r} must be a positive number of threads (e.g. 1 or 8)")
+    return int(v)
+
+
 def _faiss():
     try:
         import faiss
     except ImportError:
         return None
+    # set on every call: faiss is usually imported inside threadpoolctl's limits, which then do not cover it
+    faiss.omp_set_num_threads(threads())
     return faiss
 
 
@@ -107,10 +122,12 @@ def knn_mean_distance(Q, X, k: int, exclude_self: bool = True) -> np.ndarray:
     return np.sqrt(D).mean(axis=1).astype(np.float32) if D.shape[1] else np.zeros(len(Q), np.float32)
 
 
-def kmeans(Z, k: int, seed: int, max_iter: int = 50, max_fit: int = 20000) -> tuple[np.ndarray, np.ndarray]:
+def kmeans(Z, k: int, seed: int, max_iter: int = 50, max_fit: int = 20000, init=None) -> tuple[np.ndarray, np.ndarray]:
     """Seeded ``faiss.Kmeans`` fit on at most ``max_fit`` sampled rows, then every row assigned.
 
-    Returns (centroids, labels).
+    ``init(F, k, rng)`` (the numpy path's k-means++ seeding, passed in by ``_space.kmeans``) picks the
+    starting centroids among the sampled rows; without it faiss starts from random rows, which on a pool
+    of well-separated modes can leave a mode without a centroid. Returns (centroids, labels).
     """
     faiss = _faiss()
     rng = np.random.default_rng(seed)
@@ -119,41 +136,22 @@ def kmeans(Z, k: int, seed: int, max_iter: int = 50, max_fit: int = 20000) -> tu
     F = np.ascontiguousarray(np.asarray(Z[fit]), dtype=np.float32)
     km = faiss.Kmeans(F.shape[1], int(k), niter=int(max_iter), seed=int(seed) % 2**31, nredo=1,
                       max_points_per_centroid=max(1, len(F) // max(int(k), 1) + 1), spherical=False)
-    km.train(F)
+    km.train(F, init_centroids=None if init is None else np.ascontiguousarray(F[init(F, int(k), rng)]))
     C = km.centroids.astype(np.float32)
     return C, nearest(Z, C)[0]
 
 
-#: ProbCover's delta-ball graph from this many images uses an inverted-file index (approximate).
-IVF_MIN_POOL = 200_000
+def delta_graph(Z, delta: float):
+    """ProbCover's exact delta-ball graph by flat-index range search (CSR, row i = images within ``delta``).
 
-
-def delta_graph(Z, delta: float, nprobe: int = 16, seed: int = 0):
-    """ProbCover's symmetric delta-ball graph (CSR, row i = images within ``delta`` of image i).
-
-    Exact (flat-index range search) below :data:`IVF_MIN_POOL` images; from there an inverted-file
-    index (``sqrt(n)`` lists fit on a seeded sample, ``nprobe`` lists searched) finds almost every
-    neighbour at a fraction of the cost, and the graph is symmetrised (an edge found from either end
-    is kept).
+    Used when faiss is forced on a pool below :data:`SAMPLED_MIN_POOL`; from there ProbCover uses
+    :func:`witness_graph` instead (the exact graph of a large pool does not fit in memory).
     """
     import scipy.sparse as sp
 
-    faiss = _faiss()
-    n, d = Z.shape
+    n = len(Z)
     r2 = float(np.nextafter(np.float32(float(delta) ** 2), np.float32(np.inf)))  # include |a-b| == delta
-    if n < IVF_MIN_POOL:
-        index = flat_index(Z)
-    else:
-        nlist = int(np.sqrt(n))
-        rng = np.random.default_rng(seed)
-        train = np.ascontiguousarray(np.asarray(Z[np.sort(rng.choice(n, min(n, 40 * nlist), replace=False))]),
-                                     dtype=np.float32)
-        index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist)
-        index.cp.seed = int(seed) % 2**31
-        index.train(train)
-        for _, b in _blocks(Z):
-            index.add(b)
-        index.nprobe = int(nprobe)
+    index = flat_index(Z)
     counts = np.zeros(n + 1, np.int64)
     pieces = []
     for s, b in _blocks(Z):
@@ -162,7 +160,129 @@ def delta_graph(Z, delta: float, nprobe: int = 16, seed: int = 0):
         pieces.append(idx.astype(np.int32))
     indices = np.concatenate(pieces) if pieces else np.zeros(0, np.int32)
     g = sp.csr_matrix((np.ones(len(indices), np.bool_), indices, np.cumsum(counts)), shape=(n, n))
-    if n >= IVF_MIN_POOL:
-        g = ((g + g.T) > 0).tocsr()
     g.sort_indices()
     return g
+
+
+def other_label_distance(Z, y: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """For each row of ``centres``: exact distance to the nearest row of Z with another label (inf if none).
+
+    One flat index per label over the other labels' rows (ProbCover's purity rule at scale).
+    """
+    out = np.full(len(centres), np.inf, np.float32)
+    for c in np.unique(y[centres]):
+        q = np.flatnonzero(y[centres] == c)
+        others = np.flatnonzero(y != c)
+        if len(others):
+            D, _ = search(np.asarray(Z[others]), np.asarray(Z[centres[q]]), 1)
+            out[q] = np.sqrt(D[:, 0])
+    return out
+
+
+# ---- large pools: estimated TypiClust typicality and ProbCover coverage ----------------------------------------
+
+#: From this many images (with faiss) ProbCover estimates coverage on a witness sample (:func:`witness_graph`).
+SAMPLED_MIN_POOL = AUTO_MIN_POOL
+#: TypiClust on faiss: typicality is computed for at most this many seeded-sampled members of a cluster
+#: (their k nearest neighbours are searched among all its members, exactly).
+TYPICALITY_CANDIDATES = 256
+#: ProbCover at scale: the purity rule's nearest other-pseudo-label distances use this many sampled centres ...
+PURITY_SAMPLE = 2000
+#: ... balls are centred on at most this many seeded-sampled images (the candidates) ...
+GRAPH_CANDIDATES = 50_000
+#: ... and hold at most this many witnesses each (the degree cap; a seeded random subset when more) ...
+DEGREE_CAP = 64
+#: ... drawn from a seeded witness sample of at least this many images (sized so a mean ball holds ~the cap).
+GRAPH_MIN_WITNESSES = 10_000
+#: ... and each pick is the best ball among its candidate and that candidate's nearest this many images.
+REFINE_NEIGHBOURS = 32
+#: Witness samples larger than this are searched with an inverted-file index (small balls: approximate).
+FLAT_MAX_WITNESSES = 50_000
+
+
+def sample(n: int, m: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted seeded sample of ``min(n, m)`` of ``range(n)`` (all of them when m >= n)."""
+    return np.arange(n) if m >= n else np.sort(rng.choice(n, m, replace=False))
+
+
+def _range_index(W, seed: int, nprobe: int = 16):
+    """Flat index over W, or an inverted-file one (sqrt(len) lists, ``nprobe`` probed) above FLAT_MAX_WITNESSES."""
+    if len(W) <= FLAT_MAX_WITNESSES:
+        return flat_index(W)
+    faiss = _faiss()
+    n, d = W.shape
+    nlist = int(np.sqrt(n))
+    train = np.ascontiguousarray(W[sample(n, 40 * nlist, np.random.default_rng(seed))], dtype=np.float32)
+    index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist)
+    index.cp.seed = int(seed) % 2**31
+    index.train(train)
+    for _, b in _blocks(W):
+        index.add(b)
+    index.nprobe = int(nprobe)
+    return index
+
+
+def range_rows(index, Q, delta: float, cap: int | None = None, rng: np.random.Generator | None = None):
+    """Range search of every row of Q, block by block: (count, kept, ids).
+
+    ``count[i]`` is the number of rows within ``delta`` of ``Q[i]``; with ``cap``, a row with more keeps a
+    seeded random ``cap`` of them (``kept[i]`` = how many ids row i keeps; ids concatenated in row order).
+    """
+    r2 = float(np.nextafter(np.float32(float(delta) ** 2), np.float32(np.inf)))  # include |a-b| == delta
+    counts, kept, ids = [], [], []
+    for _, b in _blocks(Q):
+        lims, _, idx = index.range_search(b, r2)
+        c = np.diff(lims).astype(np.int64)
+        counts.append(c)
+        if cap is not None and (c > cap).any():
+            rows = np.repeat(np.arange(len(c)), c)
+            order = np.argsort(rows + rng.random(len(idx)), kind="stable")  # within each row: random order
+            rank = np.arange(len(idx)) - lims[:-1][rows[order]]
+            idx = idx[np.sort(order[rank < cap])]
+            c = np.minimum(c, cap)
+        kept.append(c)
+        ids.append(idx.astype(np.int32))
+    cat = (lambda a, t: np.concatenate(a) if a else np.zeros(0, t))
+    return cat(counts, np.int64), cat(kept, np.int64), cat(ids, np.int32)
+
+
+def witness_graph(Z, delta: float, seed: int, cap: int | None = None):
+    """ProbCover's delta-ball graph at scale: candidate balls x witness images, each row capped at ``cap``.
+
+    Balls are centred on a seeded sample of :data:`GRAPH_CANDIDATES` images; coverage is counted on a
+    seeded witness sample sized so that a mean ball holds about ``cap`` witnesses (at least
+    :data:`GRAPH_MIN_WITNESSES`; the mean ball size comes from 256 pilot balls). A ball holding more
+    than ``cap`` witnesses keeps a seeded random ``cap`` of them with weight ``count / cap`` so its
+    gain stays an unbiased estimate.
+
+    Returns
+    -------
+    dict
+        ``g`` (CSR, candidates x witnesses, kept edges), ``count`` (witnesses in each full ball),
+        ``cand`` and ``wit`` (pool rows), ``index`` (over the witnesses), and the figures reported in
+        the Selection's info (``graph_*``).
+    """
+    import scipy.sparse as sp
+
+    cap = int(DEGREE_CAP if cap is None else cap)
+    n = len(Z)
+    rng = np.random.default_rng(seed)
+    cand = sample(n, GRAPH_CANDIDATES, rng)
+    pilot_pool = sample(n, GRAPH_MIN_WITNESSES, rng)
+    pilot = pilot_pool[sample(len(pilot_pool), 256, rng)]
+    pilot_count, _, _ = range_rows(flat_index(np.asarray(Z[pilot_pool])), np.asarray(Z[pilot]), delta)
+    mean_ball = max(1.0, float(pilot_count.mean()) * n / len(pilot_pool))
+    m = int(min(n, max(GRAPH_MIN_WITNESSES, np.ceil(cap * n / mean_ball))))
+    wit = sample(n, m, rng)
+    W = np.asarray(Z[wit])
+    index = _range_index(W, seed)
+    count, kept, ids = range_rows(index, np.asarray(Z[cand]), delta, cap, rng)
+    over = count > cap
+    g = sp.csr_matrix((np.ones(len(ids), np.bool_), ids, np.concatenate([[0], np.cumsum(kept)])),
+                      shape=(len(cand), m))
+    g.sort_indices()
+    info = {"graph": "sampled", "graph_candidates": int(len(cand)), "graph_witnesses": int(m),
+            "graph_degree_cap": cap, "graph_rows_capped": float(over.mean()),
+            "graph_index": "flat" if m <= FLAT_MAX_WITNESSES else "ivf",
+            "graph_pilot_mean_ball": float(mean_ball)}
+    return {"g": g, "count": count, "cand": cand, "wit": wit, "index": index, "W": W, "info": info}

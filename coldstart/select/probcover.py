@@ -12,6 +12,12 @@ falls back to), or set by hand. The graph is built by a chunked radius search ov
 (no dropped remainder, no N x N matrix; edges stored as int32); once everything is
 covered, the rest of the order is a seeded random permutation (as in the
 original), so selections stay nested.
+
+From 100,000 images on faiss the exact graph does not fit in memory (a million images in balls of
+~15,000 is 15 billion edges), so coverage is estimated (:func:`sampled_cover`): balls centred on
+a seeded candidate sample hold at most ``graph_degree_cap`` witnesses from a seeded witness sample,
+each pick is refined among its candidate's nearest images, and the ``coverage_fraction`` reported
+is exact over the whole pool. The sample sizes and the cap are in the Selection's info (``graph_*``).
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ import time
 
 import numpy as np
 
-from ._space import kmeans, l2_normalize, reduce_dim, single_thread, sq_dist
+from ._space import kmeans, l2_normalize, nearest, reduce_dim, single_thread, sq_dist
 from .base import Param, register
+from .faiss_backend import PURITY_SAMPLE, SAMPLED_MIN_POOL, use_faiss
 from .diagnostics import make_selection
 from .validation import check_inputs
 from ..errors import ColdstartError
@@ -41,14 +48,19 @@ def auto_delta(Z: np.ndarray, n_clusters: int, purity: float, seed: int,
     y = kmeans(Z, kmc, seed)[1] if kmc > 1 else np.zeros(n, int)
     rng = np.random.default_rng(seed)
     centres = np.arange(n) if n <= sample else np.sort(rng.choice(n, sample, replace=False))
-    zz = np.einsum("ij,ij->i", Z, Z)
-    d_other = np.full(len(centres), np.inf, np.float32)
-    step = max(1, (32 * 2**20) // (4 * n))
-    for s in range(0, len(centres), step):
-        c = centres[s:s + step]
-        d = sq_dist(Z[c], Z, zz)
-        d[y[c][:, None] == y[None, :]] = np.inf
-        d_other[s:s + step] = np.sqrt(d.min(axis=1))
+    if use_faiss(n):
+        from .faiss_backend import other_label_distance
+
+        d_other = other_label_distance(Z, y, centres)
+    else:
+        zz = np.einsum("ij,ij->i", Z, Z)
+        d_other = np.full(len(centres), np.inf, np.float32)
+        step = max(1, (32 * 2**20) // (4 * n))
+        for s in range(0, len(centres), step):
+            c = centres[s:s + step]
+            d = sq_dist(Z[c], Z, zz)
+            d[y[c][:, None] == y[None, :]] = np.inf
+            d_other[s:s + step] = np.sqrt(d.min(axis=1))
     finite = d_other[np.isfinite(d_other)]
     if len(finite) == 0:  # one pseudo-class: nothing can be impure, so one ball may hold everything
         reach = 2.0 * float(np.sqrt(((Z - Z.mean(axis=0)) ** 2).sum(axis=1).max()))
@@ -70,8 +82,6 @@ def delta_graph(Z: np.ndarray, delta: float, chunk: int | None = None):
     At scale, faiss range searches build it (:func:`.faiss_backend.delta_graph`).
     """
     import scipy.sparse as sp
-
-    from .faiss_backend import use_faiss
 
     if use_faiss(len(Z)):
         from .faiss_backend import delta_graph as faiss_delta_graph
@@ -101,6 +111,31 @@ def delta_graph(Z: np.ndarray, delta: float, chunk: int | None = None):
     return sp.csr_matrix((np.ones(len(indices), np.bool_), indices, np.cumsum(counts)), shape=(n, n))
 
 
+def _greedy(gT, cnt: np.ndarray, weight, taken: np.ndarray, covered: np.ndarray, budget: int, take):
+    """Greedy max coverage: repeatedly the untaken ball with the most (weighted) uncovered members.
+
+    ``cnt[i]`` = uncovered members of ball i among its stored ones (updated in place), ``weight`` = None or
+    each ball's members per stored member; ``gT`` row q = the balls storing q; ``take(p, score)`` returns
+    (the pick made for ball p, its gain, every member of its ball), whose members are then covered.
+    """
+    picks, gains = [], []
+    while len(picks) < budget:
+        score = cnt if weight is None else cnt * weight
+        g_masked = np.where(taken, -1, score)
+        p = int(np.argmax(g_masked))
+        if g_masked[p] <= 0:
+            break
+        taken[p] = True
+        pick, gain, ball = take(p, score[p])
+        picks.append(pick)
+        gains.append(gain)
+        newly = ball[~covered[ball]]
+        covered[newly] = True
+        if len(newly):  # every ball holding a newly covered member loses one
+            cnt -= np.bincount(gT[newly].indices, minlength=len(cnt))
+    return picks, gains
+
+
 def greedy_cover(g, budget: int, seed: int, labeled: np.ndarray) -> tuple[list[int], list[int]]:
     """Greedy max coverage on CSR graph ``g`` (rows = balls). Returns picks and gains."""
     n = g.shape[0]
@@ -117,27 +152,81 @@ def greedy_cover(g, budget: int, seed: int, labeled: np.ndarray) -> tuple[list[i
         del rows
     taken = np.zeros(n, bool)
     taken[labeled] = True
-    picks, gains = [], []
     perm = np.random.default_rng(seed).permutation(n)
-    while len(picks) < budget:
-        g_masked = np.where(taken, -1, gain)
-        p = int(np.argmax(g_masked))
-        if g_masked[p] <= 0:
-            break
-        picks.append(p)
-        gains.append(int(gain[p]))
-        taken[p] = True
-        ball = indices[indptr[p]:indptr[p + 1]]
-        newly = ball[~covered[ball]]
-        covered[newly] = True
-        if len(newly):  # every ball containing a newly covered image loses one
-            nbrs = g[newly].indices
-            gain -= np.bincount(nbrs, minlength=n)
+    picks, gains = _greedy(g, gain, None, taken, covered, budget,
+                           lambda p, score: (p, score, indices[indptr[p]:indptr[p + 1]]))
+    gains = [int(x) for x in gains]
     if len(picks) < budget:  # everything covered: the original continues at random
         rest = perm[~taken[perm]][: budget - len(picks)]
         picks.extend(int(r) for r in rest)
         gains.extend([0] * len(rest))
     return picks, gains
+
+
+def sampled_cover(Z, delta: float, budget: int, seed: int, labeled: np.ndarray):
+    """Greedy max coverage at scale, estimated on :func:`.faiss_backend.witness_graph` (candidates x witnesses).
+
+    Each step takes the candidate ball with the largest estimated gain, then the best of it and its
+    :data:`.faiss_backend.REFINE_NEIGHBOURS` nearest pool images by uncovered witnesses in their full balls
+    (so the pick is not limited to the candidate sample).
+
+    Returns picks (pool rows), estimated gains and ball sizes (in pool images), and the graph's figures.
+    """
+    from .faiss_backend import REFINE_NEIGHBOURS, flat_index, range_rows, witness_graph
+
+    n = len(Z)
+    wg = witness_graph(Z, delta, seed)
+    g, count, cand = wg["g"], wg["count"], wg["cand"]
+    m = g.shape[1]
+    covered = np.zeros(m, bool)
+    if len(labeled):  # labeled images' balls count as covered
+        covered[range_rows(wg["index"], np.asarray(Z[labeled]), delta)[2]] = True
+    kept = np.diff(g.indptr)
+    cnt = kept - np.bincount(np.repeat(np.arange(len(cand)), kept), weights=covered[g.indices],
+                             minlength=len(cand)).astype(np.int64)
+    weight = count / np.maximum(kept, 1)
+    taken = np.isin(cand, labeled)
+
+    pool_taken = np.zeros(n, bool)
+    pool_taken[labeled] = True
+    index = wg["index"]
+    near = flat_index(Z)
+    scale = n / m
+
+    neighbours: dict[int, np.ndarray] = {}
+
+    def take(p, score):
+        """The best ball among candidate p and its REFINE_NEIGHBOURS nearest images, by uncovered witnesses."""
+        if p not in neighbours:  # searched for the 64 best untaken candidates at once (one scan of the pool)
+            s = cnt * weight
+            s[taken & (np.arange(len(s)) != p)] = -1
+            batch = np.union1d([p], np.argsort(-s, kind="stable")[:64])
+            found = near.search(np.ascontiguousarray(Z[cand[batch]], dtype=np.float32), REFINE_NEIGHBOURS)[1]
+            neighbours.update(zip(batch.tolist(), found))
+        q = neighbours[p]
+        q = q[(q >= 0) & ~pool_taken[np.maximum(q, 0)]]
+        q = np.unique(np.concatenate([[cand[p]], q]))
+        counts, _, ids = range_rows(index, np.asarray(Z[q]), delta)
+        rows = np.repeat(np.arange(len(q)), counts)
+        unc = np.bincount(rows, weights=~covered[ids], minlength=len(q))
+        best = int(np.argmax(unc))
+        pick = int(q[best])
+        pool_taken[pick] = True
+        r = np.searchsorted(cand, pick)
+        if r < len(cand) and cand[r] == pick:
+            taken[r] = True
+        return pick, unc[best] * scale, ids[rows == best]
+
+    picks, gains = _greedy(g.T.tocsr(), cnt, weight, taken, covered, budget, take)
+    gains = [int(round(x)) for x in gains]
+    if len(picks) < budget:  # every witness covered: continue at random, as the original
+        perm = np.random.default_rng(seed).permutation(n)
+        rest = perm[~pool_taken[perm]][: budget - len(picks)]
+        picks.extend(int(r) for r in rest)
+        gains.extend([0] * len(rest))
+    ball = (range_rows(wg["index"], np.asarray(Z[np.asarray(picks, np.int64)]), delta)[0] * scale).round().astype(np.int64)
+    info = dict(wg["info"], n_edges=int(g.nnz), mean_ball_size=float(count.mean() * scale))
+    return picks, gains, ball, info
 
 
 @register("probcover", "ProbCover: greedy maximum coverage of delta-balls (delta from a purity "
@@ -194,23 +283,30 @@ def select_probcover(features, budget: int, seed: int = 0, delta: float | None =
         Z = norm(reduce_dim(Z, int(dim), seed))
     extra: dict = {"space": ("L2-normalised" if normalize else "raw features")
                    + (f" + PCA({Z.shape[1]})" if Z.shape[1] < X.shape[1] else "")}
+    sampled = use_faiss(len(Z)) and len(Z) >= SAMPLED_MIN_POOL  # estimated on a witness sample, degree capped
     if delta is None:
-        d, meta = auto_delta(Z, int(n_clusters), float(purity), seed)
+        d, meta = auto_delta(Z, int(n_clusters), float(purity), seed, **({"sample": PURITY_SAMPLE} if sampled else {}))
         extra.update(meta, delta_auto=True)
     else:
         d = float(delta)
         if not d >= 0:
             raise ColdstartError(f"delta={delta} must be >= 0 (a radius in the selection space)")
         extra["delta_auto"] = False
-    g = delta_graph(Z, d)
-    picks, gains = greedy_cover(g, budget, seed, lab)
-    ball = np.diff(g.indptr)
-    covered = np.zeros(len(Z), bool)
-    for p in picks:
-        covered[g.indices[g.indptr[p]:g.indptr[p + 1]]] = True
-    extra.update(delta=d, n_edges=int(g.nnz), mean_ball_size=float(ball.mean()),
-                 coverage_fraction=float(covered.mean()))
-    cols = {"gain": gains, "ball_size": ball[picks]}
+    if sampled:
+        picks, gains, ball_picks, graph = sampled_cover(Z, d, budget, seed, lab)
+        covered = nearest(Z, Z[np.asarray(picks, np.int64)])[1] <= d  # exact, over the whole pool
+        extra.update(graph, delta=d, coverage_fraction=float(covered.mean()))
+    else:
+        g = delta_graph(Z, d)
+        picks, gains = greedy_cover(g, budget, seed, lab)
+        ball = np.diff(g.indptr)
+        ball_picks = ball[picks]
+        covered = np.zeros(len(Z), bool)
+        for p in picks:
+            covered[g.indices[g.indptr[p]:g.indptr[p + 1]]] = True
+        extra.update(delta=d, n_edges=int(g.nnz), mean_ball_size=float(ball.mean()),
+                     coverage_fraction=float(covered.mean()))
+    cols = {"gain": gains, "ball_size": ball_picks}
     params = {"delta": delta, "purity": float(purity), "n_clusters": int(n_clusters), "dim": dim,
               "normalize": bool(normalize)}
     return make_selection("probcover", X, picks, seed, params, cols, extra, t0, lab)

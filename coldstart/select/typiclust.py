@@ -10,7 +10,10 @@ from each visited cluster the most typical unpicked image is taken: typicality =
 distance to its ``k`` nearest neighbours inside the cluster, measured in the full features (so
 the picks sit where the pool is dense in the space coverage is judged in). The cluster count
 does not depend on the budget (it is sized for ``horizon``), so selections are nested. No N x N
-matrix: kNN is computed per cluster, in chunks, and only for clusters actually visited.
+matrix: kNN is computed per cluster, in chunks, and only for clusters actually visited. On faiss
+(pools from 100,000 images) the kNN is a flat-index search, for a seeded sample of at most
+:data:`.faiss_backend.TYPICALITY_CANDIDATES` members of each cluster against all its members
+(reported as ``typicality_candidates``), so the pick is the most typical of that sample.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import time
 
 import numpy as np
 
+from . import faiss_backend
 from ._space import kmeans, knn_mean_distance, l2_normalize, reduce_dim, single_thread
 from .base import Param, register
 from .diagnostics import make_selection
@@ -94,6 +98,14 @@ def select_typiclust(features, budget: int, seed: int = 0, k: int = 20, horizon:
     order = np.concatenate([big, order[sizes[order] <= int(min_cluster_size)]]) if len(big) else order
     order = order[sizes[order] > 0]
 
+    # on faiss (large pools): typicality of a seeded sample of at most `cap` members per cluster, their
+    # neighbours searched exactly among all its members; the numpy path ranks every member
+    scale = faiss_backend.use_faiss(n)
+    cap = faiss_backend.TYPICALITY_CANDIDATES if scale else None
+    if cap is not None and np.minimum(sizes, cap).sum() < budget + len(lab):
+        cap = None  # too few candidates for the budget: rank every member
+    avail = sizes if cap is None else np.minimum(sizes, cap)
+    knn = faiss_backend.knn_mean_distance if scale else knn_mean_distance
     taken = np.zeros(n, bool)
     taken[lab] = True
     ranked: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # cluster -> members by typicality, mean dist
@@ -103,16 +115,19 @@ def select_typiclust(features, budget: int, seed: int = 0, k: int = 20, horizon:
     i = 0
     while len(picks) < budget:
         # cycle over the big clusters first; fall back to every cluster when they run dry
-        pool = order[:n_big] if any(pos[int(c)] < sizes[c] for c in order[:n_big]) else order
+        pool = order[:n_big] if any(pos[int(c)] < avail[c] for c in order[:n_big]) else order
         c = int(pool[i % len(pool)])
         i += 1
         if c not in ranked:
             members = np.flatnonzero(labels == c)
             kk = max(1, min(int(k), len(members) // 2))
-            md = knn_mean_distance(F[members], F[members], kk) if len(members) > 1 \
+            cand = members if cap is None or len(members) <= cap else \
+                np.sort(np.random.default_rng((seed, c)).choice(members, cap, replace=False))
+            Fm = np.asarray(F[members])
+            md = knn(Fm[np.searchsorted(members, cand)], Fm, kk) if len(members) > 1 \
                 else np.zeros(1, np.float32)
-            o = np.lexsort((members, md))  # most typical (smallest mean distance) first
-            ranked[c] = (members[o], md[o], kk)
+            o = np.lexsort((cand, md))  # most typical (smallest mean distance) first
+            ranked[c] = (cand[o], md[o], kk)
         members, md, kk = ranked[c]
         while pos[c] < len(members) and taken[members[pos[c]]]:
             pos[c] += 1
@@ -131,4 +146,6 @@ def select_typiclust(features, budget: int, seed: int = 0, k: int = 20, horizon:
     space = ("L2-normalised" if normalize else "raw features") + \
         (f" + PCA({Z.shape[1]})" if Z.shape[1] < X.shape[1] else "")
     info = {"n_clusters": n_clusters, "cluster_sizes": sizes.tolist(), "space": space}
+    if scale:
+        info["typicality_candidates"] = cap  # None: every member ranked
     return make_selection("typiclust", X, picks, seed, params, cols, info, t0, lab)
