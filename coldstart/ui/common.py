@@ -131,12 +131,15 @@ def ensure_default_dataset() -> bool:
         st.write("This happens once; later visits open it straight away.")
         cb = progress_callback("generating phantom images")
         try:
-            ensure_phantom(progress=cb)
+            ds = ensure_phantom(progress=cb)
         except ColdstartError as e:
             s.update(label="Could not create the phantom pool", state="error")
             show_error(e)
             return False
         s.update(label="Phantom pool ready", state="complete", expanded=False)
+    from . import explore_warm  # Explore's first visit then only draws
+
+    explore_warm.start(ds)
     return True
 
 

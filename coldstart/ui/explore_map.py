@@ -223,11 +223,18 @@ def current_budget(key: str, default: int, max_budget: int) -> int:
     return int(max(1, min(int(max_budget), int(b))))
 
 
+def current_selection(key: str) -> list[str] | None:
+    """The image ids of the map's last lasso/box selection (None before any, [] after a deselect)."""
+    sel = _value(key).get("selected")
+    return None if sel is None else [str(s) for s in sel]
+
+
 def explore_map(xy: np.ndarray, ids: Sequence[str], *, budget: int, max_budget: int,
                 color: dict | None = None, info: Mapping[str, Sequence] | None = None,
                 layers: Sequence[MapLayer] = (), title: str = "", axis_name: str = "",
                 highlight_ids: Sequence[str] = (), key: str = "explore_map", height: int = 600,
-                label_limit: int = 60, budget_label: str = "Budget: how many images to label first") -> MapState:
+                label_limit: int = 60, budget_label: str = "Budget: how many images to label first",
+                on_change: Callable[[], None] | None = None) -> MapState:
     """Draw (or update in place) the Explore map; return the budget and the lasso selection.
 
     Parameters
@@ -246,6 +253,9 @@ def explore_map(xy: np.ndarray, ids: Sequence[str], *, budget: int, max_budget: 
         One or two methods' picks.
     highlight_ids : sequence of str
         Images to ring (an image found on the map).
+    on_change : callable, optional
+        Called when the map reports a new budget or selection (a page reruns the parts that
+        depend on them, e.g. with ``st.rerun([...])``).
     """
     xy = np.ascontiguousarray(xy, dtype=np.float32)
     ids = [str(i) for i in ids]
@@ -280,7 +290,7 @@ def explore_map(xy: np.ndarray, ids: Sequence[str], *, budget: int, max_budget: 
         sel_ack=int(prev.get("sel_seq", 0)), title=title, axis_name=axis_name,
         highlight=[str(h) for h in highlight_ids], height=int(height), label_limit=int(label_limit),
         point_size=7 if n <= 2000 else 5 if n <= 10000 else 3, budget_label=budget_label,
-        key=key, default=None)
+        key=key, default=None, on_change=on_change)
     sel = value.get("selected") if isinstance(value, dict) else None
     return MapState(budget=current_budget(key, budget, max_budget),
                     selected_ids=None if sel is None else [str(s) for s in sel])
