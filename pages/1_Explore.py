@@ -1,14 +1,10 @@
 """Explore: the pool on a 2-D map, the images a method would pick first, and why.
 
-A thin view: embeddings, maps and selections come from ``coldstart`` (the same functions the CLI
-runs: ``coldstart embed``, ``coldstart map``, ``coldstart select``), cached on disk and per session.
-
-The page is a set of fragments (``coldstart.ui.explore_controls`` names them): the three control
-columns, the map, the diagnostics, the stratum coverage and the galleries. A control reruns only
-the parts that depend on it (colour: the map; a method: its column and the picks' parts; the budget
-slider or a lasso inside the map: the panels below it), so unchanged galleries and tables are never
-re-sent. Each part reads the controls from session state; only the dataset, the pool and the map
-embedding rerun the whole page. Selections are computed once at the largest budget and sliced.
+A thin view over ``coldstart`` (the functions ``coldstart embed``, ``map`` and ``select`` run), cached
+on disk and per session. The page is a set of fragments (``coldstart.ui.explore_controls``): a control
+reruns only the parts that depend on it (colour: the map; a method: its column and the picks' parts; the
+map's budget or lasso: the panels below it); each part reads the controls from session state. Only the
+dataset, the pool and the map embedding rerun the whole page.
 """
 
 from __future__ import annotations
@@ -85,8 +81,7 @@ def method(tag: str) -> dict | None:
 
 
 def method_label(tag: str) -> str:
-    m = method(tag)
-    return m["label"] if m else f"{tag.upper()}: {ss.get(f'explore_sel_{tag}')}"
+    return (method(tag) or {}).get("label") or f"{tag.upper()}: {ss.get(f'explore_sel_{tag}')}"
 
 
 def _show_umap() -> None:
@@ -110,8 +105,8 @@ def umap_notice(emb: str, seed: int) -> None:
 @st.fragment(key=ctl.MAP_CONTROLS)
 def map_controls() -> None:
     st.subheader("Map", divider="gray")
-    emb = ctl.embedder_box("Map embedding", "explore_map_emb", EMB_ROW, weights_view.default_note(ds),
-                           on_change=FULL, offer_download=lambda n: weights_view.offer_download(ds, n, "explore_map_emb"))
+    emb = ctl.embedder_box("Map embedding", "explore_map_emb", EMB_ROW, weights_view.default_note(ds), on_change=FULL,
+                           offer_download=lambda n: weights_view.offer_download(ds, n, "explore_map_emb"))
     if emb is not None and ensure_features(emb) and "explore_map_method" not in ss:
         # UMAP when it is cached, else PCA (instant) so the first paint is fast
         has_umap = loaders.cached_map(ds, emb, "umap", seed_now()) is not None
@@ -166,17 +161,13 @@ def controls_b() -> None:
         method_controls("b", "random", ON_METHOD_B)
 
 
-c_map, c_a, c_b = st.columns(3, gap="large")
-with c_map:
-    map_controls()
-with c_a:
-    controls_a()
-with c_b:
-    controls_b()
+for col, part in zip(st.columns(3, gap="large"), (map_controls, controls_a, controls_b)):
+    with col:
+        part()
 
 pool_name = ss["explore_pool"]
 pool = ex.pool_indices(ds, pool_name)
-n_pool = len(pool)
+n_pool, pool_ids = len(pool), ds.ids[pool]
 if n_pool < 3:
     st.info(f"The pool has {n_pool} image(s): a map and a selection need at least 3. "
             "Import more images (home page) or choose **all images** as the pool.")
@@ -200,12 +191,11 @@ if map_emb is None:
     st.stop()
 # diagnostics (coverage, near-duplicates, distances) are measured in the map embedding's PCA-50 space
 space = loaders.reduced_features(ds, map_emb, pool_name)
-pool_ids = ds.ids[pool]
 pool_hover = ui.session_memo(("explore_pool_info", ds.manifest_hash, pool_name),
                              lambda: ex.pool_info(ds, pool, split=pool_name == "all"))
 
 
-def budget_now() -> int:
+def budget_now() -> int:  # the budget the map's slider last reported
     return emap.current_budget("explore_map", default_budget, max_budget)
 
 
@@ -223,6 +213,10 @@ def picks(tag: str, budget: int, style: int):
     except ColdstartError as e:
         ui.show_error(e, m["selector"])
         return None, None
+
+
+def layers_at(budget: int) -> list:
+    return [lay for lay in (picks("a", budget, 0)[0], picks("b", budget, 1)[0]) if lay is not None]
 
 
 def strata_values(column: str) -> np.ndarray:
@@ -273,7 +267,7 @@ def map_view() -> None:
         except ColdstartError as e:
             ui.show_error(e)
             return
-    layers = [lay for lay in (picks("a", budget, 0)[0], picks("b", budget, 1)[0]) if lay is not None]
+    layers = layers_at(budget)
     color = map_colour(ss["explore_color"], picks("a", budget, 0)[1])
     find_id = ss.get("explore_find") or ""
     title = f"Map: {PROJ[method_name]} of <b>{map_emb}</b> embeddings ({n_pool:,} images)"
@@ -306,7 +300,8 @@ def diagnostics_view() -> None:
                       help=f"Mean distance from every pool image to its nearest pick in the map's "
                            f"{map_emb} space (PCA to 50 dims); lower = the picks cover the pool better.")
             m3, m4 = st.columns(2)
-            m3.metric("OOD picked", d["ood_picked"], help="Picks flagged as not belonging to the task (wasted labels).")
+            m3.metric("OOD picked", d["ood_picked"],
+                      help="Picks flagged as not belonging to the task (wasted labels).")
             m4.metric("Near-duplicate pairs", len(d["duplicates"]),
                       help="Pairs of picks much closer than typical pool images (< 10% of the "
                            "median distance): repeats waste labels.")
@@ -327,7 +322,7 @@ def diagnostics_view() -> None:
 def coverage_view() -> None:
     st.subheader("Stratum coverage")
     budget = budget_now()
-    layers = [lay for lay in (picks("a", budget, 0)[0], picks("b", budget, 1)[0]) if lay is not None]
+    layers = layers_at(budget)
     if not STRATA or not layers:
         st.caption("No categorical column to stratify by in this dataset's manifest." if not STRATA else "")
         return

@@ -8,7 +8,8 @@ build) keeps one iframe for the page's life:
 
 - the pool is one ``scattergl`` trace with image ids in ``customdata``, redrawn only when the map,
   the pool or the colouring changes; its data is sent only until the frame reports (in its value)
-  that it has drawn those keys, so a budget rerun carries a few kB, not the pool;
+  that it has drawn those keys, so a budget rerun carries a few kB, not the pool, and a colour
+  change carries the colours alone;
 - each method's picks are an SVG overlay of numbered markers with their own hover. Selections are
   nested, so the page sends each method's full order once and the slider *inside* the component
   shows any budget as a prefix, in the browser;
@@ -279,13 +280,16 @@ def explore_map(xy: np.ndarray, ids: Sequence[str], *, budget: int, max_budget: 
             "symbol": PICK_SYMBOLS[lay.style % len(PICK_SYMBOLS)],
             "key": hashlib.blake2b(json.dumps(pos).encode(), digest_size=8).hexdigest()})
     prev = _value(key)
-    # the pool's data travels only until the frame reports it has drawn these keys
-    has_data = not (prev.get("pool_key") == pool_key and prev.get("color_key") == color_key)
+    # the pool's data (and, apart from it, its colouring) travel only until the frame reports it
+    # has drawn these keys: a colour change sends the colours, not the coordinates, ids and hover
+    has_data = prev.get("pool_key") != pool_key
+    has_color = has_data or prev.get("color_key") != color_key
     ack = max(int(prev.get("seq", 0)), int(st.session_state.get(f"_{key}_server", {}).get("ack", 0)))
     st.session_state[f"_{key}_server"] = {"ack": ack, "budget": int(budget)}
     value = _component()(
         xy=raw if has_data else b"", ids=joined if has_data else "", info=info_payload if has_data else {},
-        color=color if has_data else {}, has_data=has_data, pool_key=pool_key, color_key=color_key,
+        color=color if has_color else {}, has_data=has_data, has_color=has_color, pool_key=pool_key,
+        color_key=color_key,
         layers=payload_layers, budget=int(budget), max_budget=int(max_budget), ack=ack,
         sel_ack=int(prev.get("sel_seq", 0)), title=title, axis_name=axis_name,
         highlight=[str(h) for h in highlight_ids], height=int(height), label_limit=int(label_limit),

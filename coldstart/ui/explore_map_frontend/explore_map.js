@@ -2,7 +2,8 @@
 //
 // The pool is drawn once as one scattergl trace (ids in customdata); it is redrawn only when its
 // key changes (another map, pool or colouring). The server sends the pool's data only while the
-// keys this frame reports differ from its own (`has_data`); a frame without the data asks for it.
+// pool key this frame reports differs from its own (`has_data`), and the colours only while the
+// colour key does (`has_color`); a frame without the data it needs asks for it.
 // Picks are an SVG overlay drawn by this script on top of the plot: every method's full nested
 // order is sent once, so a budget change only shows a prefix (no Plotly call at all). After
 // QUIET_MS without slider movement the budget goes back to Python with a sequence number; a
@@ -46,10 +47,10 @@
     copy.set(bytes);
     return new Float32Array(copy.buffer);
   }
-  function poolTrace(a) {
-    const n = S.xs.length, c = a.color || {};
+  function poolTrace(a, c) {
+    const n = S.xs.length;
     const lines = new Array(n);
-    const info = a.info || {};
+    const info = S.info || {};
     const fields = Object.keys(info);
     for (let i = 0; i < n; i++) {
       let t = "<b>" + S.ids[i] + "</b>";
@@ -96,11 +97,12 @@
     S.ys = new Float32Array(n);
     for (let i = 0; i < n; i++) { S.xs[i] = f[2 * i]; S.ys[i] = f[2 * i + 1]; }
     S.ids = a.ids ? a.ids.split("\n") : [];
+    S.info = a.info || {};
     S.index = new Map(S.ids.map((id, i) => [id, i]));
     S.selected = null;
     const first = !gd.data;
-    const p = first ? Plotly.newPlot(gd, [poolTrace(a)], layout(a), CONFIG)
-                    : Plotly.react(gd, [poolTrace(a)], layout(a), CONFIG);
+    const p = first ? Plotly.newPlot(gd, [poolTrace(a, S.color)], layout(a), CONFIG)
+                    : Plotly.react(gd, [poolTrace(a, S.color)], layout(a), CONFIG);
     return p.then(() => {
       if (first) {
         gd.on("plotly_afterplot", drawOverlay);
@@ -117,8 +119,8 @@
     S.selSeq += 1;
     sendValue();
   }
-  function catLegend(a) {
-    const el = $("catlegend"), c = a.color || {};
+  function catLegend(c) {
+    const el = $("catlegend");
     el.innerHTML = "";
     if (c.kind !== "categorical") return;
     const head = document.createElement("b");
@@ -340,18 +342,20 @@
     const hlKey = JSON.stringify(a.highlight || []);
     const hlChanged = hlKey !== S.hlKey;
     let p = Promise.resolve(false), redraw = false;
-    if ((a.pool_key !== S.poolKey || a.color_key !== S.colorKey) && !a.has_data) {
-      // the server thinks this map is drawn (e.g. the frame was remounted): ask for the data
-      S.poolKey = S.colorKey = null;
+    const poolChanged = a.pool_key !== S.poolKey, colorChanged = a.color_key !== S.colorKey;
+    if ((poolChanged && !a.has_data) || (colorChanged && !a.has_color)) {
+      // the server thinks this map (or colouring) is drawn, e.g. the frame was remounted: ask for it
+      if (poolChanged) S.poolKey = null;
+      S.colorKey = null;
       sendValue();
-    } else if (a.pool_key !== S.poolKey || a.color_key !== S.colorKey) {
-      const samePool = a.pool_key === S.poolKey;
+    } else if (poolChanged || colorChanged) {
       S.poolKey = a.pool_key;
       S.colorKey = a.color_key;
-      catLegend(a);
-      if (samePool) S.poolDraws += 1;
-      p = samePool ? Plotly.react(gd, [poolTrace(a)], layout(a), CONFIG).then(() => true)
-                   : drawPool(a).then(() => true);
+      S.color = a.color || {};
+      catLegend(S.color);
+      if (!poolChanged) S.poolDraws += 1;
+      p = poolChanged ? drawPool(a).then(() => true)
+                      : Plotly.react(gd, [poolTrace(a, S.color)], layout(a), CONFIG).then(() => true);
       redraw = true;  // the layout (title included) is drawn with the pool
     }
     if (!redraw && gd.data && a.title !== S.title) Plotly.relayout(gd, { "title.text": a.title || "" });
