@@ -242,17 +242,22 @@ def _until(page, check, timeout_s: float = 120.0) -> float:
     raise TimeoutError("the page did not show the result in time")
 
 
-def _nth_option(page, label: str, k: int):
-    """Open a select box (not timed); the returned action clicks its ``k``-th option (timed)."""
+def _type_option(page, label: str, text: str):
+    """Open a select box and type ``text`` (not timed); the returned action presses Enter (timed)."""
     page.get_by_role("combobox", name=label, exact=True).first.click()
-    opt = page.get_by_role("option").nth(k)
-    opt.wait_for()
-    return opt.click
+    page.keyboard.type(text)
+    page.wait_for_timeout(300)
+    return lambda: page.keyboard.press("Enter")
+
+
+def _first_pick_id(page) -> str:
+    cap = page.locator('[data-testid="stTabPanel"] [data-testid="stImageCaption"]').first.inner_text()
+    return cap.split("·")[0].strip()
 
 
 def page_timings(data_root: Path) -> dict:
     """Every Explore widget on the page's pool; each timed from the interaction to the result."""
-    from browser import chromium_page, streamlit_app
+    from browser import chromium_page, scroll_to_top, streamlit_app
 
     out: dict = {}
     with streamlit_app(data_root, timeout=120) as url, chromium_page(1440, 1100) as page:
@@ -265,6 +270,7 @@ def page_timings(data_root: Path) -> dict:
 
         def pick(label: str, option: str, nth: int = 0):
             """Open a select box (not timed); the returned action clicks the option (timed)."""
+            scroll_to_top(page)
             box = page.get_by_role("combobox", name=label, exact=True).nth(nth)
             box.click()
             opt = page.get_by_role("option", name=option, exact=True).first
@@ -291,7 +297,7 @@ def page_timings(data_root: Path) -> dict:
                            lambda: lk.filter(has_text="B: kmeans").count() == 1),
             "budget_panels": (lambda: (lambda: frame.evaluate(CHANGE_JS, 30)),
                               lambda: page.get_by_text("of 30", exact=False).count() > 0),
-            "find_image": (lambda: _nth_option(page, find, 1),
+            "find_image": (lambda: _type_option(page, find, _first_pick_id(page)),
                            lambda: frame.locator("circle.highlight").count() == 1),
             "export_mode": (lambda: http.click, lambda: page.get_by_label("Image URL prefix").count() > 0),
             "export_mode_back": (lambda: local.click, lambda: page.get_by_label("Image URL prefix").count() == 0),

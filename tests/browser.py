@@ -291,3 +291,11 @@ def images_loaded(page, selector: str = '[data-testid="stImage"] img', timeout_m
         if (got and all(got)) or time.time() > deadline:
             return sum(got)
         page.wait_for_timeout(200)
+
+
+def scroll_to_top(page) -> None:
+    """Scroll Streamlit's main section to the top (a select box opened far from the viewport can
+    close again as the page scrolls to it)."""
+    page.evaluate("""() => { const m = document.querySelector('[data-testid="stMain"]');
+                              (m || document.scrollingElement).scrollTo(0, 0); }""")
+    page.wait_for_timeout(200)
