@@ -69,8 +69,8 @@ def usable(name: str | None) -> str | None:
 
 def method(tag: str) -> dict | None:
     """Method ``tag`` ("a"/"b") as the controls say now: selector, embedder, parameters, label."""
-    if tag == "b" and not ss.get("explore_compare"):
-        return None
+    if (tag == "b" and not ss.get("explore_compare")) or ss.get(f"explore_sel_{tag}") not in SELECTORS:
+        return None  # (B's controls not drawn yet)
     spec = SELECTORS[ss[f"explore_sel_{tag}"]]
     emb = usable(ss.get(f"explore_emb_{tag}")) if spec.needs_features else None
     if spec.needs_features and emb is None:
