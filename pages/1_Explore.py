@@ -14,7 +14,6 @@ import streamlit as st
 
 from coldstart import explore as ex
 from coldstart import export, maps
-from coldstart.embed.registry import QUICK
 from coldstart.errors import ColdstartError
 from coldstart.select import selector_specs
 from coldstart.select.strata import stratifier_columns
@@ -46,21 +45,6 @@ ON_METHOD_B = ctl.rerun(ctl.CONTROLS_B, *ctl.PICK_PARTS)
 FULL = ctl.rerun()
 
 
-def ensure_features(name: str | None) -> bool:
-    """True when ``name``'s embeddings are cached; computes the quick weight-free ones at once and
-    offers a button for the others (a computation reruns the page)."""
-    if name is None or loaders.cached_features(ds, name) is not None:
-        return name is not None
-    if name in QUICK or st.button(f"Compute {name} embeddings for {len(ds):,} images",
-                                  key=f"explore_embed_{name}", icon=":material/play_arrow:"):
-        with ui.guarded(f"embedding with {name}"):
-            loaders.compute_features(ds, name)
-            st.rerun()
-    st.info(f"{name} embeddings are not computed yet for this dataset "
-            f"(or run `coldstart embed {ds.name} --embedder {name}`).")
-    return False
-
-
 def usable(name: str | None) -> str | None:
     """``name`` if it is available and its embeddings are cached (what the picks and map need)."""
     ok = name in EMB_ROW and EMB_ROW[name]["available"] and loaders.cached_features(ds, name) is not None
@@ -85,8 +69,8 @@ def method_label(tag: str) -> str:
 
 
 def _show_umap() -> None:
-    ss["explore_map_method"] = "umap"
-    ss["explore_umap_pending"] = False
+    ss["explore_map_method"], ss["explore_umap_pending"] = "umap", False
+    st.rerun([ctl.MAP_CONTROLS, ctl.MAP])
 
 
 @st.fragment(run_every=4)
@@ -98,7 +82,7 @@ def umap_notice(emb: str, seed: int) -> None:
                    "clearly; about a minute the first time on 2 cores, then cached). PCA until then.")
     elif state == "ready":
         st.button("UMAP map ready: show it", key="explore_umap_ready", icon=":material/scatter_plot:",
-                  on_click=lambda: (_show_umap(), st.rerun([ctl.MAP_CONTROLS, ctl.MAP])))
+                  on_click=_show_umap)
 
 
 # ------------------------------------------------------------------ controls
@@ -107,7 +91,7 @@ def map_controls() -> None:
     st.subheader("Map", divider="gray")
     emb = ctl.embedder_box("Map embedding", "explore_map_emb", EMB_ROW, weights_view.default_note(ds), on_change=FULL,
                            offer_download=lambda n: weights_view.offer_download(ds, n, "explore_map_emb"))
-    if emb is not None and ensure_features(emb) and "explore_map_method" not in ss:
+    if emb is not None and ctl.ensure_features(ds, emb) and "explore_map_method" not in ss:
         # UMAP when it is cached, else PCA (instant) so the first paint is fast
         has_umap = loaders.cached_map(ds, emb, "umap", seed_now()) is not None
         ss["explore_map_method"] = "umap" if has_umap else "pca"
@@ -141,7 +125,7 @@ def method_controls(tag: str, default: str, on_change) -> None:
                            disabled=not spec.needs_features, on_change=on_change,
                            offer_download=lambda n: weights_view.offer_download(ds, n, f"explore_emb_{tag}"))
     if spec.needs_features:
-        ensure_features(emb)
+        ctl.ensure_features(ds, emb)
     ctl.selector_params(spec, f"explore_p{tag}", on_change=on_change)
 
 
@@ -335,19 +319,22 @@ def coverage_view() -> None:
                         key="explore_coverage")
 
 
+@st.fragment
+def find_box() -> None:
+    """Every image of the pool can be found (type to search); its own part, so that the galleries'
+    reruns do not send the pool's ids again."""
+    options = [""] + [str(i) for i in pool_ids]
+    if ss.get("explore_find") not in options:
+        ss["explore_find"] = ""
+    st.selectbox("Find an image on the map (ringed in black; type an id)", options, key="explore_find",
+                 format_func=lambda v: v or "(none)", on_change=ctl.rerun(ctl.MAP, ctl.GALLERIES))
+
+
 @st.fragment(key=ctl.GALLERIES)
 def galleries_view() -> None:
     budget = budget_now()
     pick_a, pick_b = picks("a", budget, 0)[1], picks("b", budget, 1)[1]
     lasso_rows = ex.ids_to_rows(ds, (emap.current_selection("explore_map") or []))
-    # every image of the pool can be found (type to search): the picks first, then the lassoed, then the rest
-    find_options = [""] + ([str(i) for i in ds.ids[pool[pick_a.indices]]] if pick_a is not None else []) + \
-        [str(i) for i in ds.ids[lasso_rows]] + [str(i) for i in pool_ids]
-    find_options = list(dict.fromkeys(find_options))
-    if ss.get("explore_find") not in find_options:
-        ss["explore_find"] = ""
-    st.selectbox("Find an image on the map (ringed in black; type an id)", find_options, key="explore_find",
-                 format_func=lambda v: v or "(none)", on_change=ctl.rerun(ctl.MAP, ctl.GALLERIES))
     find_id = ss.get("explore_find") or ""
 
     st.subheader(f"Selected on the map ({len(lasso_rows)})")
@@ -395,4 +382,5 @@ def picks_tab(pick, meth, key, find_id):
 map_view()
 diagnostics_view()
 coverage_view()
+find_box()
 galleries_view()

@@ -13,6 +13,7 @@ from typing import Callable, Mapping, Sequence
 
 import streamlit as st
 
+from ..embed.registry import QUICK
 from ..select.base import Param
 
 #: the page's parts, in page order (fragment keys)
@@ -122,3 +123,21 @@ def embedder_box(label: str, key: str, rows: Mapping[str, dict], default: str, d
         return None
     st.caption(str(row["summary"]))
     return name
+
+
+def ensure_features(ds, name: str | None) -> bool:
+    """True when ``name``'s embeddings are cached; computes the quick weight-free ones at
+    once and offers a button for the others (a computation reruns the page)."""
+    from . import common as ui
+    from . import loaders
+
+    if name is None or loaders.cached_features(ds, name) is not None:
+        return name is not None
+    if name in QUICK or st.button(f"Compute {name} embeddings for {len(ds):,} images",
+                                  key=f"explore_embed_{name}", icon=":material/play_arrow:"):
+        with ui.guarded(f"embedding with {name}"):
+            loaders.compute_features(ds, name)
+            st.rerun()
+    st.info(f"{name} embeddings are not computed yet for this dataset "
+            f"(or run `coldstart embed {ds.name} --embedder {name}`).")
+    return False
