@@ -37,6 +37,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
@@ -130,19 +131,68 @@ def component_timings(data_root: Path, points: int, sessions: int, repeats: int)
     return out
 
 
-def prepare_pneumoniamnist(root: Path, npz: Path) -> dict:
-    from coldstart import maps
+def prepare_pool(root: Path, npz: Path, n: int = 0) -> dict:
+    """The page's pool in ``root``: PneumoniaMNIST itself (``n=0``: 5,030 images), or ``n`` augmented
+    PneumoniaMNIST images (``benchmarks/load_explore.py``'s pool, 20,000 by default there). Then
+    :func:`coldstart.explore.warm` fills what the page's first visit reads (pixel embeddings, PCA
+    and UMAP maps, the default kmeans picks on the pool "all images"), as the app does when it
+    builds a pool; its seconds are reported."""
+    from coldstart import explore
     from coldstart.data import Dataset, list_datasets
     from coldstart.data.importers import import_medmnist
-    from coldstart.embed import get_embedder, load_embeddings
+
+    name = "pmnist" if not n else f"pool{n // 1000}k"
+    t = time.perf_counter()
+    if name not in list_datasets(root):
+        src = npz
+        if n:
+            import importlib.util
+
+            spec = importlib.util.spec_from_file_location("load_explore", Path(__file__).with_name("load_explore.py"))
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            make_npz = mod.make_npz
+
+            src = root.parent / f"{name}.npz"
+            make_npz(npz, src, n)
+        import_medmnist(src, name, flag="pneumoniamnist", root=root)
+    out = {"dataset": name, "import_s": round(time.perf_counter() - t, 1)}
+    ds = Dataset(name, root)
+    out["warm_s"] = explore.warm(ds, "pixels", pool="all")
+    out["n_images"] = len(ds)
+    return out
+
+
+def prepare_phantom(root: Path, warm: bool) -> dict:
+    """The default pool as the app builds it (``coldstart.data.phantom.ensure_phantom``), then, when
+    ``warm``, :func:`coldstart.explore.warm` as the app runs it in the background after building it."""
+    from coldstart import explore
+    from coldstart.data.phantom import ensure_phantom
 
     t = time.perf_counter()
-    if "pmnist" not in list_datasets(root):
-        import_medmnist(npz, "pmnist", root=root)
-    ds = Dataset("pmnist", root)
-    feats = load_embeddings(ds, "pixels")
-    maps.load_or_compute_map(ds, feats, get_embedder("pixels", ds).key, "umap", 0)
-    return {"n_images": len(ds), "prepare_s": round(time.perf_counter() - t, 1)}
+    ds = ensure_phantom(root)
+    out = {"build_s": round(time.perf_counter() - t, 1), "n_images": len(ds)}
+    if warm:
+        out["warm_s"] = explore.warm(ds)
+    return out
+
+
+def visits(data_root: Path, path: str = "Explore", n: int = 2) -> dict:
+    """Seconds from opening ``path`` on a fresh server until the map shows picks and Streamlit is
+    idle: the first visit (the server's process caches empty) and ``n - 1`` later visits (new
+    browser sessions on the same server)."""
+    from browser import chromium_page, streamlit_app
+
+    out: dict = {}
+    with streamlit_app(data_root, timeout=180) as url:
+        for k in range(n):
+            with chromium_page(1440, 1100) as page:
+                t = time.perf_counter()
+                page.goto(f"{url}/{path}", wait_until="domcontentloaded")
+                _frame(page, 600_000)
+                _until(page, lambda: True, 600)
+                out["first_visit_s" if k == 0 else f"later_visit_{k}_s"] = round(time.perf_counter() - t, 2)
+    return out
 
 
 def _tree_cpu_s() -> dict | None:
@@ -192,9 +242,22 @@ def _until(page, check, timeout_s: float = 120.0) -> float:
     raise TimeoutError("the page did not show the result in time")
 
 
+def _type_option(page, label: str, text: str):
+    """Open a select box and type ``text`` (not timed); the returned action presses Enter (timed)."""
+    page.get_by_role("combobox", name=label, exact=True).first.click()
+    page.keyboard.type(text)
+    page.wait_for_timeout(300)
+    return lambda: page.keyboard.press("Enter")
+
+
+def _first_pick_id(page) -> str:
+    cap = page.locator('[data-testid="stTabPanel"] [data-testid="stImageCaption"]').first.inner_text()
+    return cap.split("·")[0].strip()
+
+
 def page_timings(data_root: Path) -> dict:
-    """Other Explore widgets at 5,030 points; each timed from the interaction to the result."""
-    from browser import chromium_page, streamlit_app
+    """Every Explore widget on the page's pool; each timed from the interaction to the result."""
+    from browser import chromium_page, scroll_to_top, streamlit_app
 
     out: dict = {}
     with streamlit_app(data_root, timeout=120) as url, chromium_page(1440, 1100) as page:
@@ -207,6 +270,7 @@ def page_timings(data_root: Path) -> dict:
 
         def pick(label: str, option: str, nth: int = 0):
             """Open a select box (not timed); the returned action clicks the option (timed)."""
+            scroll_to_top(page)
             box = page.get_by_role("combobox", name=label, exact=True).nth(nth)
             box.click()
             opt = page.get_by_role("option", name=option, exact=True).first
@@ -214,27 +278,48 @@ def page_timings(data_root: Path) -> dict:
             return opt.click
 
         toggle = page.get_by_text("Show a second method on the same map")
+        title = frame.locator(".gtitle")
+        find = "Find an image on the map (ringed in black; type an id)"
+        http = page.get_by_text("an HTTP server (coldstart serve-images)").first
+        local = page.get_by_text("Label Studio's local storage (no extra server)").first
         steps = {  # name: (prepare -> timed action, result shown)
             "colour_by": (lambda: pick("Colour by", "split"),
                           lambda: "split:" in frame.locator("#catlegend").inner_text()),
+            "projection": (lambda: pick("Projection", "PCA"), lambda: "PCA of" in (title.text_content() or "")),
+            "projection_back": (lambda: pick("Projection", "UMAP"), lambda: "UMAP of" in (title.text_content() or "")),
+            "selector_a": (lambda: pick("Selector", "random"),
+                           lambda: lk.filter(has_text="A: random").count() == 1),
+            "selector_a_back": (lambda: pick("Selector", "kmeans"),
+                                lambda: lk.filter(has_text="A: kmeans").count() == 1),
             "compare_on": (lambda: toggle.click,
                            lambda: lk.filter(has_text="B: random").count() == 1),
             "selector_b": (lambda: pick("Selector", "kmeans", nth=1),
                            lambda: lk.filter(has_text="B: kmeans").count() == 1),
             "budget_panels": (lambda: (lambda: frame.evaluate(CHANGE_JS, 30)),
                               lambda: page.get_by_text("of 30", exact=False).count() > 0),
+            "find_image": (lambda: _type_option(page, find, _first_pick_id(page)),
+                           lambda: frame.locator("circle.highlight").count() == 1),
+            "export_mode": (lambda: http.click, lambda: page.get_by_label("Image URL prefix").count() > 0),
+            "export_mode_back": (lambda: local.click, lambda: page.get_by_label("Image URL prefix").count() == 0),
             "colour_back": (lambda: pick("Colour by", "label"),
                             lambda: "label:" in frame.locator("#catlegend").inner_text()),
             "compare_off": (lambda: toggle.click,
                             lambda: lk.filter(has_text="B: ").count() == 0),
         }
         for name, (prepare, check) in steps.items():
-            act = prepare()
+            page.keyboard.press("Escape")  # no select box left open by the step before
+            try:
+                act = prepare()
+            except Exception as e:  # noqa: BLE001 - a widget the page lacks: say so, time the rest
+                out[f"{name}_error"] = f"{type(e).__name__}: {str(e)[:200]}"
+                continue
             m0 = frame.evaluate("window.__exploreMap.renderMs")
             t0, c0 = time.perf_counter(), _tree_cpu_s()
             act()
             out[f"{name}_s"] = round(time.perf_counter() - t0 + _until(page, check), 3)
+            print(f"{name}: {out[f'{name}_s']} s (load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
             out[f"{name}_map_render_ms"] = round(frame.evaluate("window.__exploreMap.renderMs") - m0, 1)
+            page.wait_for_timeout(300)  # let the browser finish painting before the next step
             out.update({f"{name}_{k}": v for k, v in _cpu_delta(c0).items()})
         # lasso over the middle of the map
         page.frame_locator(IFRAME).locator(".nsewdrag").first.scroll_into_view_if_needed()
@@ -254,13 +339,44 @@ def page_timings(data_root: Path) -> dict:
     return out
 
 
+def _widget_summary(page: dict, n_images: int) -> dict:
+    wall = {k[:-2]: v for k, v in page.items() if k.endswith("_s") and not k.endswith("cpu_s")
+            and k != "first_paint_s"}
+    cpu = [v * 1000 for k, v in page.items() if k.endswith("_cpu_s") and not k.endswith(("server_cpu_s",
+                                                                                         "browser_cpu_s"))]
+    map_ms = [v for k, v in page.items() if k.endswith("_map_render_ms")]
+    server = [v * 1000 for k, v in page.items() if k.endswith("_server_cpu_s")]
+    worst = max(wall, key=wall.get)
+    return {"widget_points": n_images, "widgets": len(wall),
+            "widget_ms_median": round(statistics.median(wall.values()) * 1000, 1),
+            "widget_ms_max": round(wall[worst] * 1000, 1), "widget_slowest": worst,
+            "widget_cpu_ms_median": round(statistics.median(cpu), 1) if cpu else None,
+            "widget_cpu_ms_max": round(max(cpu), 1) if cpu else None,
+            "widget_server_cpu_ms_median": round(statistics.median(server), 1) if server else None,
+            "widget_map_render_ms_median": round(statistics.median(map_ms), 1)}
+
+
+def _isolated_root(out: Path, name: str) -> Path:
+    """A data root holding only one dataset (the app opens on it), exported as COLDSTART_DATA."""
+    root = (out / name).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    os.environ["COLDSTART_DATA"] = str(root)
+    return root
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--points", type=int, default=20_000, help="pool size for the map component (0: skip it)")
     p.add_argument("--sessions", type=int, default=5, help="concurrent browser sessions")
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--npz", type=Path, default=DEFAULT_NPZ, help="PneumoniaMNIST .npz for the page part")
+    p.add_argument("--page-n", type=int, nargs="*", default=[0],
+                   help="pool sizes for the page part: 0 = PneumoniaMNIST (5,030), else that many augmented "
+                        "PneumoniaMNIST images (e.g. --page-n 0 20000); none: skip the page part")
     p.add_argument("--no-page", action="store_true", help="skip the Explore page part")
+    p.add_argument("--visits", action="store_true",
+                   help="also time Explore's first and later visits on the default phantom pool, freshly built, "
+                        "without and with the warm-up the app runs after building it")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     p.add_argument("--json", action="store_true", help="print only the summary JSON line")
     a = p.parse_args(argv)
@@ -271,23 +387,11 @@ def main(argv=None) -> int:
         return 2
     a.out.mkdir(parents=True, exist_ok=True)
     res: dict = {"load_average_start": [round(x, 2) for x in os.getloadavg()], "cpu_count": os.cpu_count()}
-    empty = (a.out / "explore_render_empty").resolve()
-    empty.mkdir(parents=True, exist_ok=True)
+    summary: dict = {"points": a.points, "sessions": a.sessions}
     if a.points > 0:
-        res["component"] = component_timings(empty, a.points, a.sessions, a.repeats)
-    if not a.no_page:
-        if not a.npz.exists():
-            print(f"PneumoniaMNIST not found at {a.npz}: pass --npz PATH or --no-page", file=sys.stderr)
-            return 2
-        root = (a.out / "explore_data").resolve()  # only this dataset: the page opens on it
-        root.mkdir(parents=True, exist_ok=True)
-        os.environ["COLDSTART_DATA"] = str(root)
-        res["page_prepare"] = prepare_pneumoniamnist(root, a.npz)
-        res["page"] = page_timings(root)
-    res["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-    summary = {"points": a.points, "sessions": a.sessions, "load_average": res["load_average_end"][0]}
-    comp = res.get("component")
-    if comp:
+        empty = (a.out / "explore_render_empty").resolve()
+        empty.mkdir(parents=True, exist_ok=True)
+        comp = res["component"] = component_timings(empty, a.points, a.sessions, a.repeats)
         summary.update({
             "budget_ms_median": comp["single"]["map_ms"]["median"],
             "budget_ms_max": comp["single"]["map_ms"]["max"],
@@ -296,21 +400,26 @@ def main(argv=None) -> int:
             "sessions_budget_ms_max": comp.get("concurrent", {}).get("map_ms", {}).get("max"),
             "sessions_roundtrip_ms_median": comp.get("concurrent", {}).get("roundtrip_ms", {}).get("median"),
             "pool_redraws": comp["pool_redraws"]})
-    if "page" in res:
-        page = res["page"]
-        widget = [v * 1000 for k, v in page.items() if k.endswith("_s") and not k.endswith("cpu_s")
-                  and k != "first_paint_s"]
-        map_ms = [v for k, v in page.items() if k.endswith("_map_render_ms")]
-        cpu = [v * 1000 for k, v in page.items() if k.endswith("_cpu_s") and not k.endswith(("server_cpu_s",
-                                                                                             "browser_cpu_s"))]
-        server = [v * 1000 for k, v in page.items() if k.endswith("_server_cpu_s")]
-        summary.update({"widget_points": res["page_prepare"]["n_images"],
-                        "widget_ms_median": round(statistics.median(widget), 1),
-                        "widget_ms_max": round(max(widget), 1),
-                        "widget_cpu_ms_median": round(statistics.median(cpu), 1) if cpu else None,
-                        "widget_cpu_ms_max": round(max(cpu), 1) if cpu else None,
-                        "widget_server_cpu_ms_median": round(statistics.median(server), 1) if server else None,
-                        "widget_map_render_ms_median": round(statistics.median(map_ms), 1)})
+    for n in ([] if a.no_page else a.page_n):
+        if not a.npz.exists():
+            print(f"PneumoniaMNIST not found at {a.npz}: pass --npz PATH or --no-page", file=sys.stderr)
+            return 2
+        root = _isolated_root(a.out, "explore_data" if not n else f"explore_data_{n}")
+        prep = prepare_pool(root, a.npz, n)
+        page = page_timings(root)
+        page["load_average"] = round(os.getloadavg()[0], 2)
+        res[f"page_{prep['n_images']}"] = {"prepare": prep, "widgets": page}
+        summary[f"page_{prep['n_images']}"] = dict(_widget_summary(page, prep["n_images"]),
+                                                   load_average=page["load_average"])
+    if a.visits:
+        for warm in (False, True):
+            root = _isolated_root(a.out, f"explore_phantom_{'warm' if warm else 'cold'}")
+            shutil.rmtree(root)
+            root.mkdir()
+            v = dict(prepare_phantom(root, warm), **visits(root), load_average=round(os.getloadavg()[0], 2))
+            res[f"phantom_{'warm' if warm else 'cold'}"] = summary[f"phantom_{'warm' if warm else 'cold'}"] = v
+    res["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    summary["load_average"] = res["load_average_end"][0]
     res["summary"] = summary
     (a.out / "explore_render.json").write_text(json.dumps(res, indent=2))
     if not a.json:

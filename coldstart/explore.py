@@ -209,3 +209,55 @@ def nested_picks(compute, budget: int, max_budget: int):
     except ColdstartError:
         return compute(int(budget))
     return full.prefix(min(int(budget), len(full)))
+
+
+#: what :func:`warm` computes, in order (cheap first: a visit during warming finds those ready)
+WARM_STEPS = ("embedding", "pca map", "selection", "umap map")
+
+
+def warm(dataset, embedder: str | None = None, selector: str = "kmeans", seed: int = 0, pool: str = "train",
+         steps=WARM_STEPS, log=None) -> dict:
+    """Fill the disk caches Explore's first visit reads, so that it only draws.
+
+    In order: the ``embedder``'s embeddings (default: :func:`coldstart.embed.default_embedder`),
+    the PCA map, ``selector``'s picks at the slider's largest budget (:func:`budget_range`; every
+    smaller budget is their prefix) and the UMAP map, through the same cached functions the page
+    and the CLI call (``coldstart embed``, ``coldstart select``, ``coldstart map``). Entries already
+    cached are read, not recomputed. ``log(step, seconds)`` hears each finished step.
+
+    Returns
+    -------
+    dict step -> seconds it took (the steps in :data:`WARM_STEPS` that were asked for)
+    """
+    import time
+
+    from . import maps
+    from .embed import default_embedder, get_embedder, load_embeddings
+    from .select.dataset import pool_selection
+
+    unknown = sorted(set(steps) - set(WARM_STEPS))
+    if unknown:
+        raise ColdstartError(f"steps={unknown} are unknown: choose from {', '.join(WARM_STEPS)}")
+    name = embedder or default_embedder(dataset)[0]
+    out: dict = {}
+    t = time.perf_counter()
+    feats = load_embeddings(dataset, name)
+    key = get_embedder(name, dataset).key
+
+    def done(step: str) -> None:
+        nonlocal t
+        out[step] = round(time.perf_counter() - t, 2)
+        if log is not None:
+            log(step, out[step])
+        t = time.perf_counter()
+
+    done("embedding")
+    for step in steps:
+        if step == "pca map" or step == "umap map":
+            maps.load_or_compute_map(dataset, feats, key, step.split()[0], seed)
+        elif step == "selection":
+            max_budget, _ = budget_range(len(pool_indices(dataset, pool)))
+            pool_selection(dataset, selector, name, max_budget, seed, pool, features=feats)
+        if step != "embedding":
+            done(step)
+    return out

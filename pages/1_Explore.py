@@ -1,10 +1,10 @@
 """Explore: the pool on a 2-D map, the images a method would pick first, and why.
 
-A thin view: embeddings, maps and selections come from ``coldstart`` (the same functions the CLI
-runs: ``coldstart embed``, ``coldstart map``, ``coldstart select``), cached on disk and per session.
-Everything below the controls (budget slider, map, diagnostics, galleries, exports) is one
-``st.fragment``: a budget change or a lasso reruns only that part; selections are computed once at
-the largest budget and sliced.
+A thin view over ``coldstart`` (the functions ``coldstart embed``, ``map`` and ``select`` run), cached
+on disk and per session. The page is a set of fragments (``coldstart.ui.explore_controls``): a control
+reruns only the parts that depend on it (colour: the map; a method: its column and the picks' parts; the
+map's budget or lasso: the panels below it); each part reads the controls from session state. Only the
+dataset, the pool and the map embedding rerun the whole page.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import streamlit as st
 
 from coldstart import explore as ex
 from coldstart import export, maps
-from coldstart.embed.registry import QUICK
 from coldstart.errors import ColdstartError
 from coldstart.select import selector_specs
-from coldstart.ui import common as ui
 from coldstart.select.strata import stratifier_columns
+from coldstart.ui import common as ui
+from coldstart.ui import explore_controls as ctl
 from coldstart.ui import explore_map as emap
 from coldstart.ui import figures, loaders, weights_view
-from coldstart.ui.export_view import export_buttons
+from coldstart.ui.export_view import export_panel
 
 ui.page_config("Explore")
 ds = ui.dataset_sidebar()
@@ -33,88 +33,44 @@ st.caption("Each dot is an image; similar-looking images sit close together. The
            "are the images a method proposes to label first, in order. Hover a dot to see why it "
            "was picked; draw a lasso around dots to see those images below.")
 
-emb_table = loaders.embedders_table(ds)
-EMB_NAMES = emb_table["name"].tolist()
-EMB_ROW = {r["name"]: r for r in emb_table.to_dict("records")}
+EMB_ROW = {r["name"]: r for r in loaders.embedders_table(ds).to_dict("records")}
 SELECTORS = selector_specs("cold-start")  # uncertainty strategies need a trained model
-NO_EMB = "(none needed)"
+DEFAULT_EMB = loaders.default_embedder(ds)[0]
+STRATA = stratifier_columns(ds.manifest)
+PROJ = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
+ss = st.session_state
+seed_now = lambda: int(ss.get("explore_seed", 0))  # noqa: E731
+ON_METHOD_A = ctl.rerun(ctl.CONTROLS_A, ctl.MAP_CONTROLS, *ctl.PICK_PARTS)
+ON_METHOD_B = ctl.rerun(ctl.CONTROLS_B, *ctl.PICK_PARTS)
+FULL = ctl.rerun()
 
 
-def embedder_box(label: str, key: str, default: str, disabled: bool = False):
-    """Embedder picker; unavailable ones stay listed, and choosing one shows the reason."""
-    if key not in st.session_state or st.session_state[key] not in EMB_NAMES:
-        st.session_state[key] = default if default in EMB_NAMES else EMB_NAMES[0]
-    name = st.selectbox(label, EMB_NAMES, key=key, disabled=disabled,
-                        format_func=lambda n: n if EMB_ROW[n]["available"] else f"{n} (not available)",
-                        help="How images are turned into vectors: similar vectors = similar images.")
-    if disabled:
+def usable(name: str | None) -> str | None:
+    """``name`` if it is available and its embeddings are cached (what the picks and map need)."""
+    ok = name in EMB_ROW and EMB_ROW[name]["available"] and loaders.cached_features(ds, name) is not None
+    return name if ok else None
+
+
+def method(tag: str) -> dict | None:
+    """Method ``tag`` ("a"/"b") as the controls say now: selector, embedder, parameters, label."""
+    if (tag == "b" and not ss.get("explore_compare")) or ss.get(f"explore_sel_{tag}") not in SELECTORS:
+        return None  # (B's controls not drawn yet)
+    spec = SELECTORS[ss[f"explore_sel_{tag}"]]
+    emb = usable(ss.get(f"explore_emb_{tag}")) if spec.needs_features else None
+    if spec.needs_features and emb is None:
         return None
-    row = EMB_ROW[name]
-    if not row["available"]:
-        st.warning(f"**{name}** is not available: {row['reason']}", icon=":material/block:")
-        weights_view.offer_download(ds, name, key)
-        return None
-    st.caption(str(row["summary"]))
-    return name
+    label = f"{tag.upper()}: {spec.name}" + (f" on {emb}" if emb else "")
+    return {"selector": spec.name, "emb": emb, "params": ctl.params_from_state(spec, f"explore_p{tag}"),
+            "label": label, "export_name": spec.name + (f"-{emb}" if emb else "")}
 
 
-def selector_box(label: str, key: str, default: str):
-    if key not in st.session_state or st.session_state[key] not in SELECTORS:
-        st.session_state[key] = default if default in SELECTORS else next(iter(SELECTORS))
-    name = st.selectbox(label, list(SELECTORS), key=key, help="The rule that chooses which images to label.")
-    st.caption(f"**When to use it:** {SELECTORS[name].summary}")
-    return name
-
-
-def selector_params(name: str, key: str) -> dict:
-    """Widgets for the selector's declared parameters (name, type, default, range, help come from
-    the registry); only values that differ from the defaults are returned."""
-    specs = [p for p in SELECTORS[name].params or () if p.default is not None]
-    out = {}
-    if not specs:
-        return out
-    with st.expander("Parameters"):
-        for p in specs:
-            k = f"{key}_{name}_{p.name}"
-            lo = None if p.low is None else (p.type(p.low) + (1 if p.low_open and p.type is int else 0))
-            hi = None if p.high is None else (p.type(p.high) - (1 if p.high_open and p.type is int else 0))
-            if p.type is bool:
-                v = st.checkbox(p.name, value=p.default, key=k, help=p.help)
-            elif p.type is str:
-                opts = list(p.choices or (p.default,))
-                v = st.selectbox(p.name, opts, index=opts.index(p.default), key=k, help=p.help)
-            elif p.type is int:
-                v = int(st.number_input(p.name, value=p.default, min_value=lo, max_value=hi, step=1, key=k,
-                                        help=p.help))
-            else:  # open float bounds are checked by the selector, which names the parameter
-                v = float(st.number_input(p.name, value=float(p.default), min_value=None if p.low_open else lo,
-                                          max_value=None if p.high_open else hi, key=k, format="%.4g",
-                                          help=p.help))
-            if v != p.default:
-                out[p.name] = v
-    return out
-
-
-def features_for(name: str | None, auto: bool) -> np.ndarray | None:
-    """Cached features, or compute them (automatically for the quick weight-free embedders, else on a click)."""
-    if name is None:
-        return None
-    x = loaders.cached_features(ds, name)
-    if x is not None:
-        return x
-    if auto or st.button(f"Compute {name} embeddings for {len(ds):,} images", key=f"explore_embed_{name}",
-                         icon=":material/play_arrow:"):
-        with ui.guarded(f"embedding with {name}"):
-            return loaders.compute_features(ds, name)
-    else:
-        st.info(f"{name} embeddings are not computed yet for this dataset "
-                f"(or run `coldstart embed {ds.name} --embedder {name}`).")
-    return None
+def method_label(tag: str) -> str:
+    return (method(tag) or {}).get("label") or f"{tag.upper()}: {ss.get(f'explore_sel_{tag}')}"
 
 
 def _show_umap() -> None:
-    st.session_state["explore_map_method"] = "umap"
-    st.session_state["explore_umap_pending"] = False
+    ss["explore_map_method"], ss["explore_umap_pending"] = "umap", False
+    st.rerun([ctl.MAP_CONTROLS, ctl.MAP])
 
 
 @st.fragment(run_every=4)
@@ -125,69 +81,77 @@ def umap_notice(emb: str, seed: int) -> None:
         st.caption(":material/hourglass_top: Computing the UMAP map in the background (it shows clusters more "
                    "clearly; about a minute the first time on 2 cores, then cached). PCA until then.")
     elif state == "ready":
-        if st.button("UMAP map ready: show it", key="explore_umap_ready", icon=":material/scatter_plot:",
-                     on_click=_show_umap):
-            st.rerun()
+        st.button("UMAP map ready: show it", key="explore_umap_ready", icon=":material/scatter_plot:",
+                  on_click=_show_umap)
 
 
 # ------------------------------------------------------------------ controls
-c_map, c_a, c_b = st.columns(3, gap="large")
-with c_map:
+@st.fragment(key=ctl.MAP_CONTROLS)
+def map_controls() -> None:
     st.subheader("Map", divider="gray")
-    map_emb = embedder_box("Map embedding", "explore_map_emb", weights_view.default_note(ds))
-    if "explore_map_method" not in st.session_state and map_emb is not None:
+    emb = ctl.embedder_box("Map embedding", "explore_map_emb", EMB_ROW, weights_view.default_note(ds), on_change=FULL,
+                           offer_download=lambda n: weights_view.offer_download(ds, n, "explore_map_emb"))
+    if emb is not None and ctl.ensure_features(ds, emb) and "explore_map_method" not in ss:
         # UMAP when it is cached, else PCA (instant) so the first paint is fast
-        has_umap = loaders.cached_features(ds, map_emb) is not None and \
-            loaders.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is not None
-        st.session_state["explore_map_method"] = "umap" if has_umap else "pca"
-        st.session_state["explore_umap_pending"] = not has_umap  # UMAP computes in the background meanwhile
-    map_method = st.selectbox("Projection", list(maps.METHODS), key="explore_map_method",
-                              format_func=lambda m: m.upper() if m != "tsne" else "t-SNE",
-                              help="\n\n".join(maps.METHODS.values()))
-    if map_method == "pca" and map_emb is not None and st.session_state.get("explore_umap_pending"):
-        umap_notice(map_emb, int(st.session_state.get("explore_seed", 0)))
-    elif map_method == "pca" and map_emb is not None and \
-            loaders.cached_map(ds, map_emb, "umap", int(st.session_state.get("explore_seed", 0))) is None:
-        st.caption("UMAP shows clusters more clearly: choose it to compute it once (about a minute the first "
-                   f"time), or run `coldstart map {ds.name} --embedder {map_emb}`.")
-    if "explore_pool" not in st.session_state:  # deep link: /Explore?pool=all
+        has_umap = loaders.cached_map(ds, emb, "umap", seed_now()) is not None
+        ss["explore_map_method"] = "umap" if has_umap else "pca"
+        ss["explore_umap_pending"] = not has_umap  # UMAP computes in the background meanwhile
+    ss.setdefault("explore_map_method", "pca")
+    m = st.selectbox("Projection", list(maps.METHODS), key="explore_map_method", on_change=ctl.rerun(
+        ctl.MAP_CONTROLS, ctl.MAP), format_func=PROJ.get, help="\n\n".join(maps.METHODS.values()))
+    if m == "pca" and usable(emb):
+        if ss.get("explore_umap_pending"):
+            umap_notice(emb, seed_now())
+        elif loaders.cached_map(ds, emb, "umap", seed_now()) is None:
+            st.caption("UMAP shows clusters more clearly: choose it to compute it once (about a minute the "
+                       f"first time), or run `coldstart map {ds.name} --embedder {emb}`.")
+    if "explore_pool" not in ss:  # deep link: /Explore?pool=all
         qp = st.query_params.get("pool", "train")
-        st.session_state["explore_pool"] = qp if qp in ex.POOLS else "train"
-    pool_name = st.radio("Pool", list(ex.POOLS), key="explore_pool", horizontal=True,
-                         format_func=lambda p: {"train": "train split", "all": "all images"}[p],
-                         help="\n\n".join(f"**{k}**: {v}" for k, v in ex.POOLS.items()))
-    STRATA = stratifier_columns(ds.manifest)
-    color_options = list(ex.COLOR_OPTIONS) + [c for c in STRATA if c not in ex.COLOR_OPTIONS]
-    if st.session_state.get("explore_color") not in color_options:  # open on the clinical strata when there are some
-        st.session_state["explore_color"] = next((c for c in ("subgroup", "protocol") if c in STRATA), "label")
-    color_by = st.selectbox("Colour by", color_options,
-                            key="explore_color", help="A property of each image, or any categorical column "
-                            "of the manifest (a stratum: subgroup, protocol, site, view...).")
+        ss["explore_pool"] = qp if qp in ex.POOLS else "train"
+    st.radio("Pool", list(ex.POOLS), key="explore_pool", horizontal=True, on_change=FULL,
+             format_func=lambda p: {"train": "train split", "all": "all images"}[p],
+             help="\n\n".join(f"**{k}**: {v}" for k, v in ex.POOLS.items()))
+    options = list(ex.COLOR_OPTIONS) + [c for c in STRATA if c not in ex.COLOR_OPTIONS]
+    if ss.get("explore_color") not in options:  # open on the clinical strata when there are some
+        ss["explore_color"] = next((c for c in ("subgroup", "protocol") if c in STRATA), "label")
+    st.selectbox("Colour by", options, key="explore_color", on_change=ctl.rerun(ctl.MAP),
+                 help="A property of each image, or any categorical column of the manifest (a stratum: "
+                      "subgroup, protocol, site, view...).")
 
-with c_a:
+
+def method_controls(tag: str, default: str, on_change) -> None:
+    spec = SELECTORS[ctl.selector_box("Selector", f"explore_sel_{tag}", SELECTORS, default, on_change=on_change)]
+    emb = ctl.embedder_box("Selection embedding", f"explore_emb_{tag}", EMB_ROW, DEFAULT_EMB,
+                           disabled=not spec.needs_features, on_change=on_change,
+                           offer_download=lambda n: weights_view.offer_download(ds, n, f"explore_emb_{tag}"))
+    if spec.needs_features:
+        ctl.ensure_features(ds, emb)
+    ctl.selector_params(spec, f"explore_p{tag}", on_change=on_change)
+
+
+@st.fragment(key=ctl.CONTROLS_A)
+def controls_a() -> None:
     st.subheader("Method A", divider="red")
-    sel_a = selector_box("Selector", "explore_sel_a", "kmeans")
-    needs_a = SELECTORS[sel_a].needs_features
-    emb_a = embedder_box("Selection embedding", "explore_emb_a", loaders.default_embedder(ds)[0],
-                         disabled=not needs_a)
-    params_a = selector_params(sel_a, "explore_pa")
-    seed = int(st.number_input("Seed", min_value=0, value=0, step=1, key="explore_seed",
-                               help="Same seed, same picks. Used by every random step."))
+    method_controls("a", "kmeans", ON_METHOD_A)
+    st.number_input("Seed", min_value=0, value=0, step=1, key="explore_seed", on_change=ON_METHOD_A,
+                    help="Same seed, same picks (and the same UMAP map). Used by every random step.")
 
-with c_b:
+
+@st.fragment(key=ctl.CONTROLS_B)
+def controls_b() -> None:
     st.subheader("Compare with", divider="violet")
-    compare = st.toggle("Show a second method on the same map", key="explore_compare", value=False)
-    sel_b = emb_b = None
-    params_b: dict = {}
-    if compare:
-        sel_b = selector_box("Selector", "explore_sel_b", "random")
-        needs_b = SELECTORS[sel_b].needs_features
-        emb_b = embedder_box("Selection embedding", "explore_emb_b", loaders.default_embedder(ds)[0],
-                             disabled=not needs_b)
-        params_b = selector_params(sel_b, "explore_pb")
+    st.toggle("Show a second method on the same map", key="explore_compare", value=False, on_change=ON_METHOD_B)
+    if ss.get("explore_compare"):
+        method_controls("b", "random", ON_METHOD_B)
 
+
+for col, part in zip(st.columns(3, gap="large"), (map_controls, controls_a, controls_b)):
+    with col:
+        part()
+
+pool_name = ss["explore_pool"]
 pool = ex.pool_indices(ds, pool_name)
-n_pool = len(pool)
+n_pool, pool_ids = len(pool), ds.ids[pool]
 if n_pool < 3:
     st.info(f"The pool has {n_pool} image(s): a map and a selection need at least 3. "
             "Import more images (home page) or choose **all images** as the pool.")
@@ -201,64 +165,42 @@ with st.sidebar.expander("Pre-train an encoder on this pool (ssl-pool)", icon=":
     epochs = st.number_input("Epochs", min_value=1, max_value=500, value=20, key="explore_ssl_epochs")
     if st.button("Pre-train ssl-pool", key="explore_ssl_go", icon=":material/play_arrow:"):
         with ui.guarded("pre-training ssl-pool"):
-            mid = loaders.pretrain_ssl(ds, epochs=int(epochs), seed=seed)
+            mid = loaders.pretrain_ssl(ds, epochs=int(epochs), seed=seed_now())
             st.success(f"Trained {mid}: choose **ssl-pool:{mid}** as an embedding.")
 
-# ------------------------------------------------------------------ data for the map
-map_feats = features_for(map_emb, auto=map_emb in QUICK)
-if map_feats is None:
+# ------------------------------------------------------------------ what every part shares
+map_emb = usable(ss.get("explore_map_emb"))
+if map_emb is None:
     st.info("Choose an available map embedding (and compute it) to draw the map.")
     st.stop()
-xy_all = loaders.cached_map(ds, map_emb, map_method, seed)
-if xy_all is None:
-    try:
-        xy_all = loaders.compute_map(ds, map_emb, map_method, seed)
-    except ColdstartError as e:
-        ui.show_error(e)
-        st.stop()
-xy = np.asarray(xy_all, dtype=np.float32)[pool]
 # diagnostics (coverage, near-duplicates, distances) are measured in the map embedding's PCA-50 space
 space = loaders.reduced_features(ds, map_emb, pool_name)
+pool_hover = ui.session_memo(("explore_pool_info", ds.manifest_hash, pool_name),
+                             lambda: ex.pool_info(ds, pool, split=pool_name == "all"))
 
 
-def method(selector, embedder, params, needs, tag):
-    """What a method needs to pick (its picks come from :func:`layer_of`); None if unavailable."""
-    if selector is None or (needs and embedder is None):
-        return None
-    if needs and features_for(embedder, auto=embedder in QUICK) is None:
-        return None
-    emb = embedder if needs else None
-    label = f"{tag}: {selector}" + (f" on {emb}" if emb else "")
-    return {"selector": selector, "emb": emb, "params": params, "label": label}
+def budget_now() -> int:  # the budget the map's slider last reported
+    return emap.current_budget("explore_map", default_budget, max_budget)
 
 
-def layer_of(m, budget, style):
-    """A method's map layer and its picks at ``budget`` ((None, None) when it cannot pick): the layer
-    carries the largest budget's order (computed once, cached on disk), see ``emap.pick_layer``."""
+def picks(tag: str, budget: int, style: int):
+    """Method ``tag``'s map layer and its picks at ``budget`` ((None, None) when it cannot pick): the
+    layer carries the largest budget's order (computed once, cached on disk), see ``emap.pick_layer``."""
+    m = method(tag)
     if m is None:
         return None, None
     try:
         return emap.pick_layer(
-            m["label"], lambda b: loaders.run_selection(ds, m["selector"], m["emb"], b, seed, pool_name, m["params"]),
+            m["label"], lambda b: loaders.run_selection(ds, m["selector"], m["emb"], b, seed_now(), pool_name,
+                                                        m["params"]),
             budget, max_budget, hover=lambda sel: ex.pick_hover(ds, pool, sel, m["label"]), style=style)
     except ColdstartError as e:
         ui.show_error(e, m["selector"])
         return None, None
 
 
-meth_a = method(sel_a, emb_a, params_a, needs_a, "A")
-meth_b = method(sel_b, emb_b, params_b, SELECTORS[sel_b].needs_features, "B") if compare and sel_b else None
-label_a = meth_a["label"] if meth_a else f"A: {sel_a}"
-label_b = (meth_b["label"] if meth_b else f"B: {sel_b}") if compare and sel_b else ""
-proj = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}[map_method]
-scores = loaders.ood_scores(ds, map_emb, pool_name) if color_by == "OOD score" else None
-sel_space = loaders.reduced_features(ds, emb_a, pool_name) if (color_by == "cluster" and needs_a and emb_a) \
-    else space
-# the pool trace's per-point data (ids, hover fields, colours) is the same for every budget
-pool_ids = ds.ids[pool]
-mhash = ds.manifest_hash
-pool_hover = ui.session_memo(("explore_pool_info", mhash, pool_name),
-                             lambda: ex.pool_info(ds, pool, split=pool_name == "all"))
+def layers_at(budget: int) -> list:
+    return [lay for lay in (picks("a", budget, 0)[0], picks("b", budget, 1)[0]) if lay is not None]
 
 
 def strata_values(column: str) -> np.ndarray:
@@ -268,74 +210,70 @@ def strata_values(column: str) -> np.ndarray:
     return ds.manifest[column].to_numpy()[pool]
 
 
-@st.fragment
-def budget_view():
-    """Map (with its budget slider), diagnostics, coverage, galleries and exports: the map shows any
-    budget in the browser at once; after the slider rests, or after a lasso, only this part reruns."""
-    budget = emap.current_budget("explore_map", default_budget, max_budget)
-    layer_a, pick_a = layer_of(meth_a, budget, 0)
-    layer_b, pick_b = layer_of(meth_b, budget, 1)
-    layers = [lay for lay in (layer_a, layer_b) if lay is not None]
+def map_colour(color_by: str, pick_a) -> dict:
+    """The pool's colour payload; the ones that do not depend on the picks are built once per session."""
+    if color_by in ("cluster", "distance to nearest pick"):
+        if pick_a is None:
+            st.caption(f"Colour by {color_by!r} needs picks; showing labels instead.")
+            return map_colour("label", None)
+        a = method("a")
+        sel_space = loaders.reduced_features(ds, a["emb"], pool_name) if color_by == "cluster" and a["emb"] \
+            else space
+        near, dist = ex.nearest_pick(sel_space, pick_a.indices)
+        cvals, continuous, title = ex.color_values(color_by, ds, pool, clusters=near, pick_distance=dist)
+        return emap.continuous(cvals, title) if continuous else emap.categorical(cvals, title)
 
-    # colours
-    clusters = pick_dist = None
-    if color_by == "cluster" and pick_a is not None:
-        clusters, _ = ex.nearest_pick(sel_space, pick_a.indices)
-    if color_by == "distance to nearest pick" and pick_a is not None:
-        _, pick_dist = ex.nearest_pick(space, pick_a.indices)
-    try:
-        if color_by in ("cluster", "distance to nearest pick"):
-            cvals, continuous, ctitle = ex.color_values(color_by, ds, pool, clusters=clusters,
-                                                        ood_scores=scores, pick_distance=pick_dist)
-        elif color_by not in ex.COLOR_OPTIONS:  # a manifest column (stratum)
-            cvals, continuous, ctitle = strata_values(color_by), False, color_by
-        else:  # the same for every budget
-            cvals, continuous, ctitle = ui.session_memo(
-                ("explore_colors", mhash, pool_name, color_by, map_emb),
-                lambda: ex.color_values(color_by, ds, pool, ood_scores=scores))
-    except ValueError:
-        st.caption(f"Colour by {color_by!r} needs picks (or OOD scores); showing labels instead.")
-        cvals, continuous, ctitle = ex.color_values("label", ds, pool)
-    color = emap.continuous(cvals, ctitle) if continuous else emap.categorical(cvals, ctitle)
+    def build():
+        if color_by not in ex.COLOR_OPTIONS:  # a manifest column (stratum)
+            return emap.categorical(strata_values(color_by), color_by)
+        scores = loaders.ood_scores(ds, map_emb, pool_name) if color_by == "OOD score" else None
+        cvals, continuous, title = ex.color_values(color_by, ds, pool, ood_scores=scores)
+        return emap.continuous(cvals, title) if continuous else emap.categorical(cvals, title)
+    return ui.session_memo(("explore_colour", ds.manifest_hash, pool_name, color_by, map_emb), build)
 
-    find_id = st.session_state.get("explore_find") or ""
-    title = f"Map: {proj} of <b>{map_emb}</b> embeddings ({n_pool:,} images)"
+
+# ------------------------------------------------------------------ the parts
+def _after_map_change() -> None:
+    """The map reported a budget or a lasso: rerun the map (it acknowledges the report) and the
+    panels the change affects (a lasso leaves the diagnostics and the coverage as they are)."""
+    if budget_now() != ss.get("_explore_panels_budget"):
+        st.rerun(list(ctl.PICK_PARTS))
+    st.rerun([ctl.MAP, ctl.GALLERIES])
+
+
+@st.fragment(key=ctl.MAP)
+def map_view() -> None:
+    budget, method_name = budget_now(), ss["explore_map_method"]
+    xy_all = loaders.cached_map(ds, map_emb, method_name, seed_now())
+    if xy_all is None:
+        try:
+            xy_all = loaders.compute_map(ds, map_emb, method_name, seed_now())
+        except ColdstartError as e:
+            ui.show_error(e)
+            return
+    layers = layers_at(budget)
+    color = map_colour(ss["explore_color"], picks("a", budget, 0)[1])
+    find_id = ss.get("explore_find") or ""
+    title = f"Map: {PROJ[method_name]} of <b>{map_emb}</b> embeddings ({n_pool:,} images)"
     if layers:
-        title += "  ·  Picks " + "  ·  ".join(f"<b>{lay.name}</b>" for lay in layers) + f"  ·  seed {seed}"
-    state = emap.explore_map(xy, pool_ids, budget=budget, max_budget=max_budget, color=color, info=pool_hover,
-                             layers=layers, title=title, axis_name=proj, highlight_ids=[find_id] if find_id else [],
-                             key="explore_map", height=620)
-    lasso_rows = ex.ids_to_rows(ds, state.selected_ids or [])
-
-    diagnostics_view(pick_a, pick_b, budget)
-    coverage_view(layers, budget)
-    galleries_view(pick_a, pick_b, lasso_rows, find_id)
+        title += "  ·  Picks " + "  ·  ".join(f"<b>{lay.name}</b>" for lay in layers) + f"  ·  seed {seed_now()}"
+    emap.explore_map(np.asarray(xy_all, dtype=np.float32)[pool], pool_ids, budget=budget, max_budget=max_budget,
+                     color=color, info=pool_hover, layers=layers, title=title, axis_name=PROJ[method_name],
+                     highlight_ids=[find_id] if find_id else [], key="explore_map", height=620,
+                     on_change=_after_map_change)
 
 
-def coverage_view(layers, budget):
-    st.subheader("Stratum coverage")
-    if not STRATA or not layers:
-        st.caption("No categorical column to stratify by in this dataset's manifest." if not STRATA else "")
-        return
-    default = next((c for c in ("subgroup", "protocol", "drain", "label") if c in STRATA), STRATA[0])
-    if st.session_state.get("explore_strata") not in STRATA:
-        st.session_state["explore_strata"] = default
-    column = st.selectbox("Stratify by", STRATA, key="explore_strata",
-                          help="Any categorical column of the manifest. Which of its values (strata) the picks "
-                               "reach at this budget, how soon, and in what share against the pool.")
-    emap.coverage_panel(strata_values(column), {lay.name: lay.positions for lay in layers}, budget, column,
-                        key="explore_coverage")
-
-
-def diagnostics_view(pick_a, pick_b, budget):
+@st.fragment(key=ctl.DIAGNOSTICS)
+def diagnostics_view() -> None:
     st.subheader("Why these picks? Side by side")
-    picks = [(label_a, pick_a, 0)] + ([(label_b, pick_b, 1)] if compare else [])
-    picks = [(name, p, s) for name, p, s in picks if p is not None]
-    if not picks:
+    budget = ss["_explore_panels_budget"] = budget_now()
+    found = [(method_label(t), picks(t, budget, k)[1]) for k, t in enumerate("ab") if method(t) or t == "a"]
+    found = [(name, p) for name, p in found if p is not None]
+    if not found:
         return
-    diag = {name: ex.diagnostics(ds, pool, p.indices, space, scores) for name, p, _ in picks}
-    cols = st.columns(len(picks) + 1)
-    for col, (name, p, _) in zip(cols, picks):
+    diag = {name: ex.diagnostics(ds, pool, p.indices, space) for name, p in found}
+    cols = st.columns(len(found) + 1)
+    for col, (name, p) in zip(cols, found):
         d = diag[name]
         with col:
             st.markdown(f"**{name}**")
@@ -356,24 +294,48 @@ def diagnostics_view(pick_a, pick_b, budget):
                     f"#{r.rank_a} {r.id_a} ~ #{r.rank_b} {r.id_b}" for r in d["duplicates"].head(5).itertuples()),
                     icon=":material/content_copy:")
     with cols[-1]:
-        if compare and len(picks) == 2:
-            ov = ex.overlap(picks[0][1].indices, picks[1][1].indices)
-            st.metric("Picked by both", f"{ov} of {budget}")
+        if len(found) == 2:
+            st.metric("Picked by both", f"{ex.overlap(found[0][1].indices, found[1][1].indices)} of {budget}")
         if ds.classes and (ds.labels[pool] >= 0).any():
             ref = [int((ds.labels[pool] == k).sum()) for k in range(len(ds.classes))]
-            st.plotly_chart(figures.balance_figure(ds.classes, {n: diag[n]["class_counts"] for n, _, _ in picks},
+            st.plotly_chart(figures.balance_figure(ds.classes, {n: diag[n]["class_counts"] for n, _ in found},
                                                    ref, height=260), width="stretch", key="explore_balance")
 
 
-def galleries_view(pick_a, pick_b, lasso_rows, find_id):
-    # every image of the pool can be found (type to search): the picks first, then the lassoed, then the rest
-    find_options = [""] + ([str(i) for i in ds.ids[pool[pick_a.indices]]] if pick_a is not None else []) + \
-        [str(i) for i in ds.ids[lasso_rows]] + [str(i) for i in ds.ids[pool]]
-    find_options = list(dict.fromkeys(find_options))
-    if st.session_state.get("explore_find") not in find_options:
-        st.session_state["explore_find"] = ""
-    st.selectbox("Find an image on the map (ringed in black; type an id)", find_options, key="explore_find",
-                 format_func=lambda v: v or "(none)")
+@st.fragment(key=ctl.COVERAGE)
+def coverage_view() -> None:
+    st.subheader("Stratum coverage")
+    budget = budget_now()
+    layers = layers_at(budget)
+    if not STRATA or not layers:
+        st.caption("No categorical column to stratify by in this dataset's manifest." if not STRATA else "")
+        return
+    if ss.get("explore_strata") not in STRATA:
+        ss["explore_strata"] = next((c for c in ("subgroup", "protocol", "drain", "label") if c in STRATA), STRATA[0])
+    column = st.selectbox("Stratify by", STRATA, key="explore_strata",
+                          help="Any categorical column of the manifest. Which of its values (strata) the picks "
+                               "reach at this budget, how soon, and in what share against the pool.")
+    emap.coverage_panel(strata_values(column), {lay.name: lay.positions for lay in layers}, budget, column,
+                        key="explore_coverage")
+
+
+@st.fragment
+def find_box() -> None:
+    """Every image of the pool can be found (type to search); its own part, so that the galleries'
+    reruns do not send the pool's ids again."""
+    options = [""] + [str(i) for i in pool_ids]
+    if ss.get("explore_find") not in options:
+        ss["explore_find"] = ""
+    st.selectbox("Find an image on the map (ringed in black; type an id)", options, key="explore_find",
+                 format_func=lambda v: v or "(none)", on_change=ctl.rerun(ctl.MAP, ctl.GALLERIES))
+
+
+@st.fragment(key=ctl.GALLERIES)
+def galleries_view() -> None:
+    budget = budget_now()
+    pick_a, pick_b = picks("a", budget, 0)[1], picks("b", budget, 1)[1]
+    lasso_rows = ex.ids_to_rows(ds, (emap.current_selection("explore_map") or []))
+    find_id = ss.get("explore_find") or ""
 
     st.subheader(f"Selected on the map ({len(lasso_rows)})")
     if not len(lasso_rows):
@@ -383,8 +345,7 @@ def galleries_view(pick_a, pick_b, lasso_rows, find_id):
         show = lasso_rows[:48]
         rank_a = {int(pool[i]): k + 1 for k, i in enumerate(pick_a.indices)} if pick_a is not None else {}
         caps = [ui.caption(ds, r, f"pick #{rank_a[r]}" if r in rank_a else "") for r in show]
-        ui.image_grid(ds, show, caps, cols=8, size=112,
-                      highlight=[r for r in show if find_id and ds.ids[r] == find_id])
+        ui.image_grid(ds, show, caps, cols=8, size=112, highlight=[r for r in show if find_id and ds.ids[r] == find_id])
         if len(lasso_rows) > len(show):
             st.caption(f"Showing 48 of {len(lasso_rows)} selected images; the CSV has all of them.")
         st.download_button("Download these images as CSV",
@@ -393,17 +354,18 @@ def galleries_view(pick_a, pick_b, lasso_rows, find_id):
                            icon=":material/download:", on_click="ignore")
 
     st.subheader("The picks")
-    tab_a, tab_b = st.tabs([f"Picks of {label_a}", f"Picks of {label_b}" if label_b else "Picks of B"])
+    label_b = method_label("b") if ss.get("explore_compare") else ""
+    tab_a, tab_b = st.tabs([f"Picks of {method_label('a')}", f"Picks of {label_b}" if label_b else "Picks of B"])
     with tab_a:
-        picks_tab(pick_a, label_a, meth_a, "explore_dl_a", find_id)
+        picks_tab(pick_a, method("a"), "explore_dl_a", find_id)
     with tab_b:
-        if compare:
-            picks_tab(pick_b, label_b, meth_b, "explore_dl_b", find_id)
+        if label_b:
+            picks_tab(pick_b, method("b"), "explore_dl_b", find_id)
         else:
             st.caption("Turn on **Compare with** to pick with a second method.")
 
 
-def picks_tab(pick, label, meth, key, find_id):
+def picks_tab(pick, meth, key, find_id):
     if pick is None:
         st.caption("No picks yet (choose an available embedding).")
         return
@@ -411,11 +373,14 @@ def picks_tab(pick, label, meth, key, find_id):
     show = rows[:40]
     ui.image_grid(ds, show, [ui.caption(ds, r, f"#{k + 1}") for k, r in enumerate(show)], cols=8, size=112,
                   highlight=[r for r in show if find_id and ds.ids[r] == find_id])
-    per_pick = pick.per_pick.assign(method=label, embedder=meth["emb"] or "", seed=pick.info.get("seed"))
+    per_pick = pick.per_pick.assign(method=meth["label"], embedder=meth["emb"] or "", seed=pick.info.get("seed"))
     st.dataframe(export.selection_table(ds, rows, per_pick=per_pick, absolute_paths=False), width="stretch",
                  hide_index=True, height=240)
-    name = f"{label.split(':')[1].strip().replace(' ', '_')}-b{len(rows)}"
-    export_buttons(ds, rows, per_pick=per_pick, key=f"{key}_export", name=name)
+    export_panel(ds, rows, per_pick=per_pick, key=f"{key}_export", name=f"{meth['export_name']}-b{len(rows)}")
 
 
-budget_view()
+map_view()
+diagnostics_view()
+coverage_view()
+find_box()
+galleries_view()

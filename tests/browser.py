@@ -270,3 +270,32 @@ def lasso(page, frame_selector: str, lo: float, hi: float, steps: int = 8) -> No
     for fx, fy in [(hi, lo), (hi, hi), (lo, hi), (lo, lo + 0.01)]:
         page.mouse.move(x0 + fx * w, y0 + fy * h, steps=steps)
     page.mouse.up()
+
+
+MAP_FRAME = 'iframe[title*="explore_map"]'  # the Explore map component's frame
+
+
+def map_frame(page, timeout_ms: int = 60_000):
+    """The Explore map component's frame, once its overlay is attached."""
+    page.frame_locator(MAP_FRAME).locator("#overlay g.layer").first.wait_for(state="attached", timeout=timeout_ms)
+    return next(f for f in page.frames if "explore_map" in f.url)
+
+
+def images_loaded(page, selector: str = '[data-testid="stImage"] img', timeout_ms: int = 30_000) -> int:
+    """How many images matching ``selector`` have loaded (``naturalWidth > 0``), once all of them
+    have or ``timeout_ms`` has passed (a broken or never-fetched image keeps the count short)."""
+    js = f"""() => Array.from(document.querySelectorAll({selector!r})).map(i => i.complete && i.naturalWidth > 0)"""
+    deadline = time.time() + timeout_ms / 1000
+    while True:
+        got = page.evaluate(js)
+        if (got and all(got)) or time.time() > deadline:
+            return sum(got)
+        page.wait_for_timeout(200)
+
+
+def scroll_to_top(page) -> None:
+    """Scroll Streamlit's main section to the top (a select box opened far from the viewport can
+    close again as the page scrolls to it)."""
+    page.evaluate("""() => { const m = document.querySelector('[data-testid="stMain"]');
+                              (m || document.scrollingElement).scrollTo(0, 0); }""")
+    page.wait_for_timeout(200)

@@ -97,6 +97,14 @@ def test_payload_and_budget_round_trip(harness):
     assert args3["pool_key"] == args["pool_key"] and len(args3["layers"][0]["positions"]) == 200
     assert args["has_data"] and args2["has_data"]
 
+    # a frame that has the pool but another colouring gets the colours alone (no coordinates)
+    at.session_state["bench_map"] = {"budget": 57, "seq": 3, "selected": None, "sel_seq": 0,
+                                     "pool_key": args["pool_key"], "color_key": "another"}
+    at.run()
+    args4, special4 = _args(at)
+    assert not args4["has_data"] and args4["has_color"] and args4["color"] == args["color"]
+    assert special4["xy"] == b"" and args4["ids"] == "" and args4["info"] == {}
+
     # a stale value (older sequence than already acknowledged) does not move the budget back
     at.session_state["bench_map"] = {"budget": 5, "seq": 2, "selected": None, "sel_seq": 0}
     at.run()

@@ -288,3 +288,56 @@ def test_find_searches_the_whole_pool(explore_ds):
     opts = at.selectbox(key="explore_find").options
     pool = explore_ds.split_indices("train")
     assert {str(i) for i in explore_ds.ids[pool]} <= set(opts)
+
+
+def test_number_bounds_come_from_the_param():
+    from coldstart.select.base import Param
+    from coldstart.ui.explore_controls import number_bounds
+
+    assert number_bounds(Param("k", int, 5, "", low=0, low_open=True, high=10, high_open=True)) == (1, 9)
+    assert number_bounds(Param("k", int, 5, "", low=1)) == (1, None)
+    assert number_bounds(Param("q", float, 0.5, "", low=0.0, high=1.0, high_open=True)) == (0.0, None)
+    assert number_bounds(Param("q", float, 0.5, "", low=0.0, low_open=True)) == (None, None)
+    # every declared number parameter's default lies inside the widget's bounds
+    from coldstart.select import selector_specs
+
+    for spec in selector_specs("cold-start").values():
+        for p in spec.params or ():
+            if p.type in (int, float) and p.default is not None:
+                lo, hi = number_bounds(p)
+                assert (lo is None or p.default >= lo) and (hi is None or p.default <= hi), (spec.name, p)
+
+
+def test_export_name_comes_from_the_method_not_its_label(explore_ds, monkeypatch):
+    """The picks' export files are named after selector, embedder and budget (no label parsing)."""
+    from coldstart.ui import export_view
+
+    names = []
+    monkeypatch.setattr(export_view, "export_panel", lambda ds, rows, **kw: names.append((kw["name"], len(rows))))
+    at = _app(explore_compare=True, explore_sel_b="random").run()
+    assert not at.exception, at.exception
+    assert sorted(names) == [("kmeans-pixels-b20", 20), ("random-b20", 20)]
+
+
+def test_warm_fills_what_the_first_visit_reads(data_root):
+    """explore.warm caches embedding, maps and the default picks at the slider's largest budget; the
+    page then opens without computing (the map and the picks come from the disk caches)."""
+    from coldstart import explore, maps
+    from coldstart.embed import get_embedder
+    from coldstart.select import cache as selcache
+    from coldstart.select.dataset import pool_indices
+
+    ds = make_blob_dataset("warmblobs", data_root, n=150, seed=4)
+    steps = []
+    got = explore.warm(ds, "pixels", log=lambda step, s: steps.append(step))
+    assert list(got) == steps == list(explore.WARM_STEPS)
+    key = get_embedder("pixels", ds).key
+    assert maps.cached_map(ds, key, "pca", 0) is not None and maps.cached_map(ds, key, "umap", 0) is not None
+    hi, _ = explore.budget_range(len(pool_indices(ds, "train")))
+    skey = selcache.selection_key(ds.manifest_hash, key, "kmeans", {}, 0, "train")
+    sel = selcache.load(ds, skey, hi)
+    assert sel is not None and len(sel.indices) == hi
+    again = explore.warm(ds, "pixels")  # all cached now: read, not recomputed
+    assert again["selection"] < max(1.0, got["selection"])
+    with pytest.raises(Exception, match="steps=.*unknown"):
+        explore.warm(ds, "pixels", steps=("tsne map",))

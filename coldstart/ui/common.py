@@ -142,6 +142,9 @@ def ensure_default_dataset() -> bool:
     from ..runs.warm import warm_in_background
 
     warm_in_background(ds)  # the default comparison's selections, so that a first run only trains
+    from . import explore_warm  # Explore's first visit then only draws
+
+    explore_warm.start(ds)
     return True
 
 

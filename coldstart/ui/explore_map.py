@@ -8,7 +8,8 @@ build) keeps one iframe for the page's life:
 
 - the pool is one ``scattergl`` trace with image ids in ``customdata``, redrawn only when the map,
   the pool or the colouring changes; its data is sent only until the frame reports (in its value)
-  that it has drawn those keys, so a budget rerun carries a few kB, not the pool;
+  that it has drawn those keys, so a budget rerun carries a few kB, not the pool, and a colour
+  change carries the colours alone;
 - each method's picks are an SVG overlay of numbered markers with their own hover. Selections are
   nested, so the page sends each method's full order once and the slider *inside* the component
   shows any budget as a prefix, in the browser;
@@ -223,11 +224,18 @@ def current_budget(key: str, default: int, max_budget: int) -> int:
     return int(max(1, min(int(max_budget), int(b))))
 
 
+def current_selection(key: str) -> list[str] | None:
+    """The image ids of the map's last lasso/box selection (None before any, [] after a deselect)."""
+    sel = _value(key).get("selected")
+    return None if sel is None else [str(s) for s in sel]
+
+
 def explore_map(xy: np.ndarray, ids: Sequence[str], *, budget: int, max_budget: int,
                 color: dict | None = None, info: Mapping[str, Sequence] | None = None,
                 layers: Sequence[MapLayer] = (), title: str = "", axis_name: str = "",
                 highlight_ids: Sequence[str] = (), key: str = "explore_map", height: int = 600,
-                label_limit: int = 60, budget_label: str = "Budget: how many images to label first") -> MapState:
+                label_limit: int = 60, budget_label: str = "Budget: how many images to label first",
+                on_change: Callable[[], None] | None = None) -> MapState:
     """Draw (or update in place) the Explore map; return the budget and the lasso selection.
 
     Parameters
@@ -246,6 +254,9 @@ def explore_map(xy: np.ndarray, ids: Sequence[str], *, budget: int, max_budget: 
         One or two methods' picks.
     highlight_ids : sequence of str
         Images to ring (an image found on the map).
+    on_change : callable, optional
+        Called when the map reports a new budget or selection (a page reruns the parts that
+        depend on them, e.g. with ``st.rerun([...])``).
     """
     xy = np.ascontiguousarray(xy, dtype=np.float32)
     ids = [str(i) for i in ids]
@@ -269,18 +280,21 @@ def explore_map(xy: np.ndarray, ids: Sequence[str], *, budget: int, max_budget: 
             "symbol": PICK_SYMBOLS[lay.style % len(PICK_SYMBOLS)],
             "key": hashlib.blake2b(json.dumps(pos).encode(), digest_size=8).hexdigest()})
     prev = _value(key)
-    # the pool's data travels only until the frame reports it has drawn these keys
-    has_data = not (prev.get("pool_key") == pool_key and prev.get("color_key") == color_key)
+    # the pool's data (and, apart from it, its colouring) travel only until the frame reports it
+    # has drawn these keys: a colour change sends the colours, not the coordinates, ids and hover
+    has_data = prev.get("pool_key") != pool_key
+    has_color = has_data or prev.get("color_key") != color_key
     ack = max(int(prev.get("seq", 0)), int(st.session_state.get(f"_{key}_server", {}).get("ack", 0)))
     st.session_state[f"_{key}_server"] = {"ack": ack, "budget": int(budget)}
     value = _component()(
         xy=raw if has_data else b"", ids=joined if has_data else "", info=info_payload if has_data else {},
-        color=color if has_data else {}, has_data=has_data, pool_key=pool_key, color_key=color_key,
+        color=color if has_color else {}, has_data=has_data, has_color=has_color, pool_key=pool_key,
+        color_key=color_key,
         layers=payload_layers, budget=int(budget), max_budget=int(max_budget), ack=ack,
         sel_ack=int(prev.get("sel_seq", 0)), title=title, axis_name=axis_name,
         highlight=[str(h) for h in highlight_ids], height=int(height), label_limit=int(label_limit),
         point_size=7 if n <= 2000 else 5 if n <= 10000 else 3, budget_label=budget_label,
-        key=key, default=None)
+        key=key, default=None, on_change=on_change)
     sel = value.get("selected") if isinstance(value, dict) else None
     return MapState(budget=current_budget(key, budget, max_budget),
                     selected_ids=None if sel is None else [str(s) for s in sel])

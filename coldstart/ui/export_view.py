@@ -21,9 +21,12 @@ URL_MODE_LABELS = {"local": "Label Studio's local storage (no extra server)",
                    "http": "an HTTP server (coldstart serve-images)"}
 
 
+@st.fragment
 def export_panel(dataset, rows, key: str, per_pick=None, labels=None, name: str = "selection",
                  model_version: str = "coldstart") -> None:
     """Three download buttons, the Label Studio URL mode, and the filled-in serving note.
+
+    A fragment: choosing the URL mode or typing a prefix reruns only this panel.
 
     Parameters
     ----------
@@ -37,7 +40,8 @@ def export_panel(dataset, rows, key: str, per_pick=None, labels=None, name: str 
     labels : sequence, optional
         Labels to export instead of the dataset's own (e.g. a labeling session's).
     name : str
-        Start of the downloaded file names (after the dataset's name).
+        Start of the downloaded file names (after the dataset's name), given by the caller (e.g.
+        ``kmeans-gist-b20``), never parsed out of a display label.
     model_version : str
         Name of the pre-annotations in Label Studio.
     """
@@ -83,9 +87,3 @@ def export_panel(dataset, rows, key: str, per_pick=None, labels=None, name: str 
                               "ImageFolder and FiftyOne (ImageClassificationDirectoryTree).")
     with st.expander("How to open the Label Studio bundle"):
         st.code(export.serve_note(dataset, len(rows), mode, prefix, model_version), language="text")
-
-
-#: The former name, kept while pages move to :func:`export_panel`.
-def export_buttons(ds, indices, per_pick=None, labels=None, key: str = "export", name: str = "selection",
-                   model_version: str = "coldstart") -> None:
-    export_panel(ds, indices, key=key, per_pick=per_pick, labels=labels, name=name, model_version=model_version)

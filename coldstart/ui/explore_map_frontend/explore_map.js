@@ -2,7 +2,8 @@
 //
 // The pool is drawn once as one scattergl trace (ids in customdata); it is redrawn only when its
 // key changes (another map, pool or colouring). The server sends the pool's data only while the
-// keys this frame reports differ from its own (`has_data`); a frame without the data asks for it.
+// pool key this frame reports differs from its own (`has_data`), and the colours only while the
+// colour key does (`has_color`); a frame without the data it needs asks for it.
 // Picks are an SVG overlay drawn by this script on top of the plot: every method's full nested
 // order is sent once, so a budget change only shows a prefix (no Plotly call at all). After
 // QUIET_MS without slider movement the budget goes back to Python with a sequence number; a
@@ -20,7 +21,7 @@
     xs: null, ys: null, ids: [], index: new Map(), layers: [], highlight: [],
     selected: null, selSeq: 0, labelLimit: 60, height: 600,
     mountId: Math.random().toString(36).slice(2), renders: 0, poolDraws: 0, overlayDraws: 0,
-    staleIgnored: 0, lastArgs: null, textColor: null, renderMs: 0,
+    staleIgnored: 0, lastArgs: null, textColor: null, renderMs: 0, unlabelled: 0,
   };
   window.__exploreMap = S;  // for tests and benchmarks
 
@@ -46,10 +47,10 @@
     copy.set(bytes);
     return new Float32Array(copy.buffer);
   }
-  function poolTrace(a) {
-    const n = S.xs.length, c = a.color || {};
+  function poolTrace(a, c) {
+    const n = S.xs.length;
     const lines = new Array(n);
-    const info = a.info || {};
+    const info = S.info || {};
     const fields = Object.keys(info);
     for (let i = 0; i < n; i++) {
       let t = "<b>" + S.ids[i] + "</b>";
@@ -96,11 +97,12 @@
     S.ys = new Float32Array(n);
     for (let i = 0; i < n; i++) { S.xs[i] = f[2 * i]; S.ys[i] = f[2 * i + 1]; }
     S.ids = a.ids ? a.ids.split("\n") : [];
+    S.info = a.info || {};
     S.index = new Map(S.ids.map((id, i) => [id, i]));
     S.selected = null;
     const first = !gd.data;
-    const p = first ? Plotly.newPlot(gd, [poolTrace(a)], layout(a), CONFIG)
-                    : Plotly.react(gd, [poolTrace(a)], layout(a), CONFIG);
+    const p = first ? Plotly.newPlot(gd, [poolTrace(a, S.color)], layout(a), CONFIG)
+                    : Plotly.react(gd, [poolTrace(a, S.color)], layout(a), CONFIG);
     return p.then(() => {
       if (first) {
         gd.on("plotly_afterplot", drawOverlay);
@@ -117,8 +119,8 @@
     S.selSeq += 1;
     sendValue();
   }
-  function catLegend(a) {
-    const el = $("catlegend"), c = a.color || {};
+  function catLegend(c) {
+    const el = $("catlegend");
     el.innerHTML = "";
     if (c.kind !== "categorical") return;
     const head = document.createElement("b");
@@ -138,6 +140,44 @@
   function shownCount(L) {
     return L.nested ? Math.min(S.budget, L.positions.length) : L.positions.length;
   }
+  // Pick numbers that stay legible where picks crowd: each label takes the first free spot of 8
+  // around its marker, then of 8 further out (with a leader line); where none is free the number
+  // is left off (hover the marker: the tooltip names the pick). Labels are placed in rank order,
+  // A then B at each rank, avoiding every marker and every earlier label, so the first b labels
+  // sit where they sat at any larger budget: moving the slider never moves a number.
+  const LABEL_H = 11, DIGIT_W = 6.2, MARK_R = 8;
+  function placeLabels(layerPts, box) {
+    const out = layerPts.map((pts) => pts.map(() => null));
+    const boxes = [];
+    for (const pts of layerPts) for (let r = 0; r < Math.min(pts.length, S.labelLimit); r++) {
+      const [x, y] = pts[r];
+      boxes.push([x - MARK_R, y - MARK_R, x + MARK_R, y + MARK_R]);
+    }
+    const free = (b) => b[0] >= box.x0 && b[2] <= box.x1 && b[1] >= box.y0 && b[3] <= box.y1 &&
+      !boxes.some((o) => b[0] < o[2] && b[2] > o[0] && b[1] < o[3] && b[3] > o[1]);
+    const dirs = [[1, -1], [1, 0], [1, 1], [0, -1], [0, 1], [-1, -1], [-1, 0], [-1, 1]];
+    const rmax = Math.max(0, ...layerPts.map((p) => Math.min(p.length, S.labelLimit)));
+    for (let r = 0; r < rmax; r++) {
+      for (let li = 0; li < layerPts.length; li++) {
+        if (r >= layerPts[li].length) continue;
+        const [x, y] = layerPts[li][r];
+        if (!isFinite(x) || !isFinite(y)) continue;
+        const w = DIGIT_W * String(r + 1).length + 3, h = LABEL_H;
+        let placed = null;
+        for (const far of [false, true]) {
+          const gap = far ? 2.4 : 1;
+          for (const [dx, dy] of dirs) {
+            const cx = x + dx * (MARK_R * gap + w / 2 + 1), cy = y + dy * (MARK_R * gap + h / 2);
+            const b = [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2];
+            if (free(b)) { placed = { cx: cx, cy: cy, far: far, b: b }; break; }
+          }
+          if (placed) break;
+        }
+        if (placed) { boxes.push(placed.b); out[li][r] = placed; }
+      }
+    }
+    return out;
+  }
   function drawOverlay() {
     const fl = gd._fullLayout;
     if (!fl || !fl.xaxis || !S.xs) return;
@@ -152,13 +192,20 @@
       '" height="' + sz.h + '"></rect></clipPath>';
     svg.appendChild(defs);
     const px = (i) => sz.l + xa.l2p(S.xs[i]), py = (i) => sz.t + ya.l2p(S.ys[i]);
-    // later layers (method B) first, so method A's numbers stay on top
+    const spots = placeLabels(S.layers.map((L) => L.positions.map((p) => [px(p), py(p)])),
+                              { x0: sz.l, y0: sz.t, x1: sz.l + sz.w, y1: sz.t + sz.h });
+    S.labelsHidden = spots.map((ls) => ls.map((q) => q === null));
+    const labels = document.createElementNS(NS, "g");  // numbers above every marker
+    labels.setAttribute("class", "labels");
+    labels.setAttribute("clip-path", "url(#" + clipId + ")");
+    // later layers (method B) first, so method A's markers stay on top
     for (let li = S.layers.length - 1; li >= 0; li--) {
       const L = S.layers[li];
       const g = document.createElementNS(NS, "g");
       g.setAttribute("class", "layer");
       g.setAttribute("data-name", L.name);
       g.setAttribute("clip-path", "url(#" + clipId + ")");
+      L.labels = [];
       L.positions.forEach((p, r) => {
         const x = px(p), y = py(p);
         const m = document.createElementNS(NS, "g");
@@ -173,13 +220,27 @@
         shape.setAttribute("stroke", "#fff");
         shape.setAttribute("stroke-width", "1.5");
         m.appendChild(shape);
-        if (r < S.labelLimit) {
-          const t = document.createElementNS(NS, "text");
-          t.setAttribute("x", x + 8);
-          t.setAttribute("y", y - 6);
-          t.setAttribute("fill", L.color);
-          t.textContent = String(r + 1);
-          m.appendChild(t);
+        const q = spots[li][r];
+        if (q) {  // a free spot beside the marker (a leader line when it is further out)
+          const t = document.createElementNS(NS, "g");
+          t.setAttribute("class", "label");
+          t.setAttribute("data-rank", r + 1);
+          if (q.far) {
+            const ln = document.createElementNS(NS, "line");
+            ln.setAttribute("x1", x); ln.setAttribute("y1", y);
+            ln.setAttribute("x2", q.cx); ln.setAttribute("y2", q.cy);
+            ln.setAttribute("stroke", L.color); ln.setAttribute("stroke-width", 1);
+            t.appendChild(ln);
+          }
+          const tx = document.createElementNS(NS, "text");
+          tx.setAttribute("x", q.cx);
+          tx.setAttribute("y", q.cy + LABEL_H / 2 - 2);
+          tx.setAttribute("text-anchor", "middle");
+          tx.setAttribute("fill", L.color);
+          tx.textContent = String(r + 1);
+          t.appendChild(tx);
+          labels.appendChild(t);
+          L.labels[r] = t;
         }
         m.addEventListener("mouseenter", (ev) => showTip(ev, L, r));
         m.addEventListener("mouseleave", () => { tip.style.display = "none"; });
@@ -188,6 +249,7 @@
       svg.appendChild(g);
       L.group = g;
     }
+    svg.appendChild(labels);
     const ring = document.createElementNS(NS, "g");
     ring.setAttribute("clip-path", "url(#" + clipId + ")");
     for (const i of S.highlight) {
@@ -219,11 +281,14 @@
     const legend = $("legend");
     legend.innerHTML = "";
     const waiting = [];
+    let unlabelled = 0;
     for (const L of S.layers) {
       const n = shownCount(L);
       if (L.group) {
         const kids = L.group.children;
         for (let r = 0; r < kids.length; r++) kids[r].style.display = r < n ? "" : "none";
+        (L.labels || []).forEach((t, r) => { if (t) t.style.display = r < n ? "" : "none"; });
+        for (let r = 0; r < Math.min(n, S.labelLimit); r++) if (!L.labels || !L.labels[r]) unlabelled += 1;
         L.group.setAttribute("data-shown", n);
         L.group.style.opacity = !L.nested && L.budget !== S.budget ? 0.35 : 1;
       }
@@ -236,7 +301,9 @@
       k.appendChild(document.createTextNode(L.name + " (" + n + ")"));
       legend.appendChild(k);
     }
-    $("status").textContent = waiting.length ? "updating " + waiting.join(", ") + "…" : "";
+    S.unlabelled = unlabelled;
+    $("status").textContent = waiting.length ? "updating " + waiting.join(", ") + "…"
+      : unlabelled ? unlabelled + " crowded pick" + (unlabelled > 1 ? "s" : "") + " without a number: hover a marker" : "";
   }
 
   // ---------------------------------------------------------------- slider
@@ -275,18 +342,20 @@
     const hlKey = JSON.stringify(a.highlight || []);
     const hlChanged = hlKey !== S.hlKey;
     let p = Promise.resolve(false), redraw = false;
-    if ((a.pool_key !== S.poolKey || a.color_key !== S.colorKey) && !a.has_data) {
-      // the server thinks this map is drawn (e.g. the frame was remounted): ask for the data
-      S.poolKey = S.colorKey = null;
+    const poolChanged = a.pool_key !== S.poolKey, colorChanged = a.color_key !== S.colorKey;
+    if ((poolChanged && !a.has_data) || (colorChanged && !a.has_color)) {
+      // the server thinks this map (or colouring) is drawn, e.g. the frame was remounted: ask for it
+      if (poolChanged) S.poolKey = null;
+      S.colorKey = null;
       sendValue();
-    } else if (a.pool_key !== S.poolKey || a.color_key !== S.colorKey) {
-      const samePool = a.pool_key === S.poolKey;
+    } else if (poolChanged || colorChanged) {
       S.poolKey = a.pool_key;
       S.colorKey = a.color_key;
-      catLegend(a);
-      if (samePool) S.poolDraws += 1;
-      p = samePool ? Plotly.react(gd, [poolTrace(a)], layout(a), CONFIG).then(() => true)
-                   : drawPool(a).then(() => true);
+      S.color = a.color || {};
+      catLegend(S.color);
+      if (!poolChanged) S.poolDraws += 1;
+      p = poolChanged ? drawPool(a).then(() => true)
+                      : Plotly.react(gd, [poolTrace(a, S.color)], layout(a), CONFIG).then(() => true);
       redraw = true;  // the layout (title included) is drawn with the pool
     }
     if (!redraw && gd.data && a.title !== S.title) Plotly.relayout(gd, { "title.text": a.title || "" });
