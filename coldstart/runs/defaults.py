@@ -39,3 +39,83 @@ def default_run_methods(dataset, embedders: list[str], selectors: list[str], pre
     name = default_embedder(dataset)[0]
     features = (name,) if name != "pixels" else FOUNDATION
     return default_methods(embedders, selectors, preset, features)
+
+
+# ---- strata, seeds and the one-click quick demo --------------------------------------------------
+#: Manifest columns a new run reports per-stratum results by, first match wins: ``subgroup`` is the
+#: phantom pool's hidden-stratification column (its untreated pneumothoraces are the lesson).
+STRATA_PREFERENCE = ("subgroup",)
+
+#: The paper fixes every seed at 2024 (its authors' scripts); epoch tasks under the paper preset start
+#: there. The quick probe ignores the preset, and repeats over five seeds by default.
+PAPER_SEED = 2024
+DEFAULT_SEEDS = (0, 1, 2, 3, 4)
+
+
+def default_strata(dataset) -> str | None:
+    """The stratum column a new run on ``dataset`` reports by: the first of :data:`STRATA_PREFERENCE`
+    that :func:`coldstart.select.strata.stratifier_columns` accepts, else None (no per-stratum rows)."""
+    from ..select.strata import stratifier_columns
+
+    usable = stratifier_columns(dataset.manifest)
+    return next((c for c in STRATA_PREFERENCE if c in usable), None)
+
+
+def default_seeds(task: str, preset: str) -> list[int]:
+    """The seeds a new run starts with: ``[2024]`` (the paper's) for a network task under the ``paper``
+    preset, else :data:`DEFAULT_SEEDS` (the probe ignores the preset)."""
+    if preset == "paper" and task in ("classification", "segmentation"):
+        return [PAPER_SEED]
+    return list(DEFAULT_SEEDS)
+
+
+def seeds_text(seeds) -> str:
+    """``[0, 1, 2]`` -> ``"0,1,2"``, the form :func:`parse_seeds` reads."""
+    return ",".join(str(int(s)) for s in seeds)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """A typed seed list: ``"0,1,2"``, ``"2024"``, ranges ``"0-4"`` (inclusive), commas or spaces.
+
+    Raises
+    ------
+    ColdstartError
+        Empty, not a whole number, negative, a backwards range, or a repeated seed; the message names
+        the value and the fix.
+    """
+    from ..errors import ColdstartError
+
+    hint = "type whole numbers separated by commas, e.g. 0,1,2 or 2024 (a range such as 0-4 works too)"
+    tokens = str(text).replace(",", " ").split()
+    if not tokens:
+        raise ColdstartError(f"seeds={text!r} is empty: {hint}")
+    out: list[int] = []
+    for tok in tokens:
+        lo, sep, hi = tok.partition("-")
+        try:
+            first, last = (int(lo), int(hi)) if sep and lo else (int(tok), int(tok))
+        except ValueError:
+            raise ColdstartError(f"seeds={text!r}: {tok!r} is not a whole number; {hint}") from None
+        if first < 0 or last < first:
+            raise ColdstartError(f"seeds={text!r}: {tok!r} is negative or a backwards range; {hint}")
+        out += range(first, last + 1)
+    repeated = sorted({s for s in out if out.count(s) > 1})
+    if repeated:
+        raise ColdstartError(f"seeds={text!r} repeats {repeated}: each seed once, e.g. 0,1,2")
+    return out
+
+
+def quick_demo(dataset, embedders: list[str]) -> dict:
+    """The one-click demo grid (a RunConfig mapping without ``dataset``): the quick probe comparing random,
+    the dataset's default embedder with the paper's clustering and the paper's naive clustering on raw
+    pixels, 3 budgets x 3 seeds, per-stratum results on :func:`default_strata`. Sized to finish in under
+    30 s on a 2-core laptop on the phantom pool (``benchmarks/quick_demo.py`` measures it)."""
+    from ..embed.registry import default_embedder
+
+    name = default_embedder(dataset)[0]
+    methods = ["random"]
+    if name != "pixels" and name in embedders:
+        methods.append(f"{name}:kmeans-paper")  # first embedder named: the probe trains on it
+    methods.append("pixels:kmeans-paper")
+    return dict(task="probe", methods=methods, budgets=[20, 40, 60], seeds=[0, 1, 2], preset="quick",
+                strata=default_strata(dataset), rounds=0)
