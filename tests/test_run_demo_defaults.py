@@ -54,11 +54,12 @@ def test_quick_demo_grid(blob_dataset, monkeypatch):
     from coldstart.runs.units import plan_units
 
     plain = quick_demo(blob_dataset, ["pixels", "gist"])
-    assert plain["methods"] == ["random", "pixels:kmeans-paper"]  # no default embedder: pixels only
+    assert plain["methods"] == ["random", "pixels:kmeans"]  # no default embedder: pixels only
+    assert quick_demo(blob_dataset, ["pixels", "pixels-32"])["methods"] == ["random", "pixels-32:kmeans"]
     monkeypatch.setattr(type(blob_dataset), "info", property(lambda self: {"default_embedder": "gist"}),
                         raising=False)
-    demo = quick_demo(blob_dataset, ["pixels", "gist"])
-    assert demo["methods"] == ["random", "gist:kmeans-paper", "pixels:kmeans-paper"]
+    demo = quick_demo(blob_dataset, ["pixels", "pixels-32", "gist"])
+    assert demo["methods"] == ["random", "gist:kmeans", "pixels-32:kmeans"]
     assert demo["task"] == "probe" and len(demo["budgets"]) == 3 and len(demo["seeds"]) == 3
     cfg = RunConfig.from_dict(dict(demo, dataset=blob_dataset.name))
-    assert len(plan_units(cfg)) == 27 and cfg.probe_embedding("pixels:kmeans-paper") == "gist"
+    assert len(plan_units(cfg)) == 27 and cfg.probe_embedding("pixels-32:kmeans") == "gist"
