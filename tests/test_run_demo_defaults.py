@@ -63,3 +63,24 @@ def test_quick_demo_grid(blob_dataset, monkeypatch):
     assert demo["task"] == "probe" and len(demo["budgets"]) == 3 and len(demo["seeds"]) == 3
     cfg = RunConfig.from_dict(dict(demo, dataset=blob_dataset.name))
     assert len(plan_units(cfg)) == 27 and cfg.probe_embedding("pixels-32:kmeans") == "gist"
+
+
+def test_file_embedder_methods_validate_through_embed_file(blob_dataset, tmp_path):
+    import numpy as np
+
+    from coldstart.runs import RunConfig
+    from coldstart.runs.defaults import file_embedder_methods
+
+    good = tmp_path / "mine.npy"
+    np.save(good, np.random.default_rng(0).normal(size=(len(blob_dataset), 5)).astype(np.float32))
+    name, methods = file_embedder_methods(blob_dataset, f"file:{good}", ["kmeans", "typiclust"])
+    assert name == f"file:{good.resolve()}" and methods == [f"{name}:kmeans", f"{name}:typiclust"]
+    RunConfig.from_dict(dict(dataset=blob_dataset.name, methods=["random", *methods], budgets=[8], seeds=[0]))
+    with pytest.raises(ColdstartError, match="does not exist"):
+        file_embedder_methods(blob_dataset, str(tmp_path / "nope.npy"), ["kmeans"])
+    short = tmp_path / "short.npy"
+    np.save(short, np.zeros((3, 5), np.float32))
+    with pytest.raises(ColdstartError, match="has 3 rows but dataset"):
+        file_embedder_methods(blob_dataset, str(short), ["kmeans"])
+    with pytest.raises(ColdstartError, match="path is empty"):
+        file_embedder_methods(blob_dataset, "  ", ["kmeans"])

@@ -126,3 +126,26 @@ def quick_demo(dataset, embedders: list[str]) -> dict:
     methods.append(f"pixels-32:{clu}" if "pixels-32" in embedders else f"pixels:{clu}")
     return dict(task="probe", methods=methods, budgets=[20, 40, 60], seeds=[0, 1, 2], preset="quick",
                 strata=default_strata(dataset), rounds=0, workers=1)
+
+
+def file_embedder_methods(dataset, path: str, selectors: list[str]) -> tuple[str, list[str]]:
+    """Bring-your-own embeddings for a run: ``(embedder, methods)`` for the file at ``path``, read and
+    validated against ``dataset`` by :mod:`coldstart.embed.file` (ids, shape, finite values): the embedder
+    is ``file:<absolute path>`` and the methods pair it with each of ``selectors``.
+
+    Raises
+    ------
+    ColdstartError
+        The file is missing, of an unknown kind, or does not match the dataset (the message says how).
+    """
+    from ..embed.file import FileEmbedder
+    from ..errors import ColdstartError
+
+    if not str(path).strip():
+        raise ColdstartError("path is empty: give the .npy/.npz/.parquet/.csv file of your embeddings")
+    e = FileEmbedder(str(path).strip().removeprefix("file:"))
+    ok, reason = e.available()
+    if not ok:
+        raise ColdstartError(reason)
+    e.embed(dataset)  # reads and validates once (ids against the manifest, shape, NaN)
+    return e.name, [f"{e.name}:{s}" for s in selectors]
