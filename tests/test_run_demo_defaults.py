@@ -61,6 +61,8 @@ def test_quick_demo_grid(blob_dataset, monkeypatch):
     demo = quick_demo(blob_dataset, ["pixels", "pixels-32", "gist"])
     assert demo["methods"] == ["random", "gist:kmeans", "pixels-32:kmeans"]
     assert demo["task"] == "probe" and len(demo["budgets"]) == 3 and len(demo["seeds"]) == 3
+    pool = int((blob_dataset.splits == "train").sum())
+    assert pool < 120 and demo["budgets"][-1] <= pool // 2  # small pool: budgets that fit
     cfg = RunConfig.from_dict(dict(demo, dataset=blob_dataset.name))
     assert len(plan_units(cfg)) == 27 and cfg.probe_embedding("pixels-32:kmeans") == "gist"
 

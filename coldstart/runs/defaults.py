@@ -109,7 +109,8 @@ def quick_demo(dataset, embedders: list[str]) -> dict:
     """The one-click demo grid (a RunConfig mapping without ``dataset``): the quick probe comparing random,
     the dataset's default embedder and raw pixels as 32 x 32 thumbnails (``pixels-32``, the naive
     clustering at demo cost), both with the quick preset's clustering (``kmeans``, the fast approximation
-    of ``kmeans-paper``), 3 budgets x 3 seeds, one worker, per-stratum results on :func:`default_strata`.
+    of ``kmeans-paper``), 3 budgets x 3 seeds, one worker, per-stratum results on :func:`default_strata`. Budgets 20, 40, 60 (on a pool under 120 images, three steps up to
+    half of it).
 
     Sized for under 30 s: ``kmeans-paper``'s 10 restarts per k cost 35-50 s per selection on the phantom
     pool (555 x 2,048 gist, budget 60, 2 cores at load 6) and ``kmeans`` on 224-px ``pixels`` (50,176-d)
@@ -124,7 +125,9 @@ def quick_demo(dataset, embedders: list[str]) -> dict:
     if name != "pixels" and name in embedders:
         methods.append(f"{name}:{clu}")  # first embedder named: the probe trains on it
     methods.append(f"pixels-32:{clu}" if "pixels-32" in embedders else f"pixels:{clu}")
-    return dict(task="probe", methods=methods, budgets=[20, 40, 60], seeds=[0, 1, 2], preset="quick",
+    pool = int((dataset.splits == "train").sum())
+    step = 20 if pool >= 120 else max(2, pool // 6)  # a small pool: three budgets up to half of it
+    return dict(task="probe", methods=methods, budgets=[step, 2 * step, 3 * step], seeds=[0, 1, 2], preset="quick",
                 strata=default_strata(dataset), rounds=0, workers=1)
 
 
