@@ -270,3 +270,26 @@ def lasso(page, frame_selector: str, lo: float, hi: float, steps: int = 8) -> No
     for fx, fy in [(hi, lo), (hi, hi), (lo, hi), (lo, lo + 0.01)]:
         page.mouse.move(x0 + fx * w, y0 + fy * h, steps=steps)
     page.mouse.up()
+
+
+#: Requests that stay on this machine: the app's own server, and inline data the page builds itself.
+LOCAL_PREFIXES = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:", "about:")
+
+
+def record_network(page) -> dict:
+    """Start recording ``page``'s network: every request URL, failed requests and 4xx/5xx responses.
+
+    Returns the dict the listeners fill (``requests``, ``failed``, ``bad``); read it after navigating.
+    WebSocket connections are recorded as requests too (``page.on("websocket")``).
+    """
+    net: dict = {"requests": [], "failed": [], "bad": []}
+    page.on("request", lambda r: net["requests"].append(r.url))
+    page.on("websocket", lambda ws: net["requests"].append(ws.url))
+    page.on("requestfailed", lambda r: net["failed"].append(f"{r.url} ({r.failure})"))
+    page.on("response", lambda r: net["bad"].append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    return net
+
+
+def outside_requests(net: dict) -> list[str]:
+    """The recorded requests that would leave 127.0.0.1."""
+    return [u for u in net["requests"] if not u.startswith(LOCAL_PREFIXES)]
