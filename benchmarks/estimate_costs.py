@@ -8,7 +8,8 @@ The table gives a first run its time estimate before any earlier run exists
   ``worker_start_s``: the same two-part run with 2 workers (a process pool), minus the serial one, per worker;
 - ``embed_s_per_image``: ``ensure_embeddings`` on an empty cache, per image, for the embedders that need
   no weights file (gist, pixels, pixels-32);
-- ``select``: one selection per cold-start selector at the pool's size on ``gist`` (``--budget``, default 60);
+- ``select``: one selection per cold-start selector at the pool's size on gist, pixels and pixels-32
+  (``--budget``, default 60);
 - ``probe_part_s`` / ``probe_stratum_s``: the mean ``unit_s`` of probe parts without and with
   ``strata=subgroup``, per positive stratum;
 - ``epoch``: one part per network task and preset with 2 epochs on ``--net-budget`` images (default 10),
@@ -61,6 +62,8 @@ def main() -> None:
     ap.add_argument("--net-budget", type=int, default=10)
     ap.add_argument("--no-net", action="store_true", help="skip the network tasks (minutes on a CPU)")
     ap.add_argument("--write", action="store_true", help="write coldstart/runs/costs.json")
+    ap.add_argument("--only-select", action="store_true",
+                    help="measure the embeddings and selections only; keep the table's other figures")
     args = ap.parse_args()
     src = Path(os.environ.get("COLDSTART_DATA", "data")).resolve() / "phantom"
     if not (src / "manifest.parquet").exists():
@@ -86,15 +89,30 @@ def main() -> None:
     out["embed_s_per_image"] = {k: round(v, 5) for k, v in emb.items()}
 
     pool = ds.split_indices("train")
-    X = np.asarray(load_embeddings(ds, "gist"), np.float32)[pool]
     sels, _ = cold_start_selectors()
-    seconds = {}
-    for sel in ["random", *sels]:
-        t0 = time.perf_counter()
-        select(sel, X if sel != "random" else len(X), args.budget, seed=0)
-        seconds[sel] = round(time.perf_counter() - t0, 4)
-        print(f"select {sel} on gist {X.shape}, budget {args.budget}: {seconds[sel]:.2f} s (load {_load()})")
-    out["select"] = {"n": int(X.shape[0]), "d": int(X.shape[1]), "budget": args.budget, "seconds": seconds}
+    t0 = time.perf_counter()
+    select("random", len(pool), args.budget, seed=0)
+    out["select"] = {"n": len(pool), "budget": args.budget, "random_s": round(time.perf_counter() - t0, 4),
+                     "dims": {}, "seconds": {}}
+    for name in ("gist", "pixels-32", "pixels"):
+        X = np.asarray(load_embeddings(ds, name), np.float32)[pool]
+        out["select"]["dims"][name] = int(X.shape[1])
+        seconds = out["select"]["seconds"][name] = {}
+        for sel in sels:
+            t0 = time.perf_counter()
+            select(sel, X, args.budget, seed=0)
+            seconds[sel] = round(time.perf_counter() - t0, 4)
+            print(f"select {sel} on {name} {X.shape}, budget {args.budget}: {seconds[sel]:.2f} s (load {_load()})")
+    dest = Path(__file__).resolve().parents[1] / "coldstart" / "runs" / "costs.json"
+    if args.only_select:
+        out = dict(json.loads(dest.read_text()), **out)
+        out["machine"] = f"{platform.node() or 'this machine'} ({os.cpu_count()} cpus, load {_load()})"
+        print(json.dumps(out))
+        if args.write:
+            dest.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+            print(f"wrote {dest}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
 
     base = dict(dataset="phantom", task="probe", methods=["random"], budgets=[20], seeds=[0], workers=1)
     t0 = time.perf_counter()
@@ -134,7 +152,6 @@ def main() -> None:
     out["machine"] = f"{platform.node() or 'this machine'} ({os.cpu_count()} cpus, load {_load()})"
     print(json.dumps(out))
     if args.write:
-        dest = Path(__file__).resolve().parents[1] / "coldstart" / "runs" / "costs.json"
         dest.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
         print(f"wrote {dest}")
     shutil.rmtree(tmp, ignore_errors=True)

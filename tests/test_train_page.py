@@ -33,7 +33,8 @@ def no_cost_table(tmp_path, monkeypatch):
 
 
 TABLE = {"run_start_s": 2.0, "worker_start_s": 1.0, "embed_s_per_image": {"pixels": 0.001},
-         "select": {"n": 100, "d": 100, "budget": 10, "seconds": {"random": 0.0, "kmeans": 0.5, "kmeans-paper": 5.0}},
+         "select": {"n": 100, "budget": 10, "random_s": 0.01, "dims": {"pixels-32": 1024, "gist": 2048},
+                    "seconds": {"pixels-32": {"kmeans": 0.5}, "gist": {"kmeans": 0.7}}},
          "probe_part_s": 0.1, "probe_stratum_s": 0.01, "epoch": {"classification/quick": 0.05},
          "machine": "test"}
 
@@ -84,7 +85,8 @@ def test_first_run_estimate_from_the_cost_table(blobs_with_pixels, tmp_path, mon
     assert not at.exception, at.exception
     est = [m.value for m in at.markdown if m.value.startswith("**Estimate:**")][0]
     assert "8 parts, about" in est and "first run:" in est and "per probe part" in est, est
-    # 2 s start-up + 2 kmeans selections (scaled) + 8 probe parts: what costs.first_run_seconds sums
+    # 2 s start-up + 2 random draws + 2 kmeans selections (scaled from pixels-32, the nearest dimension to the
+    # blobs' 32 x 32 pixels) + 8 probe parts: what costs.first_run_seconds sums
     from coldstart.runs import RunConfig
     from coldstart.runs.costs import first_run_seconds
     from coldstart.runs.units import plan_units
@@ -92,8 +94,8 @@ def test_first_run_estimate_from_the_cost_table(blobs_with_pixels, tmp_path, mon
     cfg = RunConfig.from_dict(dict(dataset="blobs", task="probe", methods=["random", "pixels:kmeans"],
                                    budgets=[10, 20], seeds=[0, 1], workers=1))
     sec, _ = first_run_seconds(cfg, blobs_with_pixels, plan_units(cfg), 1, TABLE)
-    n, d = int((blobs_with_pixels.splits == "train").sum()), 32 * 32
-    assert np.isclose(sec, 2.0 + 2 * 0.5 * n * d * 20 / (100 * 100 * 10) + 8 * 0.1)
+    n = int((blobs_with_pixels.splits == "train").sum())
+    assert np.isclose(sec, 2.0 + 2 * 0.01 + 2 * 0.5 * n * 20 / (100 * 10) + 8 * 0.1)
     assert f"{eta_text(sec)}" in est
 
 

@@ -5,9 +5,10 @@
 - ``run_start_s``: the runner process until its first part can start (imports, loading the run);
   ``worker_start_s`` for each worker process of a parallel run;
 - ``embed_s_per_image``: computing an embedder's features, per image (only when not cached);
-- ``select``: one selection per (method, seed) at a reference pool (``n`` images x ``d`` dims, ``budget``),
-  scaled linearly in ``n x d x budget`` (an assumption, said in the estimate's words); selections
-  already in the selection cache cost nothing;
+- ``select``: one selection per (method, seed), measured per embedder and selector at a reference pool
+  (``n`` images, ``budget``) and scaled linearly in ``n x budget`` (an assumption, said in the estimate's
+  words); an embedder not measured takes the measured one nearest in dimension, scaled by the dimension
+  ratio. Selections already in the selection cache cost nothing;
 - ``probe_part_s``: one probe part (fit, test-set bootstrap) and ``probe_stratum_s`` per stratum on top;
 - ``epoch``: per task and preset, seconds per labelled image and epoch at the preset's image size.
 
@@ -88,12 +89,15 @@ def first_run_seconds(cfg, ds, units, workers: int, table: dict | None = None) -
         if _selection_cached(ds, cfg, m, s, need):
             n_cached += 1
             continue
-        base = ref["seconds"].get(sel)
+        if emb is None:
+            sel_s += float(ref["random_s"])
+            continue
+        d = get_embedder(emb, ds).dim
+        near, d_ref = _nearest(ref["dims"], emb.split(":")[0], d)
+        base = ref["seconds"][near].get(sel)
         if base is None:
             return None, f"no measured cost for selector {sel!r}"
-        d = get_embedder(emb, ds).dim if emb else None
-        scale = 1.0 if emb is None else pool * float(d or ref["d"]) * need / (ref["n"] * ref["d"] * ref["budget"])
-        sel_s += float(base) * scale
+        sel_s += float(base) * pool * need / (ref["n"] * ref["budget"]) * (float(d or d_ref) / d_ref)
     words.append(f"{sel_s:.0f} s selecting" + (f" ({n_cached} selections cached)" if n_cached else ""))
     if cfg.task == "probe":
         n_strata = _n_strata(ds, cfg.strata)
@@ -109,10 +113,23 @@ def first_run_seconds(cfg, ds, units, workers: int, table: dict | None = None) -
         words.append(f"{float(rate):.3g} s per labelled image and epoch")
     total += (sel_s + parts_s) / max(workers, 1)
     basis = (", ".join(words) + f"; from the cost table measured on {t.get('machine', 'this machine')} "
-             "(benchmarks/estimate_costs.py; selections scaled in pool x dims x budget)")
+             "(benchmarks/estimate_costs.py; selections scaled in pool size x budget)")
     if workers > 1:
         basis += f", shared by {workers} workers"
     return total, basis
+
+
+def _nearest(dims: dict, name: str, d) -> tuple[str, float]:
+    """The measured embedder for ``name`` (itself when measured, else the one nearest in dimension)."""
+    if name in dims:
+        return name, float(dims[name])
+    if not d:
+        name = max(dims, key=dims.get)  # unknown dimension: the largest measured (errs long)
+        return name, float(dims[name])
+    import math
+
+    name = min(dims, key=lambda k: abs(math.log(float(dims[k]) / float(d))))
+    return name, float(dims[name])
 
 
 def _n_strata(ds, column) -> int:
