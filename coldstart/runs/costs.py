@@ -36,9 +36,13 @@ def cost_table(path: Path | None = None) -> dict | None:
     """The measured table, or None when it is missing or unreadable (then there is no first-run estimate)."""
     p = Path(path or TABLE)
     try:
-        return _read(str(p), p.stat().st_mtime)
+        t = _read(str(p), p.stat().st_mtime)
     except (OSError, ValueError, json.JSONDecodeError):
         return None
+    need = {"run_start_s", "worker_start_s", "embed_s_per_image", "select", "probe_part_s", "epoch"}
+    if not need <= set(t) or not {"dims", "seconds", "n", "budget", "random_s"} <= set(t["select"]):
+        return None  # written by another version of the benchmark: no first-run estimate until remeasured
+    return t
 
 
 def _selection_cached(ds, cfg, method: str, seed: int, need: int) -> bool:
@@ -73,6 +77,8 @@ def first_run_seconds(cfg, ds, units, workers: int, table: dict | None = None) -
     n_all, pool = len(ds), int((ds.splits == "train").sum())
     embed = 0.0
     for e in cfg.embedders():
+        if e.startswith("file:"):
+            continue  # read from the user's file, not computed: negligible
         if cache_info(ds, e) is None:
             per = t["embed_s_per_image"].get(e.split(":")[0])
             if per is None:
