@@ -10,6 +10,7 @@ import streamlit as st
 from coldstart.data.dataset import preview_indices
 from coldstart.ui import common as ui
 from coldstart.ui.importing import import_form
+from coldstart.ui.weights_view import similarity_words
 
 ui.page_config("Home")
 ds = ui.dataset_sidebar()
@@ -22,21 +23,24 @@ st.markdown(
 first_visit = st.session_state.setdefault("home_first_visit", True)
 with st.expander("What is cold-start selection? (two-minute read for clinicians and teachers)",
                  expanded=bool(first_visit) or ds is None, icon=":material/school:"):
+    similarity = similarity_words(ds)
     st.markdown(
-        """
+        f"""
 **The problem.** An AI model learns from labelled examples, and an expert's time is the scarce
 resource. At the start of a project (the *cold start*) nothing is labelled yet, so we cannot ask a
 model which images would help it most. Someone has to choose the first 20-100 images to label.
 
-**Why not pick at random?** Random picks follow the pool: if only 1 image in 10 is normal, 20
-random images may hold one or two normal cases, and several near-identical images. Labels spent
-on repeats teach the model little.
+**Why not pick at random?** Random picks follow the pool: if only 1 image in 10 shows the finding
+(a pneumothorax, say), 20 random images may hold only one or two abnormal cases, and several
+near-identical normal ones. Labels spent on repeats teach the model little.
 
 **What this tool does.** It places every unlabelled image on a *map* where similar-looking images
-sit close together (the similarity comes from a *foundation model* trained on many chest X-rays,
-or from the pool itself). It then groups the map into as many clusters as you can afford to
-label and proposes the image at the centre of each group, so the first labels cover the variety
-of the pool, including rare kinds of image (Yuan & Hong, 2024, arXiv 2402.02561).
+sit close together. It then groups the map into as many clusters as you can afford to label and
+proposes the image at the centre of each group, so the first labels cover the variety of the
+pool, including rare kinds of image (Yuan & Hong, 2024, arXiv 2402.02561).
+
+**Where the similarity comes from.** An *embedder* turns each image into a list of numbers;
+images with close numbers count as similar. On this pool: {similarity}.
 
 **How to use it.**
 1. **Explore**: see the map, the proposed picks numbered in order, and why each was chosen;
@@ -58,16 +62,16 @@ if ds is not None:
     if source:
         st.caption(f"Source: {source}")
     labels = ds.labels
-    c = st.columns(5)
-    c[0].metric("Images", f"{len(ds):,}")
-    c[1].metric("Classes", len(ds.classes))
-    c[2].metric("Ground truth for evaluation", f"{int((labels >= 0).sum()):,}",
-                help="Images whose true label is known. coldstart keeps it to score the methods and to "
-                     "play the annotator; selection never sees it: at cold start nothing is labelled.")
-    c[3].metric("With masks", f"{int(ds.manifest['mask'].notna().sum()):,}")
-    c[4].metric("Flagged out-of-distribution", f"{int(ds.ood.sum()):,}",
-                help="Images marked as not belonging to the task (e.g. a non-chest image); "
-                     "a good selector should avoid them.")
+    with st.container(horizontal=True, gap="large"):  # each metric as wide as its label: none is cut off
+        st.metric("Images", f"{len(ds):,}", width="content")
+        st.metric("Classes", len(ds.classes), width="content")
+        st.metric("Ground truth for evaluation", f"{int((labels >= 0).sum()):,}", width="content",
+                  help="Images whose true label is known. coldstart keeps it to score the methods and to "
+                       "play the annotator; selection never sees it: at cold start nothing is labelled.")
+        st.metric("With masks", f"{int(ds.manifest['mask'].notna().sum()):,}", width="content")
+        st.metric("Flagged out-of-distribution", f"{int(ds.ood.sum()):,}", width="content",
+                  help="Images marked as not belonging to the task (e.g. a non-chest image); "
+                       "a good selector should avoid them.")
 
     left, right = st.columns([2, 3])
     with left:

@@ -56,8 +56,40 @@ def _options(stamp: str) -> tuple[list[str], list[str], dict]:
 
 
 embs, sels, sel_summary = _options(ui.dataset_stamp(ds))
-all_methods = defaults.method_options(embs, sels)
 n_pool = int((ds.splits == "train").sum())
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _file_methods(stamp: str, path: str, mtime: float) -> tuple[str, list[str]]:
+    return defaults.file_embedder_methods(ds, path, sels)  # validated once per file version
+
+
+def _start(cfg: dict) -> None:
+    try:
+        with st.spinner("checking the settings and starting the run…"):
+            run_id = start_run(RunConfig.from_dict(cfg), background=True)
+        st.session_state[WATCH_KEY] = run_id
+        st.session_state["train_started"] = st.session_state.get("train_started", 0) + 1  # a fresh tick box
+        st.success(f"Run **{run_id}** started in the background. You can close this tab: it keeps going.")
+    except ColdstartError as e:
+        ui.show_error(e, "could not start the run")
+
+
+# ------------------------------------------------------------------ quick demo
+demo = dict(defaults.quick_demo(ds, embs), dataset=ds.name)
+with st.container(border=True):
+    q1, q2 = st.columns([3, 1], vertical_alignment="center")
+    demo_est = None
+    with ui.guarded("the quick demo's estimate"):
+        demo_est = estimate_run(RunConfig.from_dict(demo), dataset=ds)
+    q1.markdown(
+        f"**Quick demo**: the quick probe comparing {', '.join(f'`{m}`' for m in demo['methods'])} at budgets "
+        f"{', '.join(map(str, demo['budgets']))} with {len(demo['seeds'])} seeds"
+        + (f", results per `{demo['strata']}` stratum" if demo["strata"] else "")
+        + (f": {rv.estimate_text(demo_est, short=True)}." if demo_est is not None else "."))
+    demo_go = q2.button("Run the quick demo", key="train_demo", icon=":material/bolt:", width="stretch")
+if demo_go:
+    _start(demo)
 
 with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
     # no st.form: Enter in a field must never start a run (a run can take days of CPU)
@@ -66,6 +98,25 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
                     format_func={"probe": "quick probe", "classification": "classification (VGG-11)",
                                  "segmentation": "segmentation (U-Net)"}.get)
     st.caption("  \n".join(f"**{k}**: {v}" for k, v in TASK_HELP.items()))
+    file_methods: list[str] = []
+    with st.popover("Your own embeddings (optional)", icon=":material/upload_file:"):
+        byo = st.text_input("Embeddings file", key="train_file_embeddings",
+                            placeholder="/path/to/embeddings.npy (.npz, .parquet or .csv with ids)",
+                            help="Features of a model coldstart cannot run (CXR Foundation, REMEDIS...): a .npy "
+                                 "(N, D) in manifest order, a .npz with 'id' and 'embeddings', or a "
+                                 ".parquet/.csv with an 'id' column. Adds file:<path> methods below.")
+        if byo.strip():
+            from pathlib import Path
+
+            p = Path(byo.strip().removeprefix("file:")).expanduser()
+            try:
+                fname, file_methods = _file_methods(ui.dataset_stamp(ds), str(p),
+                                                    p.stat().st_mtime if p.is_file() else 0.0)
+                st.success(f"Read and checked against the {len(ds):,} images: `{fname}`",
+                           icon=":material/check_circle:")
+            except ColdstartError as e:
+                st.error(str(e), icon=":material/error:")
+    all_methods = defaults.method_options(embs, sels) + file_methods
     methods = st.multiselect("Methods (features : how images are chosen)", all_methods,
                              default=defaults.default_run_methods(ds, embs, sels, "paper"), key="train_methods",
                              help="'random' is the reference. 'pixels:kmeans-paper' is the paper's naive "
@@ -75,18 +126,28 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
     c3, c4, c5, c6 = st.columns(4)
     budgets = c3.text_input("Budgets (images labelled)", "20,40,60,80,100", key="train_budgets",
                             help=f"Comma-separated, increasing. The pool has {n_pool} training images.")
-    seeds = c4.number_input("Seeds (repeats)", 1, 20, 5, key="train_seeds",
-                            help="More seeds give tighter error bars and take longer.")
+    # the seeds follow the task and preset (the paper's 2024) until the user types their own
+    auto_seeds = defaults.seeds_text(defaults.default_seeds(task, st.session_state.get("train_preset", "paper")))
+    if st.session_state.get("train_seeds") in (None, st.session_state.get("_train_seeds_auto")):
+        st.session_state["train_seeds"] = auto_seeds
+    st.session_state["_train_seeds_auto"] = auto_seeds
+    seeds_typed = c4.text_input("Seeds (repeats)", key="train_seeds",
+                                help="Comma-separated, e.g. 0,1,2 or 2024 (the paper's seed); 0-4 is a range. "
+                                     "More seeds give tighter error bars and take longer. Default: 2024 for "
+                                     "network training with the paper's settings, else 0-4.")
     preset = c5.selectbox("Training settings", ["paper", "quick"], key="train_preset",
                           help="'paper': the paper's settings (SGD, 100 epochs, batch 10, pixels / 255, LR "
                                "halved after 10 epochs without improvement, ImageNet VGG-11 weights, "
                                "threshold-centred AL rounds, positive-only segmentation). 'quick': 8 epochs "
                                "at 64 px, sized for a computer without a GPU. The quick probe ignores this.")
-    imagenet = st.toggle("Start VGG-11 / U-Net from ImageNet weights (the paper)", True, key="train_imagenet",
-                         help="Off: random initialisation, reported in every table. The quick probe ignores this.")
-    missing = pretrained_notice("classification", resolve_params("classification", "paper"))
-    if missing:
-        st.warning(missing[0].upper() + missing[1:] + ".", icon=":material/warning:")
+    imagenet = True
+    if task in EPOCH_TASKS:  # the probe uses no network weights: no toggle, no weights warning
+        imagenet = st.toggle("Start VGG-11 / U-Net from ImageNet weights (the paper)", True, key="train_imagenet",
+                             help="Off: random initialisation, reported in every table.")
+        missing = pretrained_notice(task, resolve_params(task, preset, {"pretrained": "imagenet" if imagenet
+                                                                        else "none"}))
+        if missing:
+            st.warning(missing[0].upper() + missing[1:] + ".", icon=":material/warning:")
     workers = c6.number_input("Parallel workers", 1, 64, default_workers(), key="train_workers",
                               help="Processes training parts at once (default: one per core). "
                                    "The results do not depend on it.")
@@ -97,8 +158,9 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
         address = st.text_input("Ray address", "", key="train_address", placeholder="auto or HOST:PORT",
                                 help="Empty: a local Ray instance. The run folder must be on storage the "
                                      "cluster shares (COLDSTART_DATA).")
-    strata_col = st.selectbox("Per-stratum results (optional)", ["(none)", *stratifier_columns(ds.manifest)],
-                              key="train_strata",
+    strata_opts = ["(none)", *stratifier_columns(ds.manifest)]
+    strata_col = st.selectbox("Per-stratum results (optional)", strata_opts, key="train_strata",
+                              index=strata_opts.index(defaults.default_strata(ds) or "(none)"),
                               help="A manifest column such as 'subgroup' or 'protocol': each stratum's positive "
                                    "images are also scored against all negatives (hidden stratification).")
     with st.popover("Active learning after the first selection (optional)"):
@@ -112,19 +174,29 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
                                 help="'threshold' (the paper's): probabilities nearest the decision threshold.")
         ood_filter = st.number_input("Drop likely OOD images before each query (fraction)", 0.0, 0.5, 0.0,
                                      0.05, key="train_ood_filter")
-    cfg = dict(dataset=ds.name, task=task, methods=methods, budgets=budgets, seeds=list(range(int(seeds))),
+    seeds, seeds_error = [], None
+    try:
+        seeds = defaults.parse_seeds(seeds_typed)
+    except ColdstartError as e:
+        seeds_error = e
+    cfg = dict(dataset=ds.name, task=task, methods=methods, budgets=budgets, seeds=seeds,
                preset=preset, rounds=int(rounds), query_size=int(query), strategy=strategy, workers=int(workers),
                executor=executor, address=address.strip() or None,
                strata=None if strata_col == "(none)" else strata_col,
                ood_filter=float(ood_filter))
     if task != "probe":
         cfg["train"] = {"pretrained": "imagenet" if imagenet else "none"}
-    est, ok = None, True
-    try:
-        est = estimate_run(RunConfig.from_dict(cfg))
-    except ColdstartError as e:
-        ok = False
-        st.error(str(e), icon=":material/error:")
+    est, ok = None, seeds_error is None
+    if seeds_error is not None:
+        st.error(str(seeds_error), icon=":material/error:")
+    else:
+        try:
+            built = RunConfig.from_dict(cfg)
+            est = estimate_run(built, dataset=ds)
+            st.caption(rv.preset_text(built))
+        except ColdstartError as e:
+            ok = False
+            st.error(str(e), icon=":material/error:")
     if est is not None:
         st.markdown(f"**Estimate:** {rv.estimate_text(est)}")
     sure = True
@@ -139,17 +211,7 @@ with st.expander("Start a new run", expanded=not len(list_runs(ds.name))):
 if go:
     if "random" not in methods:
         st.warning("Random picks are not in the methods: the Compare page will have no reference.")
-    notice = pretrained_notice(task, resolve_params(task, preset, cfg.get("train")))
-    if notice:
-        st.warning(notice[0].upper() + notice[1:] + ".", icon=":material/warning:")
-    try:
-        with st.spinner("checking the settings and starting the run…"):
-            run_id = start_run(RunConfig.from_dict(cfg), background=True)
-        st.session_state[WATCH_KEY] = run_id
-        st.session_state["train_started"] = st.session_state.get("train_started", 0) + 1  # a fresh tick box
-        st.success(f"Run **{run_id}** started in the background. You can close this tab: it keeps going.")
-    except ColdstartError as e:
-        ui.show_error(e, "could not start the run")
+    _start(cfg)
 
 
 # ------------------------------------------------------------------ watching

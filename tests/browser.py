@@ -299,3 +299,26 @@ def scroll_to_top(page) -> None:
     page.evaluate("""() => { const m = document.querySelector('[data-testid="stMain"]');
                               (m || document.scrollingElement).scrollTo(0, 0); }""")
     page.wait_for_timeout(200)
+
+
+#: Requests that stay on this machine: the app's own server, and inline data the page builds itself.
+LOCAL_PREFIXES = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:", "about:")
+
+
+def record_network(page) -> dict:
+    """Start recording ``page``'s network: every request URL, failed requests and 4xx/5xx responses.
+
+    Returns the dict the listeners fill (``requests``, ``failed``, ``bad``); read it after navigating.
+    WebSocket connections are recorded as requests too (``page.on("websocket")``).
+    """
+    net: dict = {"requests": [], "failed": [], "bad": []}
+    page.on("request", lambda r: net["requests"].append(r.url))
+    page.on("websocket", lambda ws: net["requests"].append(ws.url))
+    page.on("requestfailed", lambda r: net["failed"].append(f"{r.url} ({r.failure})"))
+    page.on("response", lambda r: net["bad"].append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    return net
+
+
+def outside_requests(net: dict) -> list[str]:
+    """The recorded requests that would leave 127.0.0.1."""
+    return [u for u in net["requests"] if not u.startswith(LOCAL_PREFIXES)]

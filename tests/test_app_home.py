@@ -109,3 +109,19 @@ def test_home_is_the_first_page_and_says_what_the_labels_are(blob_dataset):
     assert gt and gt[0].value == f"{int((blob_dataset.labels >= 0).sum()):,}"
     assert "selection never sees it" in gt[0].help
     assert not [m for m in at.metric if m.label == "Labelled"]
+
+
+def test_home_says_which_embedder_makes_the_similarity(blob_dataset):
+    """The explainer names the pool's default embedder and what it is (from the registry), and its
+    imbalance example has the finding, not the normal images, as the rare class."""
+    import json
+
+    info = blob_dataset.dir / "dataset.json"
+    info.write_text(json.dumps(dict(json.loads(info.read_text()), default_embedder="gist")))
+    at = _app().run()
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "On this pool: **gist**, which is not a foundation model" in text
+    assert "Gabor texture" in text  # the registry's summary of gist
+    assert "1 image in 10 shows the finding" in text and "1 image in 10 is normal" not in text
+    assert "from a *foundation model* trained on many chest X-rays,\nor from the pool itself" not in text

@@ -118,7 +118,7 @@ def test_train_page_launches_tiny_probe_run_and_compare_matches_report(blobs_wit
     assert at.text_input(key="train_budgets").value == "20,40,60,80,100"  # paper defaults
     at.multiselect(key="train_methods").set_value(["random", "pixels:kmeans"])
     at.text_input(key="train_budgets").input("10,20")
-    at.number_input(key="train_seeds").set_value(2)
+    at.text_input(key="train_seeds").input("0,1")
     _button(at, "Start run").click()
     at.run()
     assert not at.exception, at.exception

@@ -2,9 +2,11 @@
 
 Before a run: parts x seconds per part, the seconds taken from earlier runs on this machine
 with the same task, preset and device (:func:`estimate_run`). Epoch-based tasks scale with
-labelled images x epochs, so their rate is seconds per image-epoch. With no earlier run,
-there is no estimate (:attr:`Estimate.seconds` is None) and the page asks for confirmation
-for the epoch tasks, which take minutes to hours per part on a CPU.
+labelled images x epochs, so their rate is seconds per image-epoch. With no earlier run, the
+first-run estimate adds up the measured cost of each kind of work (:mod:`coldstart.runs.costs`:
+start-up, embeddings not yet cached, selections not yet cached, probe parts or image-epochs);
+without a cost table there is no estimate (:attr:`Estimate.seconds` is None) and the page asks
+for confirmation for the epoch tasks, which take minutes to hours per part on a CPU.
 
 While a run runs: :func:`live_eta` uses finished parts, and inside an epoch-based part the
 seconds per epoch so far; parts left are shared by the run's workers.
@@ -65,6 +67,7 @@ class Estimate:
     seconds: float | None  # None: no earlier run to measure from
     basis: str  # where the number comes from, in words
     task: str = "probe"
+    first: bool = False  # from the measured cost table, not from earlier runs
 
     @property
     def needs_confirmation(self) -> bool:
@@ -104,16 +107,25 @@ def history(cfg: RunConfig, root=None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "unit_s", "work"])
 
 
-def estimate_run(cfg: RunConfig, root=None) -> Estimate:
-    """Parts x seconds per part for ``cfg``, from earlier runs on this machine (see the module docstring)."""
+def estimate_run(cfg: RunConfig, root=None, dataset=None) -> Estimate:
+    """Parts x seconds per part for ``cfg``, from earlier runs on this machine; with none, and given the
+    run's ``dataset``, from the measured cost table (see the module docstring)."""
     units = plan_units(cfg)
     h = history(cfg, root)
     task, preset, dev = _kind(cfg)
     what = f"{task} run" + (f" with preset {preset!r}" if preset != "any" else "") + f" on {dev}"
-    if not len(h):
-        return Estimate(len(units), None, f"no earlier {what} on this machine to measure from", cfg.task)
-    rate = float(np.median(h["unit_s"] / h["work"]))
     workers = max(1, min(int(cfg.workers or default_workers()), len(units)))
+    if not len(h):
+        none = f"no earlier {what} on this machine to measure from"
+        if dataset is None:
+            return Estimate(len(units), None, none, cfg.task)
+        from .costs import first_run_seconds
+
+        seconds, basis = first_run_seconds(cfg, dataset, units, 1 if len(units) < 2 * workers else workers)
+        if seconds is None:
+            return Estimate(len(units), None, f"{none}; {basis}", cfg.task)
+        return Estimate(len(units), seconds, f"first run: {basis}", cfg.task, first=True)
+    rate = float(np.median(h["unit_s"] / h["work"]))
     total = sum(rate * _work(cfg, u.budget) for u in units) / workers
     per = "per labelled image and epoch" if cfg.task in EPOCH_TASKS else "per part"
     return Estimate(len(units), total, f"{rate:.3g} s {per}, the median of {len(h)} parts of "

@@ -40,7 +40,12 @@ APP_TITLE = "coldstart"
 
 
 # ---------------------------------------------------------------- page setup
-def page_config(title: str, icon: str = ":material/radiology:") -> None:
+#: The browser tab's icon. An emoji, which Streamlit draws as an inline ``data:`` SVG: a ``:material/...:``
+#: favicon is fetched from fonts.gstatic.com, which fails offline (a request leaving the machine).
+FAVICON = "🩻"
+
+
+def page_config(title: str, icon: str = FAVICON) -> None:
     """``st.set_page_config`` with the app's defaults (wide layout); call first on every page."""
     st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide",
                        initial_sidebar_state="expanded")

@@ -21,6 +21,9 @@ def navigation():
     """The ``st.navigation`` object for :data:`PAGES` (Home first and default)."""
     import streamlit as st
 
+    from .common import FAVICON
+
+    st.set_page_config(page_icon=FAVICON)  # before the pages: their material icons would be fetched as favicons
     pages = [st.Page(str(ROOT / script), title=title, icon=icon, default=(k == 0))
              for k, (script, title, icon) in enumerate(PAGES)]
     return st.navigation(pages)

@@ -343,3 +343,18 @@ def page_link(page: str, label: str, icon: str | None = None, container=None) ->
     except StreamlitAPIException:
         slug = page.rsplit("/", 1)[-1].removesuffix(".py").split("_", 1)[-1]
         c.markdown(f"[{label}](/{slug})")
+
+
+def preset_text(cfg) -> str:
+    """The training preset a built :class:`coldstart.runs.RunConfig` uses and what it means, in one line."""
+    p = cfg.params
+    if cfg.task == "probe":
+        return (f"Training preset **{cfg.preset}**: not used by the quick probe, a logistic regression on the "
+                f"features (C={p.get('C')}, up to {p.get('max_iter')} iterations).")
+    bits = [f"{p.get('size')} px", f"{p.get('epochs')} epochs", f"SGD lr {p.get('lr'):g}, momentum {p.get('momentum')}",
+            f"batch {p.get('batch_size')}",
+            f"LR x{p.get('lr_factor')} after {p.get('lr_patience')} epochs without validation improvement",
+            f"weights {p.get('pretrained')}", f"pixels normalised: {p.get('normalize')}"]
+    if "head" in p:
+        bits.append(f"head {p['head']}")
+    return f"Training preset **{cfg.preset}**: " + ", ".join(bits) + f"; active-learning rounds by {cfg.strategy}."

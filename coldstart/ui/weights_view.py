@@ -102,3 +102,19 @@ def _progress(wid: str, embedder: str) -> None:
         st.progress(job.fraction, text=f"downloading {embedder} weights: {job.done / 1e6:.1f} MB{total}")
         return
     st.rerun(scope="app")  # the embedder tables are keyed on which weight files are present
+
+
+def similarity_words(ds: Dataset | None) -> str:
+    """Which embedder makes the map's similarity on ``ds`` and what it is, in a clinician's words: the
+    pool's default (:func:`coldstart.embed.default_embedder`) with its registry summary."""
+    if ds is None:
+        return ("a foundation model trained on many chest X-rays when its weights are present, else a "
+                "descriptor computed from the images themselves")
+    name, why = loaders.default_embedder(ds)
+    table = loaders.embedders_table(ds).set_index("name")
+    summary = str(table.loc[name, "summary"]) if name in table.index else name
+    if name.startswith(("txrv", "imagenet")):
+        return f"**{name}**, a foundation model: {summary}. It is used because it is {why}"
+    return (f"**{name}**, which is not a foundation model but a descriptor computed from each image "
+            f"itself: {summary}. It is used because it is {why}. The paper uses a chest X-ray foundation "
+            "model; download one (sidebar of Explore or Train) to use it here")
