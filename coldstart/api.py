@@ -115,7 +115,7 @@ def train_on(dataset, picks, task: str = "probe", *, embedder: str | None = None
     ds = _dataset(dataset)
     rows = np.asarray(getattr(picks, "indices", picks), dtype=np.int64)
     if embedder is not None and features is not None:
-        raise ColdstartError("train() got both embedder= and features=: pass one (an embedder name, or the "
+        raise ColdstartError("train_on() got both embedder= and features=: pass one (an embedder name, or the "
                              "feature array of every image)")
     if task == "probe" and embedder is None and features is None:
         from .embed.registry import default_embedder
@@ -131,5 +131,3 @@ def list_runs(dataset: str | None = None):
 
     return list_runs(dataset)
 
-
-VERBS = ("open_dataset", "phantom", "import_folder", "embedding", "pick", "train_on", "list_runs")
