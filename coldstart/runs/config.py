@@ -257,6 +257,14 @@ class RunConfig:
 
             self.address = check_address(self.address)
 
+    def selector_kwargs(self, selector: str) -> dict:
+        """The parameters passed to ``selector`` itself: its ``selector_params`` less the run settings
+        (``draws`` of ``random`` is trained by the run, each selection being one draw)."""
+        params = dict(self.selector_params.get(selector) or {})
+        if selector == "random":
+            params.pop("draws", None)
+        return params
+
     @property
     def random_draws(self) -> int:
         """Random draws trained and pooled per seed and budget for the ``random`` method (1 = one draw)."""

@@ -46,20 +46,13 @@ def cost_table(path: Path | None = None) -> dict | None:
 
 
 def _selection_cached(ds, cfg, method: str, seed: int, need: int) -> bool:
-    """Whether the run's selection of ``method`` / ``seed`` is already in the selection cache.
-
-    TODO(lead): switch to the selection-cache query helper h3 exposes, once merged.
-    """
-    from ..embed import get_embedder
-    from ..select.cache import load, selection_key
+    """Whether the run's selection of ``method`` / ``seed`` is already in the selection cache."""
+    from ..select.dataset import is_cached
     from .config import parse_method
 
     emb, sel = parse_method(method)
-    params = dict(cfg.selector_params.get(sel, {}))
     try:
-        key = selection_key(ds.manifest_hash, None if emb is None else get_embedder(emb, ds).key, sel, params,
-                            int(seed), "train")
-        return load(ds, key, need) is not None
+        return is_cached(ds, sel, emb, need, int(seed), "train", cfg.selector_kwargs(sel))
     except Exception:  # noqa: BLE001 - unknown means "not cached": the estimate errs long
         return False
 

@@ -56,7 +56,7 @@ def selection_jobs(cfg: RunConfig) -> list[tuple[str, int]]:
 
 def _request(cfg: RunConfig, method: str) -> tuple[str, str | None, dict]:
     emb, sel = parse_method(method)
-    return sel, emb, dict(cfg.selector_params.get(sel, {}))
+    return sel, emb, cfg.selector_kwargs(sel)
 
 
 def cached_selections(cfg: RunConfig, dataset=None) -> dict[tuple[str, int], bool]:

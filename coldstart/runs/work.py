@@ -97,9 +97,7 @@ class Work:
             from ..select.random_ import draw_seed
 
             emb, sel = parse_method(method)
-            params = dict(self.cfg.selector_params.get(sel, {}))
-            if sel == "random":  # the run trains the draws; each selection is one draw
-                params.pop("draws", None)
+            params = self.cfg.selector_kwargs(sel)
             feats = len(self.pool) if emb is None else self.embedding(emb)[self.pool]
             key = None if emb is None else get_embedder(emb, self.ds).key
             s = cached_select(self.ds, sel, feats, key, need, draw_seed(seed, draw), self.pool_name, params)
