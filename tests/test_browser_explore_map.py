@@ -70,7 +70,7 @@ def test_slider_overlay_follows_exactly(data_root):
         frame.locator(".layer-key", has_text="B: per budget (64)").wait_for(timeout=30_000)
         assert _shown(frame, "B: per budget") == (64, 64)
         status = frame.locator("#status").inner_text()  # no error or pending note; crowded numbers are said
-        assert status == "" or status.endswith("crowded picks without a number: hover a marker"), status
+        assert status == "" or status.endswith("without a number: hover a marker"), status
         st = frame.evaluate("({m: window.__exploreMap.mountId, p: window.__exploreMap.poolDraws})")
         assert st == {"m": mount, "p": 1}, "the map was remounted or the pool redrawn"
 
