@@ -29,12 +29,6 @@ if TYPE_CHECKING:  # heavy modules load only when a verb runs
     from .train import TaskOutput
 
 
-def _dataset(dataset) -> "Dataset":
-    from .data import Dataset
-
-    return Dataset(dataset) if isinstance(dataset, str) else dataset
-
-
 def open_dataset(name: str, root=None) -> "Dataset":
     """An imported dataset by name (see ``coldstart datasets``)."""
     from .data import open_dataset as _open
@@ -62,10 +56,11 @@ def embedding(dataset, embedder: str | None = None, progress=None) -> np.ndarray
 
     ``embedder=None`` uses the dataset's default embedder (see ``coldstart embedders DATASET``).
     """
+    from .data import as_dataset
     from .embed import load_embeddings
     from .embed.registry import default_embedder
 
-    ds = _dataset(dataset)
+    ds = as_dataset(dataset)
     name = embedder if embedder is not None else default_embedder(ds)[0]
     return load_embeddings(ds, name, progress=progress)
 
@@ -84,7 +79,7 @@ def pick(dataset, selector: str, embedder: str | None = None, budget: int = 20, 
     if embedder is not None and features is not None:
         raise ColdstartError("pick() got both embedder= and features=: pass one (an embedder name, or the "
                              "feature array of every image)")
-    return select_dataset(_dataset(dataset), selector, embedder, budget=budget, seed=seed, pool=pool,
+    return select_dataset(dataset, selector, embedder, budget=budget, seed=seed, pool=pool,
                           features=features, **params)
 
 
@@ -110,9 +105,10 @@ def train_on(dataset, picks, task: str = "probe", *, embedder: str | None = None
     TaskOutput
         ``.metrics`` {name: (value, bootstrap SE)}; ``.table()`` shows them as a DataFrame.
     """
+    from .data import as_dataset
     from .train import train_selection
 
-    ds = _dataset(dataset)
+    ds = as_dataset(dataset)
     rows = np.asarray(getattr(picks, "indices", picks), dtype=np.int64)
     if embedder is not None and features is not None:
         raise ColdstartError("train_on() got both embedder= and features=: pass one (an embedder name, or the "

@@ -1,7 +1,8 @@
 """The ``coldstart`` command: one sub-command per stage of the flow.
 
 Each stage package registers its own sub-commands (``coldstart/<stage>/commands.py``
-has ``register(subparsers)``); this module only wires them together, sets the
+has ``register(subparsers)``; ``coldstart app`` is the dashboard's, in
+``coldstart/ui/commands.py``); this module only wires them together, sets the
 data root and turns :class:`ColdstartError` into a clear message (exit 2).
 """
 
@@ -15,14 +16,15 @@ import sys
 from .version import __version__
 from .errors import ColdstartError
 
-# Stage modules, in the order of the flow; each has register(subparsers).
+# Stage modules, in the order of the flow, then the dashboard's; each has register(subparsers).
 COMMAND_MODULES = (
     "coldstart.data.commands",
     "coldstart.embed.commands",
     "coldstart.select.commands",
     "coldstart.runs.commands",
     "coldstart.export.commands",
-    "coldstart.app_commands",
+    "coldstart.maps.commands",
+    "coldstart.ui.commands",
 )
 
 

@@ -1,4 +1,4 @@
-"""Device choice for every torch step (embedding, training): CUDA when present, else CPU."""
+"""Torch set-up for every torch step (embedding, training): the device (CUDA when present, else CPU) and the seed."""
 
 from __future__ import annotations
 
@@ -27,3 +27,12 @@ def resolve_device(device: str | None = None) -> str:
     except RuntimeError:
         raise ColdstartError(f"device={device!r} is not a torch device: use cpu, cuda or cuda:N") from None
     return device
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch's CPU generator and, when a GPU is present, every CUDA generator with ``seed``."""
+    import torch
+
+    torch.manual_seed(int(seed))
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(int(seed))

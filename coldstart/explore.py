@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from .data.dataset import MISSING_LABEL, is_labeled
 from .errors import ColdstartError
 from .select._space import nearest, single_thread
 from .select.dataset import POOLS, pool_indices  # noqa: F401  (the pool the page explores)
@@ -99,8 +100,8 @@ def pick_hover(dataset, pool: np.ndarray, selection, method: str) -> list[str]:
 
 def pool_info(dataset, pool: np.ndarray, split: bool = True) -> dict[str, np.ndarray]:
     """Hover fields per pool point (sent with the id in ``customdata``): label (and split)."""
-    names = np.array([dataset.label_name(k) for k in range(-1, len(dataset.classes))], dtype=object)
-    out = {"label": names[dataset.labels[pool] + 1]}
+    names = np.array([dataset.label_name(k) for k in range(MISSING_LABEL, len(dataset.classes))], dtype=object)
+    out = {"label": names[dataset.labels[pool] - MISSING_LABEL]}
     if split:
         out["split"] = dataset.splits[pool].astype(object)
     return out
@@ -159,7 +160,7 @@ def diagnostics(dataset, pool: np.ndarray, positions: Sequence[int], space: np.n
     counts = [int((labels == k).sum()) for k in range(ncls)]
     cov = coverage(np.asarray(space, np.float32), pos) if len(pos) else \
         {"coverage_mean": float("nan"), "coverage_max": float("nan")}
-    out = {"n": int(len(pos)), "class_counts": counts, "unlabeled": int((labels < 0).sum()),
+    out = {"n": int(len(pos)), "class_counts": counts, "unlabeled": int((~is_labeled(labels)).sum()),
            "classes_covered": int(sum(c > 0 for c in counts)),
            "coverage_mean": float(cov["coverage_mean"]), "coverage_max": float(cov["coverage_max"]),
            "ood_picked": int(dataset.ood[rows].sum()),

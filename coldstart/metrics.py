@@ -62,7 +62,7 @@ def metric_label(metric: str) -> str:
 
 
 def chance_level(metric: str, y) -> float | None:
-    """What a random scorer scores on labels ``y`` (-1 entries ignored); None where it is not defined.
+    """What a random scorer scores on labels ``y`` (``MISSING_LABEL`` entries ignored); None where it is not defined.
 
     AUPRC (``ap``, ``auprc_trapz``) of a random ranking is the share of positives; AUROC is 0.5.
 
@@ -71,9 +71,11 @@ def chance_level(metric: str, y) -> float | None:
     >>> chance_level("ap", [0, 0, 0, 1]), chance_level("auroc", [0, 1]), chance_level("dice", [1])
     (0.25, 0.5, None)
     """
+    from .data.dataset import is_labeled
+
     m = METRIC_ALIASES.get(metric, metric)
     v = np.asarray(y)
-    v = v[v >= 0]
+    v = v[is_labeled(v)]
     if m in ("ap", "auprc_trapz") and len(v):
         return float((v == 1).mean())
     if m == "auroc":

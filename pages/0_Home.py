@@ -61,11 +61,10 @@ if ds is not None:
     source = ds.info.get("source")
     if source:
         st.caption(f"Source: {source}")
-    labels = ds.labels
     with st.container(horizontal=True, gap="large"):  # each metric as wide as its label: none is cut off
         st.metric("Images", f"{len(ds):,}", width="content")
         st.metric("Classes", len(ds.classes), width="content")
-        st.metric("Ground truth for evaluation", f"{int((labels >= 0).sum()):,}", width="content",
+        st.metric("Ground truth for evaluation", f"{int(ds.is_labeled().sum()):,}", width="content",
                   help="Images whose true label is known. coldstart keeps it to score the methods and to "
                        "play the annotator; selection never sees it: at cold start nothing is labelled.")
         st.metric("With masks", f"{int(ds.manifest['mask'].notna().sum()):,}", width="content")

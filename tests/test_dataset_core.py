@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coldstart.data import Dataset, DatasetBuilder, list_datasets
+from coldstart.data import MISSING_LABEL, Dataset, DatasetBuilder, as_dataset, is_labeled, list_datasets
 from coldstart.errors import ColdstartError
 from coldstart.data.splits import stratified_split
 from conftest import make_blob_dataset
@@ -52,6 +52,28 @@ def test_duplicate_ids_recorded(data_root):
     ds = b.finalize()
     rep = ds.report()
     assert len(ds) == 2 and "duplicate" in rep.reason.iloc[0]
+
+
+def test_missing_label_and_is_labeled(data_root):
+    b = DatasetBuilder("part", classes=["a", "b"], source="t")
+    for i, lab in enumerate([0, None, 1]):
+        b.add(f"x{i}", np.zeros((8, 8), np.uint8), label=lab)
+    ds = b.finalize()
+    assert ds.labels.tolist() == [0, MISSING_LABEL, 1]
+    assert ds.is_labeled().tolist() == [True, False, True]
+    assert is_labeled(ds.labels).tolist() == ds.is_labeled().tolist()
+    assert ds.label_name(MISSING_LABEL) == "unlabeled"
+
+
+def test_as_dataset_takes_a_dataset_or_its_name(blob_dataset):
+    assert as_dataset(blob_dataset) is blob_dataset
+    assert as_dataset("blobs").name == "blobs"
+    with pytest.raises(ColdstartError, match=r"dataset=3 is neither a Dataset nor a dataset name: pass the name"):
+        as_dataset(3)
+    with pytest.raises(ColdstartError, match=r"^source=None"):
+        as_dataset(None, "source")
+    with pytest.raises(ColdstartError, match="import it first"):
+        as_dataset("nope")
 
 
 def test_missing_dataset_clear_error(data_root):

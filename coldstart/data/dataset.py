@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import reprlib
 from functools import cached_property
 from pathlib import Path
 
@@ -25,6 +26,19 @@ MANIFEST = "manifest.parquet"
 INFO = "dataset.json"
 REPORT = "import_report.csv"
 REQUIRED_COLUMNS = ("id", "image", "label", "mask", "split")
+MISSING_LABEL = -1
+"""The label of an image whose class is unknown (in :attr:`Dataset.labels` and every label array)."""
+
+
+def is_labeled(labels) -> np.ndarray:
+    """The boolean mask of known labels in ``labels`` (an int array or one label; ``MISSING_LABEL`` is unknown).
+
+    Examples
+    --------
+    >>> is_labeled([0, MISSING_LABEL, 2])
+    array([ True, False,  True])
+    """
+    return np.asarray(labels) >= 0
 
 
 class Dataset:
@@ -78,8 +92,12 @@ class Dataset:
 
     @property
     def labels(self) -> np.ndarray:
-        """Integer labels, -1 where unknown."""
-        return self.manifest["label"].fillna(-1).astype(int).to_numpy()
+        """Integer labels, :data:`MISSING_LABEL` where unknown."""
+        return self.manifest["label"].fillna(MISSING_LABEL).astype(int).to_numpy()
+
+    def is_labeled(self) -> np.ndarray:
+        """The boolean mask of the images whose label is known (one entry per row)."""
+        return is_labeled(self.labels)
 
     @property
     def splits(self) -> np.ndarray:
@@ -136,7 +154,7 @@ class Dataset:
         return tab
 
     def label_name(self, label: int) -> str:
-        if label is None or label < 0:
+        if label is None or not is_labeled(label):
             return "unlabeled"
         return self.classes[label] if label < len(self.classes) else str(label)
 
@@ -232,3 +250,22 @@ def list_datasets(root: str | os.PathLike | None = None) -> list[str]:
 
 def open_dataset(name: str, root: str | os.PathLike | None = None) -> Dataset:
     return Dataset(name, root)
+
+
+def as_dataset(dataset, param: str = "dataset") -> Dataset:
+    """``dataset`` itself when it is a :class:`Dataset`, else the imported dataset of that name.
+
+    Every function that takes "a dataset or its name" converts it here; ``param`` is the
+    argument's name in the caller, for the error message.
+
+    Raises
+    ------
+    ColdstartError
+        When ``dataset`` is neither a Dataset nor a name, or no dataset of that name is imported.
+    """
+    if isinstance(dataset, str):
+        return Dataset(dataset)
+    if isinstance(dataset, Dataset) or hasattr(dataset, "manifest"):  # a class reloaded by Streamlit too
+        return dataset
+    raise ColdstartError(f"{param}={reprlib.repr(dataset)} is neither a Dataset nor a dataset name: pass the name of an "
+                         "imported dataset (see `coldstart datasets`) or cs.open_dataset(name)")

@@ -40,11 +40,12 @@ def _load(target: str):
 
 
 def _as_dataset(dataset):
-    if dataset is None or not isinstance(dataset, str):
-        return dataset
-    from ..data import Dataset
+    """No dataset (``None``), or :func:`coldstart.data.as_dataset` of it."""
+    if dataset is None:
+        return None
+    from ..data import as_dataset
 
-    return Dataset(dataset)
+    return as_dataset(dataset)
 
 
 def get_embedder(name: str, dataset=None):

@@ -132,11 +132,11 @@ def pretrain_ssl(dataset, preset: str = "cpu", epochs: int | None = None, seed: 
     from lightly.models.modules import SimCLRProjectionHead
     from lightly.transforms import SimCLRTransform
 
-    from ..data import Dataset
+    from ..data import as_dataset
     from ..progress import Progress
     from .base import resolve_device
 
-    ds = Dataset(dataset) if isinstance(dataset, str) else dataset
+    ds = as_dataset(dataset)
     if preset not in SSL_PRESETS:
         raise ColdstartError(f"preset={preset!r} is unknown: choose one of {sorted(SSL_PRESETS)}")
     cfg = dict(SSL_PRESETS[preset])

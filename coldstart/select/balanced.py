@@ -98,7 +98,7 @@ def select_balanced(features, budget: int, seed: int = 0, horizon: int = 100, di
         Current model's class probabilities for the pool: picks are balanced
         across predicted classes (argmax).
     labels : (n,) int array, optional
-        Known labels (-1 = unknown); used for the labeled images' classes.
+        Known labels (``MISSING_LABEL`` = unknown); used for the labeled images' classes.
     labeled : int array, optional
         Already-labeled images: never picked; count toward their class.
 
@@ -129,10 +129,12 @@ def select_balanced(features, budget: int, seed: int = 0, horizon: int = 100, di
                                  f"images; got shape {P.shape}")
         group = P.argmax(axis=1)
         if labels is not None:
+            from ..data.dataset import is_labeled
+
             y = np.asarray(labels).astype(int)
             if y.shape != (n,):
                 raise ColdstartError(f"labels must have one entry per pool image ({n}); got {y.shape}")
-            known = taken & (y >= 0)
+            known = taken & is_labeled(y)
             group[known] = y[known]
         n_classes = P.shape[1]
         count = np.bincount(group[lab], minlength=n_classes).astype(float) if len(lab) else np.zeros(n_classes)

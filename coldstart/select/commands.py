@@ -95,11 +95,11 @@ def cmd_select(args: argparse.Namespace) -> int:
 
     print(f"{args.selector} picked {len(rows)} of {len(pool)} {args.split} images "
           f"(embedder {args.embedder or 'none'}, seed {args.seed}) in {sel.info.get('time_s', 0):.2f} s -> {out}")
-    labels = ds.labels[rows]
-    if (labels >= 0).any():
-        counts = pd.Series(labels[labels >= 0]).value_counts().sort_index()
+    labels, known = ds.labels[rows], ds.is_labeled()[rows]
+    if known.any():
+        counts = pd.Series(labels[known]).value_counts().sort_index()
         parts = [f"{ds.label_name(int(c))} {n}" for c, n in counts.items()]
-        unk = int((labels < 0).sum())
+        unk = int((~known).sum())
         print("class balance of picks: " + ", ".join(parts) + (f", unlabeled {unk}" if unk else ""))
     if "ood" in ds.manifest.columns and ds.ood[rows].any():
         print(f"out-of-distribution images among picks: {int(ds.ood[rows].sum())}")

@@ -124,9 +124,9 @@ def select_dataset(dataset, selector: str, embedder: str | None = None, budget: 
         ``indices`` are **dataset rows** in pick order; ``per_pick`` has ``index`` (dataset row) and
         ``position`` (position in the pool); ``info`` adds ``pool`` and ``embedder``.
     """
-    from ..data import Dataset
+    from ..data import as_dataset
 
-    ds = Dataset(dataset) if isinstance(dataset, str) else dataset
+    ds = as_dataset(dataset)
     sel = pool_selection(ds, selector, embedder, budget, seed, pool, params, features=features)
     rows = pool_indices(ds, pool)[np.asarray(sel.indices, dtype=np.int64)]
     per = sel.per_pick.copy()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.dataset import MISSING_LABEL
 from ..errors import ColdstartError
 from ..select.uncertainty import UNCERTAINTY_STRATEGIES
 
@@ -85,7 +86,7 @@ def query(strategy: str, probs, picked, pool_size: int, size: int, seed: int = 0
     threshold : float, optional
         The run's decision threshold (``threshold``; default 0.5).
     labels : int array (pool_size,), optional
-        Labels known so far (-1 = unknown), used by ``balanced``.
+        Labels known so far (``MISSING_LABEL`` = unknown), used by ``balanced``.
     ood_filter : float
         Fraction of the unlabeled images with the highest OOD score removed before the query.
     ood_features : array (pool_size, D), optional
@@ -149,7 +150,7 @@ def _balanced(probs, cand, picked, size, seed, features, labels) -> np.ndarray:
     from ..select import select
 
     rows = np.union1d(picked, cand)
-    lab = np.full(len(rows), -1) if labels is None else np.asarray(labels, int)[rows]
+    lab = np.full(len(rows), MISSING_LABEL) if labels is None else np.asarray(labels, int)[rows]
     sel = select("balanced", np.asarray(features)[rows], int(size), int(seed), probs=np.asarray(probs)[rows],
                  labels=lab, labeled=np.searchsorted(rows, picked))
     return rows[np.asarray(sel.indices, int)]
@@ -172,7 +173,7 @@ def next_round(strategy: str, prev: dict, pool_size: int, size: int, seed: int, 
     badge_features : callable () -> (pool_size, D) array
         The embedding ``badge`` forms gradient embeddings with.
     annotate : callable (pool positions) -> labels
-        The annotator's labels (-1 = wasted) of picked images, for ``balanced``'s class counts.
+        The annotator's labels (``MISSING_LABEL`` = wasted) of picked images, for ``balanced``'s class counts.
     """
     picked = prev["picked"]
     feats, labels = None, None
@@ -188,7 +189,8 @@ def next_round(strategy: str, prev: dict, pool_size: int, size: int, seed: int, 
 
 
 def known_labels(answers_label, picked, pool_size: int) -> np.ndarray:
-    """Pool-length label array: the annotator's labels at ``picked`` (-1 for wasted picks), -1 elsewhere."""
-    out = np.full(int(pool_size), -1)
+    """Pool-length label array: the annotator's labels at ``picked`` (``MISSING_LABEL`` for wasted picks and
+    elsewhere)."""
+    out = np.full(int(pool_size), MISSING_LABEL)
     out[np.asarray(picked, int)] = np.asarray(answers_label, int)
     return out

@@ -110,7 +110,7 @@ def untrainable_message(reason: str) -> str:
 def eval_indices(dataset, split: str) -> np.ndarray:
     """Rows of ``split`` that can be evaluated: labeled and in-distribution."""
     idx = dataset.split_indices(split)
-    return idx[(dataset.labels[idx] >= 0) & ~dataset.ood[idx]]
+    return idx[dataset.is_labeled()[idx] & ~dataset.ood[idx]]
 
 
 def holdout_split(idx, labels, every: int = 5):

@@ -15,8 +15,7 @@ import numpy as np
 from .. import metrics as M
 from ..errors import ColdstartError
 import coldstart.train.torchloop as T
-from ..device import resolve_device
-from .device import seed_everything
+from ..device import resolve_device, seed_everything
 from .base import TaskInput, TaskOutput, classification_output
 from .presets import HEADS, SCORES  # noqa: F401 (HEADS: the heads build_vgg11 accepts)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import pandas as pd
 
+from ..data.dataset import MISSING_LABEL, is_labeled
 from ..errors import ColdstartError
 
 OOD_POLICIES = ("waste", "label")
@@ -64,7 +65,7 @@ class Oracle:
     Parameters
     ----------
     labels : int array (N,)
-        Stored (true) labels of the whole dataset, -1 unknown.
+        Stored (true) labels of the whole dataset, ``MISSING_LABEL`` where unknown.
     ood, ambiguous : bool arrays (N,)
     classes : list of str
     settings : OracleSettings
@@ -91,7 +92,7 @@ class Oracle:
         Returns
         -------
         DataFrame
-            One row per index: ``index``, ``label`` (usable label or -1), ``true_label``,
+            One row per index: ``index``, ``label`` (usable label or ``MISSING_LABEL``), ``true_label``,
             ``status`` in {"ok", "noisy", "ood", "ambiguous", "unlabeled"}, ``usable`` (bool).
         """
         rows = []
@@ -101,18 +102,18 @@ class Oracle:
             u_noise, u_amb, other = rng.random(), rng.integers(self.n_classes), rng.integers(self.n_classes - 1)
             true = int(self.labels[i])
             if self.ood[i] and st.ood_policy == "waste":
-                rows.append((i, -1, true, "ood"))
+                rows.append((i, MISSING_LABEL, true, "ood"))
                 continue
             if self.ambiguous[i]:
                 if st.ambiguous_policy == "waste":
-                    rows.append((i, -1, true, "ambiguous"))
+                    rows.append((i, MISSING_LABEL, true, "ambiguous"))
                 elif st.ambiguous_policy == "random":
                     rows.append((i, int(u_amb), true, "ambiguous"))
                 else:
                     rows.append((i, true, true, "ambiguous"))
                 continue
-            if true < 0:
-                rows.append((i, -1, true, "unlabeled"))
+            if not is_labeled(true):
+                rows.append((i, MISSING_LABEL, true, "unlabeled"))
                 continue
             if u_noise < self._rates[true]:
                 lab = int(other if other < true else other + 1)
@@ -120,7 +121,7 @@ class Oracle:
             else:
                 rows.append((i, true, true, "ok"))
         df = pd.DataFrame(rows, columns=["index", "label", "true_label", "status"])
-        df["usable"] = df["label"] >= 0
+        df["usable"] = is_labeled(df["label"])
         return df
 
 

@@ -28,8 +28,7 @@ import pandas as pd
 from .. import metrics as M
 from ..errors import ColdstartError
 import coldstart.train.torchloop as T
-from ..device import resolve_device
-from .device import seed_everything
+from ..device import resolve_device, seed_everything
 from .base import TaskInput, TaskOutput
 
 

@@ -72,7 +72,7 @@ def train_selection(dataset, indices, task: str = "probe", embedder: str | None 
     features : float array (N, D), optional
         The probe's features for every dataset row, instead of ``embedder`` (e.g. your own model's).
     labels : int array, optional
-        Labels given to ``indices`` (default: the stored labels; -1 entries are dropped).
+        Labels given to ``indices`` (default: the stored labels; ``MISSING_LABEL`` entries are dropped).
     val_mode : {"split", "holdout"}
     strata : str, optional
         A categorical manifest column: the output's ``strata`` then holds per-stratum metrics.
@@ -86,14 +86,14 @@ def train_selection(dataset, indices, task: str = "probe", embedder: str | None 
     ColdstartError
         With a message suggesting a balanced selector or a larger budget when the set has one class.
     """
-    from ..data.dataset import Dataset
+    from ..data.dataset import as_dataset, is_labeled
     from .presets import DEFAULT_PRESET, resolve_params
 
-    ds = Dataset(dataset) if isinstance(dataset, str) else dataset
+    ds = as_dataset(dataset)
     params = resolve_params(task, preset or DEFAULT_PRESET, overrides)
     idx = np.asarray(indices, int)
     lab = ds.labels[idx] if labels is None else np.asarray(labels, int)
-    keep = lab >= 0
+    keep = is_labeled(lab)
     idx, lab = idx[keep], lab[keep]
     if val_mode == "holdout":
         idx, lab, val_idx, val_lab = holdout_split(idx, lab)

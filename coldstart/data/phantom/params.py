@@ -33,7 +33,7 @@ PREVALENCE = {
     # [SIIM] 22% positive; a pool built around the finding, as a cold-start project would be
     "pneumothorax": 0.20,
     # [OR20] ~80% of pneumothorax films show a drain (treated); the rest are the rare, important stratum:
-    # 0.20 * 0.20 = 4% of the pool (the limit is 5%)
+    # 0.20 * 0.20 = 4% of the pool (a rare stratum: under 5%)
     "treated_given_ptx": 0.80,
     # [NIH] ~40% AP; an ICU-heavy pool (where pneumothoraces are treated) -> 45%
     "ap_portable": 0.45,

@@ -21,7 +21,7 @@ from .render import CLASSES, OOD_KINDS, PTX_KINDS, render_phantom
 #: the clinical strata, in display order (the default pool has the first six)
 SUBGROUPS = ("PA normal", "AP normal", "AP normal + lines", "normal + drain", "PTX + drain", "PTX untreated",
              "PTX small") + tuple(f"OOD {k}" for k in OOD_KINDS)
-#: the offline embedder whose full-label probe reaches the issue's ceiling on this pool (benchmarks/phantom.py)
+#: the pool's default offline embedder (its full-label probe ceiling here: benchmarks/phantom_pool.py)
 DEFAULT_EMBEDDER = "gist"
 
 

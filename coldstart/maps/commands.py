@@ -1,12 +1,8 @@
-"""CLI: ``coldstart map`` (precompute a 2-D map for the Explore page) and ``coldstart app``."""
+"""CLI of the maps stage: ``coldstart map`` (precompute a 2-D map for the Explore page)."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 
 def register(sub) -> None:
@@ -23,24 +19,18 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true", help="recompute even when cached")
     p.set_defaults(func=cmd_map)
 
-    p = sub.add_parser("app", help="start the dashboard (streamlit run app.py)")
-    p.add_argument("--port", type=int, default=8501)
-    p.add_argument("--address", default=None,
-                   help="interface to listen on (default from .streamlit/config.toml: localhost only)")
-    p.set_defaults(func=cmd_app)
-
 
 def cmd_map(args: argparse.Namespace) -> int:
     import time
 
-    from . import maps
-    from .data import Dataset
-    from .embed import get_embedder, load_embeddings
+    from .. import maps
+    from ..data import Dataset
+    from ..embed import get_embedder, load_embeddings
 
     ds = Dataset(args.dataset)
     maps.check_method(args.method)
     if args.embedder is None:
-        from .embed.registry import default_embedder
+        from ..embed.registry import default_embedder
 
         args.embedder = default_embedder(ds)[0]
     key = get_embedder(args.embedder, ds).key
@@ -50,16 +40,3 @@ def cmd_map(args: argparse.Namespace) -> int:
     print(f"{args.method} map of {args.embedder} for {ds.name}: {y.shape[0]} points "
           f"({time.perf_counter() - t0:.1f} s) in {ds.cache_dir('map')}")
     return 0
-
-
-def cmd_app(args: argparse.Namespace) -> int:
-    app = Path(__file__).resolve().parents[1] / "app.py"
-    if not app.exists():
-        from .errors import ColdstartError
-
-        raise ColdstartError(f"{app} not found: run `coldstart app` from a source checkout "
-                             "(pip install -e .) or `streamlit run app.py` in the project folder")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port)]
-    if args.address:
-        cmd += ["--server.address", args.address]
-    return subprocess.call(cmd, cwd=app.parent, env=dict(os.environ))

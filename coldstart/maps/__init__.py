@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ColdstartError
-from .io import load_npy, read_json, save_npy, write_json
-from .progress import Progress
+from ..errors import ColdstartError
+from ..io import load_npy, read_json, save_npy, write_json
+from ..progress import Progress
 
 METHODS: dict[str, str] = {
     "umap": "UMAP: keeps local neighbourhoods, so clusters show as islands (slow the first time).",
@@ -70,7 +70,7 @@ def _check_features(features) -> np.ndarray:
 
 def _pca(X: np.ndarray, dims: int, seed: int) -> np.ndarray:
     """The pool's top ``dims`` principal components (the package's one PCA: :func:`reduce_dim`)."""
-    from .select._space import reduce_dim
+    from ..select._space import reduce_dim
 
     return reduce_dim(X, int(min(dims, len(X) - 1)), seed)
 
