@@ -40,8 +40,8 @@ STRATA = stratifier_columns(ds.manifest)
 PROJ = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
 ss = st.session_state
 seed_now = lambda: int(ss.get("explore_seed", 0))  # noqa: E731
-ON_METHOD_A = ctl.rerun(ctl.CONTROLS_A, ctl.MAP_CONTROLS, *ctl.PICK_PARTS)
-ON_METHOD_B = ctl.rerun(ctl.CONTROLS_B, *ctl.PICK_PARTS)
+ON_METHOD = {"a": (ctl.CONTROLS_A, ctl.MAP_CONTROLS, *ctl.PICK_PARTS), "b": (ctl.CONTROLS_B, *ctl.PICK_PARTS)}
+ON_METHOD_A, ON_METHOD_B = ctl.rerun(*ON_METHOD["a"]), ctl.rerun(*ON_METHOD["b"])
 FULL = ctl.rerun()
 
 
@@ -52,12 +52,11 @@ def usable(name: str | None) -> str | None:
 
 
 def method(tag: str) -> dict | None:
-    """Method ``tag`` ("a"/"b") as the controls say now: selector, embedder, parameters, label."""
-    if (tag == "b" and not ss.get("explore_compare")) or ss.get(f"explore_sel_{tag}") not in SELECTORS:
-        return None  # (B's controls not drawn yet)
-    spec = SELECTORS[ss[f"explore_sel_{tag}"]]
-    emb = usable(ss.get(f"explore_emb_{tag}")) if spec.needs_features else None
-    if spec.needs_features and emb is None:
+    """Method ``tag`` ("a"/"b") as the controls say now (or open on, when a part runs before them in
+    the same rerun): selector, embedder, parameters, label."""
+    got = ctl.chosen(tag, SELECTORS, list(EMB_ROW), DEFAULT_EMB)
+    spec, emb = (SELECTORS[got[0]], usable(got[1])) if got else (None, None)
+    if spec is None or (spec.needs_features and emb is None):
         return None
     label = f"{tag.upper()}: {spec.name}" + (f" on {emb}" if emb else "")
     return {"selector": spec.name, "emb": emb, "params": ctl.params_from_state(spec, f"explore_p{tag}"),
@@ -65,7 +64,8 @@ def method(tag: str) -> dict | None:
 
 
 def method_label(tag: str) -> str:
-    return (method(tag) or {}).get("label") or f"{tag.upper()}: {ss.get(f'explore_sel_{tag}')}"
+    sel = ctl.current(f"explore_sel_{tag}", list(SELECTORS), ctl.OPENS_ON[tag])
+    return (method(tag) or {}).get("label") or f"{tag.upper()}: {sel}"
 
 
 def _show_umap() -> None:
@@ -119,20 +119,25 @@ def map_controls() -> None:
                       "subgroup, protocol, site, view...).")
 
 
-def method_controls(tag: str, default: str, on_change) -> None:
-    spec = SELECTORS[ctl.selector_box("Selector", f"explore_sel_{tag}", SELECTORS, default, on_change=on_change)]
+def method_controls(tag: str) -> None:
+    """Method ``tag``'s selector, embedding and parameters; a replayed change of a control no longer
+    shown (B's after the toggle went off, another selector's parameters) reruns nothing."""
+    on_change = ctl.rerun(*ON_METHOD[tag], when=lambda: ctl.shown(tag))
+    key = f"explore_sel_{tag}"
+    spec = SELECTORS[ctl.selector_box("Selector", key, SELECTORS, ctl.OPENS_ON[tag], on_change=on_change)]
     emb = ctl.embedder_box("Selection embedding", f"explore_emb_{tag}", EMB_ROW, DEFAULT_EMB,
                            disabled=not spec.needs_features, on_change=on_change,
                            offer_download=lambda n: weights_view.offer_download(ds, n, f"explore_emb_{tag}"))
     if spec.needs_features:
         ctl.ensure_features(ds, emb)
-    ctl.selector_params(spec, f"explore_p{tag}", on_change=on_change)
+    ctl.selector_params(spec, f"explore_p{tag}", on_change=ctl.rerun(
+        *ON_METHOD[tag], when=lambda: ctl.shown(tag) and ss.get(key) == spec.name))
 
 
 @st.fragment(key=ctl.CONTROLS_A)
 def controls_a() -> None:
     st.subheader("Method A", divider="red")
-    method_controls("a", "kmeans", ON_METHOD_A)
+    method_controls("a")
     st.number_input("Seed", min_value=0, value=0, step=1, key="explore_seed", on_change=ON_METHOD_A,
                     help="Same seed, same picks (and the same UMAP map). Used by every random step.")
 
@@ -142,7 +147,7 @@ def controls_b() -> None:
     st.subheader("Compare with", divider="violet")
     st.toggle("Show a second method on the same map", key="explore_compare", value=False, on_change=ON_METHOD_B)
     if ss.get("explore_compare"):
-        method_controls("b", "random", ON_METHOD_B)
+        method_controls("b")
 
 
 for col, part in zip(st.columns(3, gap="large"), (map_controls, controls_a, controls_b)):
