@@ -86,7 +86,7 @@ def umap_notice(emb: str, seed: int) -> None:
 
 
 # ------------------------------------------------------------------ controls
-@st.fragment(key=ctl.MAP_CONTROLS)
+@ctl.part(ctl.MAP_CONTROLS)
 def map_controls() -> None:
     st.subheader("Map", divider="gray")
     emb = ctl.embedder_box("Map embedding", "explore_map_emb", EMB_ROW, weights_view.default_note(ds), on_change=FULL,
@@ -134,7 +134,7 @@ def method_controls(tag: str) -> None:
         *ON_METHOD[tag], when=lambda: ctl.shown(tag) and ss.get(key) == spec.name))
 
 
-@st.fragment(key=ctl.CONTROLS_A)
+@ctl.part(ctl.CONTROLS_A)
 def controls_a() -> None:
     st.subheader("Method A", divider="red")
     method_controls("a")
@@ -142,7 +142,7 @@ def controls_a() -> None:
                     help="Same seed, same picks (and the same UMAP map). Used by every random step.")
 
 
-@st.fragment(key=ctl.CONTROLS_B)
+@ctl.part(ctl.CONTROLS_B)
 def controls_b() -> None:
     st.subheader("Compare with", divider="violet")
     st.toggle("Show a second method on the same map", key="explore_compare", value=False, on_change=ON_METHOD_B)
@@ -246,7 +246,7 @@ def _after_map_change() -> None:
     st.rerun([ctl.MAP, ctl.GALLERIES])
 
 
-@st.fragment(key=ctl.MAP)
+@ctl.part(ctl.MAP)
 def map_view() -> None:
     budget, method_name = budget_now(), ss["explore_map_method"]
     xy_all = loaders.cached_map(ds, map_emb, method_name, seed_now())
@@ -268,7 +268,7 @@ def map_view() -> None:
                      on_change=_after_map_change)
 
 
-@st.fragment(key=ctl.DIAGNOSTICS)
+@ctl.part(ctl.DIAGNOSTICS)
 def diagnostics_view() -> None:
     st.subheader("Why these picks? Side by side")
     budget = ss["_explore_panels_budget"] = budget_now()
@@ -307,7 +307,7 @@ def diagnostics_view() -> None:
                                                    ref, height=260), width="stretch", key="explore_balance")
 
 
-@st.fragment(key=ctl.COVERAGE)
+@ctl.part(ctl.COVERAGE)
 def coverage_view() -> None:
     st.subheader("Stratum coverage")
     budget = budget_now()
@@ -324,7 +324,7 @@ def coverage_view() -> None:
                         key="explore_coverage")
 
 
-@st.fragment
+@ctl.part("ex_find")
 def find_box() -> None:
     """Every image of the pool can be found (type to search); its own part, so that the galleries'
     reruns do not send the pool's ids again."""
@@ -335,7 +335,7 @@ def find_box() -> None:
                  format_func=lambda v: v or "(none)", on_change=ctl.rerun(ctl.MAP, ctl.GALLERIES))
 
 
-@st.fragment(key=ctl.GALLERIES)
+@ctl.part(ctl.GALLERIES)
 def galleries_view() -> None:
     budget = budget_now()
     pick_a, pick_b = picks("a", budget, 0)[1], picks("b", budget, 1)[1]

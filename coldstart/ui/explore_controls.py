@@ -19,6 +19,10 @@ same rerun):
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
+import time
 from typing import Callable, Mapping, Sequence
 
 import streamlit as st
@@ -31,6 +35,27 @@ MAP_CONTROLS, CONTROLS_A, CONTROLS_B = "ex_ctl_map", "ex_ctl_a", "ex_ctl_b"
 MAP, DIAGNOSTICS, COVERAGE, GALLERIES = "ex_map", "ex_diag", "ex_cov", "ex_gal"
 #: what each kind of change redraws
 PICK_PARTS = (MAP, DIAGNOSTICS, COVERAGE, GALLERIES)  # the picks changed (method, seed, budget)
+
+
+#: set to 1 to log each part's run time on the server's stderr (``benchmarks/explore_render.py`` does)
+TIMING_ENV = "COLDSTART_EXPLORE_TIMING"
+
+
+def part(key: str):
+    """``@st.fragment(key=key)``, and with ``$COLDSTART_EXPLORE_TIMING=1`` a line
+    ``explore-part <key> <ms>`` on stderr each time the part runs (the benchmark sums them)."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def timed(*args, **kwargs):
+            if os.environ.get(TIMING_ENV) != "1":
+                return fn(*args, **kwargs)
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                print(f"explore-part {key} {(time.perf_counter() - t) * 1000:.1f}", file=sys.stderr, flush=True)
+        return st.fragment(timed, key=key)
+    return wrap
 
 
 def rerun(*parts: str, when: Callable[[], bool] | None = None) -> Callable[[], None]:
