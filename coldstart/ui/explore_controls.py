@@ -32,9 +32,9 @@ from ..select.base import Param
 
 #: the page's parts, in page order (fragment keys)
 MAP_CONTROLS, CONTROLS_A, CONTROLS_B = "ex_ctl_map", "ex_ctl_a", "ex_ctl_b"
-MAP, DIAGNOSTICS, COVERAGE, GALLERIES = "ex_map", "ex_diag", "ex_cov", "ex_gal"
+MAP, DIAGNOSTICS, COVERAGE, FIND, LASSO, GALLERIES = "ex_map", "ex_diag", "ex_cov", "ex_find", "ex_lasso", "ex_gal"
 #: what each kind of change redraws
-PICK_PARTS = (MAP, DIAGNOSTICS, COVERAGE, GALLERIES)  # the picks changed (method, seed, budget)
+PICK_PARTS = (MAP, DIAGNOSTICS, COVERAGE, LASSO, GALLERIES)  # the picks changed (method, seed, budget)
 
 
 #: set to 1 to log each part's run time on the server's stderr (``benchmarks/explore_render.py`` does)
