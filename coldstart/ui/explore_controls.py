@@ -43,7 +43,8 @@ TIMING_ENV = "COLDSTART_EXPLORE_TIMING"
 
 def part(key: str):
     """``@st.fragment(key=key)``, and with ``$COLDSTART_EXPLORE_TIMING=1`` a line
-    ``explore-part <key> <ms>`` on stderr each time the part runs (the benchmark sums them)."""
+    ``explore-part <key> <ms> <unix time at its end>`` on stderr each time the part runs (the
+    benchmark sums them, and waits for the last)."""
     def wrap(fn):
         @functools.wraps(fn)
         def timed(*args, **kwargs):
@@ -53,7 +54,8 @@ def part(key: str):
             try:
                 return fn(*args, **kwargs)
             finally:
-                print(f"explore-part {key} {(time.perf_counter() - t) * 1000:.1f}", file=sys.stderr, flush=True)
+                print(f"explore-part {key} {(time.perf_counter() - t) * 1000:.1f} {time.time():.3f}", file=sys.stderr,
+                      flush=True)
         return st.fragment(timed, key=key)
     return wrap
 
