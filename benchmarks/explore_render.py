@@ -12,11 +12,13 @@ Two parts, one browser:
    (0 = the map was never redrawn or remounted).
 2. **The Explore page** on PneumoniaMNIST (5,030 images, pool "all images", pixel embeddings and a
    UMAP map cached first): each other widget (colour, second method, its selector, a lasso, the
-   budget reaching the panels) timed from the interaction until the page shows the result and
-   Streamlit's running indicator is gone; beside each wall time, the CPU seconds the server and the
-   browser spent on it (``*_cpu_s``, from /proc: comparable across machine loads, since on a shared
-   machine the wall time mostly measures waiting for a core), and the time the map component itself
-   spent rendering (``*_map_render_ms``). ``--no-page`` skips it.
+   budget reaching the panels) timed from the interaction (a lasso: its release; the gesture before
+   it is ``lasso_gesture_ms``) until the page shows the result and Streamlit's running indicator is
+   gone; beside each wall time, the CPU seconds the server and the browser spent on it (``*_cpu_s``,
+   from /proc: comparable across machine loads, since on a shared machine the wall time mostly
+   measures waiting for a core), the time the map component itself spent rendering
+   (``*_map_render_ms``) and the Python milliseconds of each part of the page it reran
+   (``*_parts_ms``, from the server's ``COLDSTART_EXPLORE_TIMING`` lines). ``--no-page`` skips it.
 
 Usage::
 
@@ -42,7 +44,7 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # this checkout's coldstart (not an installed one) and test helpers
 # the shared data folder sits beside the checkout (or beside its worktrees folder)
 DEFAULT_NPZ = next((p for p in (REPO.parent / "shared", REPO.parent.parent / "shared")
                     if (p / "data" / "pneumoniamnist").exists()), REPO.parent / "shared") \
@@ -255,17 +257,62 @@ def _first_pick_id(page) -> str:
     return cap.split("·")[0].strip()
 
 
+class PartLog:
+    """The server's ``explore-part <key> <ms>`` lines (``$COLDSTART_EXPLORE_TIMING=1``) since the last
+    :meth:`take`: which parts of the page each interaction reran, and their Python time."""
+
+    def __init__(self, url: str):
+        from browser import ARTIFACTS
+
+        self.path, self.pos = ARTIFACTS / f"streamlit-{url.rsplit(':', 1)[1]}.log", 0
+        self.take()
+
+    def take(self) -> dict:
+        """``{part: ms}`` since the last call; ``self.last_end``: the unix time the last of them ended."""
+        with open(self.path, "rb") as f:
+            f.seek(self.pos)
+            new = f.read().decode(errors="replace")
+            self.pos = f.tell()
+        parts: dict = {}
+        self.last_end = 0.0
+        for line in new.splitlines():
+            if line.startswith("explore-part "):
+                _, key, ms, end = line.split()
+                parts[key] = round(parts.get(key, 0.0) + float(ms), 1)
+                self.last_end = max(self.last_end, float(end))
+        return parts
+
+    def quiet(self, page, quiet_ms: int = 600, timeout_s: float = 60) -> tuple[dict, float]:
+        """Wait until no part has run for ``quiet_ms``; the parts that ran, and when the last ended
+        (0 if none): Streamlit's running icon can be gone between two runs of one interaction."""
+        got, last, t0 = {}, 0.0, time.time()
+        while time.time() - t0 < timeout_s:
+            page.wait_for_timeout(quiet_ms)
+            new = self.take()
+            if not new:
+                break
+            for k, v in new.items():
+                got[k] = round(got.get(k, 0.0) + v, 1)
+            last = max(last, self.last_end)
+        return got, last
+
+
 def page_timings(data_root: Path) -> dict:
-    """Every Explore widget on the page's pool; each timed from the interaction to the result."""
+    """Every Explore widget on the page's pool; each timed from the interaction to the result, with
+    the parts of the page it reran and their Python milliseconds (``<widget>_parts_ms``)."""
     from browser import chromium_page, scroll_to_top, streamlit_app
 
+    from coldstart.ui.explore_controls import TIMING_ENV
+
     out: dict = {}
-    with streamlit_app(data_root, timeout=120) as url, chromium_page(1440, 1100) as page:
+    with streamlit_app(data_root, timeout=120, env={TIMING_ENV: "1"}) as url, chromium_page(1440, 1100) as page:
+        parts = PartLog(url)
         t = time.perf_counter()
         page.goto(f"{url}/Explore?pool=all", wait_until="domcontentloaded")
         frame = _frame(page, 600_000)
         _until(page, lambda: True, 600)
         out["first_paint_s"] = round(time.perf_counter() - t, 2)
+        out["first_paint_parts_ms"] = parts.take()
         lk = frame.locator(".layer-key")
 
         def pick(label: str, option: str, nth: int = 0):
@@ -314,26 +361,40 @@ def page_timings(data_root: Path) -> dict:
                 out[f"{name}_error"] = f"{type(e).__name__}: {str(e)[:200]}"
                 continue
             m0 = frame.evaluate("window.__exploreMap.renderMs")
-            t0, c0 = time.perf_counter(), _tree_cpu_s()
+            parts.quiet(page, 300)
+            t0, c0, u0 = time.perf_counter(), _tree_cpu_s(), time.time()
             act()
-            out[f"{name}_s"] = round(time.perf_counter() - t0 + _until(page, check), 3)
-            print(f"{name}: {out[f'{name}_s']} s (load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
+            shown = time.perf_counter() - t0 + _until(page, check)
+            # settled: the result is shown and the last part the interaction reran has finished
+            out[f"{name}_parts_ms"], last = parts.quiet(page)
+            out[f"{name}_s"] = round(max(shown, last - u0), 3)
             out[f"{name}_map_render_ms"] = round(frame.evaluate("window.__exploreMap.renderMs") - m0, 1)
-            page.wait_for_timeout(300)  # let the browser finish painting before the next step
             out.update({f"{name}_{k}": v for k, v in _cpu_delta(c0).items()})
+            print(f"{name}: {out[f'{name}_s']} s (load {os.getloadavg()[0]:.2f}; server {out.get(f'{name}_server_cpu_s')}"
+                  f" s, browser {out.get(f'{name}_browser_cpu_s')} s CPU; parts {out[f'{name}_parts_ms']})",
+                  file=sys.stderr, flush=True)
         # lasso over the middle of the map
         page.frame_locator(IFRAME).locator(".nsewdrag").first.scroll_into_view_if_needed()
         box = page.frame_locator(IFRAME).locator(".nsewdrag").first.bounding_box()
         x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
-        t0, c0 = time.perf_counter(), _tree_cpu_s()
+        # the gesture (17 mouse moves, each waiting for the browser's frame: Plotly highlights the
+        # selection live, a WebGL redraw and, with software compositing, a canvas read-back each) is
+        # reported apart; the lasso's row is from the release to the settled page
+        t_drag = time.perf_counter()
         page.mouse.move(x0 + 0.35 * w, y0 + 0.35 * h)
         page.mouse.down()
         for fx, fy in [(0.65, 0.35), (0.65, 0.65), (0.35, 0.65), (0.35, 0.36)]:
             page.mouse.move(x0 + fx * w, y0 + fy * h, steps=4)
+        out["lasso_gesture_ms"] = round((time.perf_counter() - t_drag) * 1000)
+        t0, c0, u0 = time.perf_counter(), _tree_cpu_s(), time.time()
         page.mouse.up()
         sel = page.get_by_text("Selected on the map (").filter(has_not_text="(0)")
-        out["lasso_s"] = round(time.perf_counter() - t0 + _until(page, lambda: sel.count() > 0), 3)
+        shown = time.perf_counter() - t0 + _until(page, lambda: sel.count() > 0)
+        out["lasso_parts_ms"], last = parts.quiet(page)
+        out["lasso_s"] = round(max(shown, last - u0), 3)
         out.update({f"lasso_{k}": v for k, v in _cpu_delta(c0).items()})
+        print(f"lasso: {out['lasso_s']} s after the release, the gesture before it {out['lasso_gesture_ms']} ms "
+              f"(load {os.getloadavg()[0]:.2f}; parts {out['lasso_parts_ms']})", file=sys.stderr, flush=True)
         out["pool_redraws"] = frame.evaluate("window.__exploreMap.poolDraws") - 1
         out["js_errors"] = list(page.js_errors)
     return out
@@ -354,6 +415,19 @@ def _widget_summary(page: dict, n_images: int) -> dict:
             "widget_cpu_ms_max": round(max(cpu), 1) if cpu else None,
             "widget_server_cpu_ms_median": round(statistics.median(server), 1) if server else None,
             "widget_map_render_ms_median": round(statistics.median(map_ms), 1)}
+
+
+def widget_rows(page: dict) -> list[str]:
+    """One row per widget: wall seconds to settled, server and browser CPU seconds, the map
+    component's own render milliseconds and the Python milliseconds of each part it reran."""
+    rows = [f"{'widget':<18}{'wall_s':>8}{'server_cpu':>11}{'browser_cpu':>12}{'map_ms':>8}  python parts (ms)"]
+    for k, v in page.items():
+        if k.endswith("_s") and not k.endswith("cpu_s") and k != "first_paint_s":
+            w = k[:-2]
+            rows.append(f"{w:<18}{v:>8.2f}{page.get(f'{w}_server_cpu_s', float('nan')):>11.2f}"
+                        f"{page.get(f'{w}_browser_cpu_s', float('nan')):>12.2f}"
+                        f"{page.get(f'{w}_map_render_ms', float('nan')):>8.0f}  {page.get(f'{w}_parts_ms', '')}")
+    return rows
 
 
 def _isolated_root(out: Path, name: str) -> Path:
@@ -411,6 +485,8 @@ def main(argv=None) -> int:
         res[f"page_{prep['n_images']}"] = {"prepare": prep, "widgets": page}
         summary[f"page_{prep['n_images']}"] = dict(_widget_summary(page, prep["n_images"]),
                                                    load_average=page["load_average"])
+        print(f"Explore widgets at {prep['n_images']:,} images (load {page['load_average']}):\n  "
+              + "\n  ".join(widget_rows(page)), file=sys.stderr, flush=True)
     if a.visits:
         for warm in (False, True):
             root = _isolated_root(a.out, f"explore_phantom_{'warm' if warm else 'cold'}")

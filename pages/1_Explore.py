@@ -13,15 +13,15 @@ import numpy as np
 import streamlit as st
 
 from coldstart import explore as ex
-from coldstart import export, maps
+from coldstart import maps
 from coldstart.errors import ColdstartError
 from coldstart.select import selector_specs
 from coldstart.select.strata import stratifier_columns
 from coldstart.ui import common as ui
 from coldstart.ui import explore_controls as ctl
 from coldstart.ui import explore_map as emap
-from coldstart.ui import figures, loaders, weights_view
-from coldstart.ui.export_view import export_panel
+from coldstart.ui import explore_panels as panels
+from coldstart.ui import loaders, weights_view
 
 ui.page_config("Explore")
 ds = ui.dataset_sidebar()
@@ -40,8 +40,9 @@ STRATA = stratifier_columns(ds.manifest)
 PROJ = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
 ss = st.session_state
 seed_now = lambda: int(ss.get("explore_seed", 0))  # noqa: E731
-ON_METHOD_A = ctl.rerun(ctl.CONTROLS_A, ctl.MAP_CONTROLS, *ctl.PICK_PARTS)
-ON_METHOD_B = ctl.rerun(ctl.CONTROLS_B, *ctl.PICK_PARTS)
+ON_METHOD = {"a": (ctl.CONTROLS_A, *ctl.PICK_PARTS), "b": (ctl.CONTROLS_B, *ctl.PICK_PARTS)}
+ON_METHOD_B = ctl.rerun(*ON_METHOD["b"])
+ON_SEED = ctl.rerun(ctl.CONTROLS_A, ctl.MAP_CONTROLS, *ctl.PICK_PARTS)  # the seed makes the UMAP map too
 FULL = ctl.rerun()
 
 
@@ -52,12 +53,11 @@ def usable(name: str | None) -> str | None:
 
 
 def method(tag: str) -> dict | None:
-    """Method ``tag`` ("a"/"b") as the controls say now: selector, embedder, parameters, label."""
-    if (tag == "b" and not ss.get("explore_compare")) or ss.get(f"explore_sel_{tag}") not in SELECTORS:
-        return None  # (B's controls not drawn yet)
-    spec = SELECTORS[ss[f"explore_sel_{tag}"]]
-    emb = usable(ss.get(f"explore_emb_{tag}")) if spec.needs_features else None
-    if spec.needs_features and emb is None:
+    """Method ``tag`` ("a"/"b") as the controls say now (or open on, when a part runs before them in
+    the same rerun): selector, embedder, parameters, label."""
+    got = ctl.chosen(tag, SELECTORS, list(EMB_ROW), DEFAULT_EMB)
+    spec, emb = (SELECTORS[got[0]], usable(got[1])) if got else (None, None)
+    if spec is None or (spec.needs_features and emb is None):
         return None
     label = f"{tag.upper()}: {spec.name}" + (f" on {emb}" if emb else "")
     return {"selector": spec.name, "emb": emb, "params": ctl.params_from_state(spec, f"explore_p{tag}"),
@@ -65,7 +65,8 @@ def method(tag: str) -> dict | None:
 
 
 def method_label(tag: str) -> str:
-    return (method(tag) or {}).get("label") or f"{tag.upper()}: {ss.get(f'explore_sel_{tag}')}"
+    sel = ctl.current(f"explore_sel_{tag}", list(SELECTORS), ctl.OPENS_ON[tag])
+    return (method(tag) or {}).get("label") or f"{tag.upper()}: {sel}"
 
 
 def _show_umap() -> None:
@@ -86,7 +87,7 @@ def umap_notice(emb: str, seed: int) -> None:
 
 
 # ------------------------------------------------------------------ controls
-@st.fragment(key=ctl.MAP_CONTROLS)
+@ctl.part(ctl.MAP_CONTROLS)
 def map_controls() -> None:
     st.subheader("Map", divider="gray")
     emb = ctl.embedder_box("Map embedding", "explore_map_emb", EMB_ROW, weights_view.default_note(ds), on_change=FULL,
@@ -119,30 +120,35 @@ def map_controls() -> None:
                       "subgroup, protocol, site, view...).")
 
 
-def method_controls(tag: str, default: str, on_change) -> None:
-    spec = SELECTORS[ctl.selector_box("Selector", f"explore_sel_{tag}", SELECTORS, default, on_change=on_change)]
+def method_controls(tag: str) -> None:
+    """Method ``tag``'s selector, embedding and parameters; a replayed change of a control no longer
+    shown (B's after the toggle went off, another selector's parameters) reruns nothing."""
+    on_change = ctl.rerun(*ON_METHOD[tag], when=lambda: ctl.shown(tag))
+    key = f"explore_sel_{tag}"
+    spec = SELECTORS[ctl.selector_box("Selector", key, SELECTORS, ctl.OPENS_ON[tag], on_change=on_change)]
     emb = ctl.embedder_box("Selection embedding", f"explore_emb_{tag}", EMB_ROW, DEFAULT_EMB,
                            disabled=not spec.needs_features, on_change=on_change,
                            offer_download=lambda n: weights_view.offer_download(ds, n, f"explore_emb_{tag}"))
     if spec.needs_features:
         ctl.ensure_features(ds, emb)
-    ctl.selector_params(spec, f"explore_p{tag}", on_change=on_change)
+    ctl.selector_params(spec, f"explore_p{tag}", on_change=ctl.rerun(
+        *ON_METHOD[tag], when=lambda: ctl.shown(tag) and ss.get(key) == spec.name))
 
 
-@st.fragment(key=ctl.CONTROLS_A)
+@ctl.part(ctl.CONTROLS_A)
 def controls_a() -> None:
     st.subheader("Method A", divider="red")
-    method_controls("a", "kmeans", ON_METHOD_A)
-    st.number_input("Seed", min_value=0, value=0, step=1, key="explore_seed", on_change=ON_METHOD_A,
+    method_controls("a")
+    st.number_input("Seed", min_value=0, value=0, step=1, key="explore_seed", on_change=ON_SEED,
                     help="Same seed, same picks (and the same UMAP map). Used by every random step.")
 
 
-@st.fragment(key=ctl.CONTROLS_B)
+@ctl.part(ctl.CONTROLS_B)
 def controls_b() -> None:
     st.subheader("Compare with", divider="violet")
     st.toggle("Show a second method on the same map", key="explore_compare", value=False, on_change=ON_METHOD_B)
     if ss.get("explore_compare"):
-        method_controls("b", "random", ON_METHOD_B)
+        method_controls("b")
 
 
 for col, part in zip(st.columns(3, gap="large"), (map_controls, controls_a, controls_b)):
@@ -189,11 +195,14 @@ def picks(tag: str, budget: int, style: int):
     m = method(tag)
     if m is None:
         return None, None
+    key = (ds.manifest_hash, pool_name, m["label"], m["selector"], m["emb"], tuple(sorted(m["params"].items())),
+           seed_now(), budget, max_budget, style)  # remembered: every part asks, hover text costs
     try:
-        return emap.pick_layer(
+        return ui.session_memo(key, lambda: emap.pick_layer(
             m["label"], lambda b: loaders.run_selection(ds, m["selector"], m["emb"], b, seed_now(), pool_name,
                                                         m["params"]),
-            budget, max_budget, hover=lambda sel: ex.pick_hover(ds, pool, sel, m["label"]), style=style)
+            budget, max_budget, hover=lambda sel: ex.pick_hover(ds, pool, sel, m["label"]), style=style),
+            store="_explore_picks", size=32)
     except ColdstartError as e:
         ui.show_error(e, m["selector"])
         return None, None
@@ -235,13 +244,13 @@ def map_colour(color_by: str, pick_a) -> dict:
 # ------------------------------------------------------------------ the parts
 def _after_map_change() -> None:
     """The map reported a budget or a lasso: rerun the map (it acknowledges the report) and the
-    panels the change affects (a lasso leaves the diagnostics and the coverage as they are)."""
+    panels the change affects (a lasso: only its gallery)."""
     if budget_now() != ss.get("_explore_panels_budget"):
         st.rerun(list(ctl.PICK_PARTS))
-    st.rerun([ctl.MAP, ctl.GALLERIES])
+    st.rerun([ctl.MAP, ctl.LASSO])
 
 
-@st.fragment(key=ctl.MAP)
+@ctl.part(ctl.MAP)
 def map_view() -> None:
     budget, method_name = budget_now(), ss["explore_map_method"]
     xy_all = loaders.cached_map(ds, map_emb, method_name, seed_now())
@@ -263,46 +272,17 @@ def map_view() -> None:
                      on_change=_after_map_change)
 
 
-@st.fragment(key=ctl.DIAGNOSTICS)
+@ctl.part(ctl.DIAGNOSTICS)
 def diagnostics_view() -> None:
     st.subheader("Why these picks? Side by side")
     budget = ss["_explore_panels_budget"] = budget_now()
     found = [(method_label(t), picks(t, budget, k)[1]) for k, t in enumerate("ab") if method(t) or t == "a"]
     found = [(name, p) for name, p in found if p is not None]
-    if not found:
-        return
-    diag = {name: ex.diagnostics(ds, pool, p.indices, space) for name, p in found}
-    cols = st.columns(len(found) + 1)
-    for col, (name, p) in zip(cols, found):
-        d = diag[name]
-        with col:
-            st.markdown(f"**{name}**")
-            m1, m2 = st.columns(2)
-            m1.metric("Classes covered", f"{d['classes_covered']} of {len(ds.classes)}",
-                      help="Classes with at least one pick (labels known only in benchmark data).")
-            m2.metric("Coverage distance", f"{d['coverage_mean']:.3g}",
-                      help=f"Mean distance from every pool image to its nearest pick in the map's "
-                           f"{map_emb} space (PCA to 50 dims); lower = the picks cover the pool better.")
-            m3, m4 = st.columns(2)
-            m3.metric("OOD picked", d["ood_picked"],
-                      help="Picks flagged as not belonging to the task (wasted labels).")
-            m4.metric("Near-duplicate pairs", len(d["duplicates"]),
-                      help="Pairs of picks much closer than typical pool images (< 10% of the "
-                           "median distance): repeats waste labels.")
-            if len(d["duplicates"]):
-                st.warning("Near-duplicates: " + ", ".join(
-                    f"#{r.rank_a} {r.id_a} ~ #{r.rank_b} {r.id_b}" for r in d["duplicates"].head(5).itertuples()),
-                    icon=":material/content_copy:")
-    with cols[-1]:
-        if len(found) == 2:
-            st.metric("Picked by both", f"{ex.overlap(found[0][1].indices, found[1][1].indices)} of {budget}")
-        if ds.classes and (ds.labels[pool] >= 0).any():
-            ref = [int((ds.labels[pool] == k).sum()) for k in range(len(ds.classes))]
-            st.plotly_chart(figures.balance_figure(ds.classes, {n: diag[n]["class_counts"] for n, _ in found},
-                                                   ref, height=260), width="stretch", key="explore_balance")
+    if found:
+        panels.diagnostics_panel(ds, pool, found, space, map_emb, budget)
 
 
-@st.fragment(key=ctl.COVERAGE)
+@ctl.part(ctl.COVERAGE)
 def coverage_view() -> None:
     st.subheader("Stratum coverage")
     budget = budget_now()
@@ -319,7 +299,7 @@ def coverage_view() -> None:
                         key="explore_coverage")
 
 
-@st.fragment
+@ctl.part(ctl.FIND)
 def find_box() -> None:
     """Every image of the pool can be found (type to search); its own part, so that the galleries'
     reruns do not send the pool's ids again."""
@@ -327,60 +307,35 @@ def find_box() -> None:
     if ss.get("explore_find") not in options:
         ss["explore_find"] = ""
     st.selectbox("Find an image on the map (ringed in black; type an id)", options, key="explore_find",
-                 format_func=lambda v: v or "(none)", on_change=ctl.rerun(ctl.MAP, ctl.GALLERIES))
+                 format_func=lambda v: v or "(none)", on_change=ctl.rerun(ctl.MAP, ctl.LASSO, ctl.GALLERIES))
 
 
-@st.fragment(key=ctl.GALLERIES)
+@ctl.part(ctl.LASSO)
+def lasso_view() -> None:
+    """The lasso's images (its own part: a lasso reruns neither the picks' galleries nor tables)."""
+    rows = ex.ids_to_rows(ds, emap.current_selection("explore_map") or [])
+    panels.lasso_panel(ds, pool, rows, picks("a", budget_now(), 0)[1] if len(rows) else None,
+                       ss.get("explore_find") or "")
+
+
+@ctl.part(ctl.GALLERIES)
 def galleries_view() -> None:
-    budget = budget_now()
-    pick_a, pick_b = picks("a", budget, 0)[1], picks("b", budget, 1)[1]
-    lasso_rows = ex.ids_to_rows(ds, (emap.current_selection("explore_map") or []))
-    find_id = ss.get("explore_find") or ""
-
-    st.subheader(f"Selected on the map ({len(lasso_rows)})")
-    if not len(lasso_rows):
-        st.caption("Draw a lasso (or pick the box tool in the chart's toolbar) around dots on the map to "
-                   "see those images here, with their masks outlined in red.")
-    else:
-        show = lasso_rows[:48]
-        rank_a = {int(pool[i]): k + 1 for k, i in enumerate(pick_a.indices)} if pick_a is not None else {}
-        caps = [ui.caption(ds, r, f"pick #{rank_a[r]}" if r in rank_a else "") for r in show]
-        ui.image_grid(ds, show, caps, cols=8, size=112, highlight=[r for r in show if find_id and ds.ids[r] == find_id])
-        if len(lasso_rows) > len(show):
-            st.caption(f"Showing 48 of {len(lasso_rows)} selected images; the CSV has all of them.")
-        st.download_button("Download these images as CSV",
-                           lambda: export.selection_csv(ds, lasso_rows, absolute_paths=False),
-                           f"{ds.name}-lasso-selection.csv", mime="text/csv", key="explore_dl_lasso",
-                           icon=":material/download:", on_click="ignore")
-
+    budget, find_id = budget_now(), ss.get("explore_find") or ""
     st.subheader("The picks")
     label_b = method_label("b") if ss.get("explore_compare") else ""
     tab_a, tab_b = st.tabs([f"Picks of {method_label('a')}", f"Picks of {label_b}" if label_b else "Picks of B"])
     with tab_a:
-        picks_tab(pick_a, method("a"), "explore_dl_a", find_id)
+        panels.picks_tab(ds, pool, picks("a", budget, 0)[1], method("a"), "explore_dl_a", find_id)
     with tab_b:
         if label_b:
-            picks_tab(pick_b, method("b"), "explore_dl_b", find_id)
+            panels.picks_tab(ds, pool, picks("b", budget, 1)[1], method("b"), "explore_dl_b", find_id)
         else:
             st.caption("Turn on **Compare with** to pick with a second method.")
-
-
-def picks_tab(pick, meth, key, find_id):
-    if pick is None:
-        st.caption("No picks yet (choose an available embedding).")
-        return
-    rows = pool[pick.indices]
-    show = rows[:40]
-    ui.image_grid(ds, show, [ui.caption(ds, r, f"#{k + 1}") for k, r in enumerate(show)], cols=8, size=112,
-                  highlight=[r for r in show if find_id and ds.ids[r] == find_id])
-    per_pick = pick.per_pick.assign(method=meth["label"], embedder=meth["emb"] or "", seed=pick.info.get("seed"))
-    st.dataframe(export.selection_table(ds, rows, per_pick=per_pick, absolute_paths=False), width="stretch",
-                 hide_index=True, height=240)
-    export_panel(ds, rows, per_pick=per_pick, key=f"{key}_export", name=f"{meth['export_name']}-b{len(rows)}")
 
 
 map_view()
 diagnostics_view()
 coverage_view()
 find_box()
+lasso_view()
 galleries_view()

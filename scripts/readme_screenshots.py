@@ -13,8 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser import (assert_no_exception, choose_option, chromium_page, open_page, screenshot,  # noqa: E402
-                     streamlit_app, wait_idle)
+from browser import (assert_no_exception, choose_option, chromium_page, images_loaded, open_page,  # noqa: E402
+                     screenshot, streamlit_app, wait_idle)
 
 
 def main() -> int:
@@ -30,6 +30,8 @@ def main() -> int:
         wait_idle(page)
         page.wait_for_timeout(3000)
         assert_no_exception(page)
+        shown = images_loaded(page, '[data-testid="stTabPanel"] [data-testid="stImage"] img')
+        assert shown >= 20, f"only {shown} of the pick gallery's thumbnails loaded"  # never grey boxes
         shutil.copy(screenshot(page, "readme_explore", full_page=True), out / "explore.png")
 
         open_page(page, url, "Train", wait_text="Train models")

@@ -31,7 +31,7 @@ def test_home_overview(blob_dataset):
     assert table.loc["total", "total"] == len(ds)
     assert table.loc["normal", "train"] == int(((ds.labels == 0) & (ds.splits == "train")).sum())
     # thumbnails with captions "id · label"
-    imgs = at.get("image")
+    imgs = [im for e in at.get("image") for im in e.proto.imgs]  # a gallery: one element, many images
     assert len(imgs) == 12
     assert any("What is cold-start selection" in e.label for e in at.expander)
     assert any(e.label.startswith("Import report: 0") for e in at.expander)

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from browser import (assert_no_exception, canvas_drawn, choose_option, chromium_page, lasso, open_page,
-                     require_chromium, screenshot, streamlit_app, wait_idle)
+from browser import (assert_no_exception, canvas_drawn, choose_option, chromium_page, exception_texts, is_running,
+                     lasso, open_page, require_chromium, screenshot, streamlit_app, wait_idle)
 from conftest import make_blob_dataset
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -32,7 +32,39 @@ MAP = 'iframe[title*="explore_map"]'  # the Explore map component's frame
 
 
 def _legend_has(page, text: str, timeout_ms: int = 30_000) -> None:
-    page.frame_locator(MAP).locator(".layer-key", has_text=text).first.wait_for(timeout=timeout_ms)
+    """Wait for the map's legend to show ``text``; on a timeout, fail with what the page showed (the
+    legend, the toggle, whether Streamlit was still running, errors) and a screenshot in
+    tests/artifacts/ (the server's log is beside it, ``streamlit-<port>.log``)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.frame_locator(MAP).locator(".layer-key", has_text=text).first.wait_for(timeout=timeout_ms)
+    except PlaywrightTimeout:
+        raise AssertionError(f"the map's legend never showed {text!r} within {timeout_ms} ms: {_seen(page)}") from None
+
+
+def _seen(page) -> dict:
+    """What the page shows now, for a failure message (each part best effort)."""
+    def get(what):
+        try:
+            return what()
+        except Exception as e:  # noqa: BLE001 - a diagnostic must never hide the failure
+            return f"<{type(e).__name__}>"
+    frame = page.frame_locator(MAP)
+    return {
+        "legend": get(lambda: frame.locator(".layer-key").all_inner_texts()),
+        "map_status": get(lambda: frame.locator("#status").inner_text(timeout=2000)),
+        "map": get(lambda: next(f for f in page.frames if "explore_map" in f.url).evaluate(
+            "() => { const S = window.__exploreMap; return {renders: S.renders, budget: S.budget, seq: S.seq, "
+            "mount: S.mountId, layers: S.layers.map((L) => L.name)}; }")),
+        "toggle_on": get(lambda: page.get_by_role("switch", name="Show a second method on the same map")
+                         .is_checked(timeout=2000)),
+        "running": get(lambda: is_running(page)),
+        "exceptions": get(lambda: exception_texts(page)),
+        "js_errors": list(page.js_errors),
+        "console": page.console_messages[-10:],
+        "screenshot": str(get(lambda: screenshot(page, f"explore_failure_{int(time.time())}"))),
+    }
 
 
 def test_home_and_explore_in_browser(served_root):

@@ -23,6 +23,11 @@ def _map(at) -> dict:
     return args
 
 
+def _n_images(node) -> int:
+    """Thumbnails under ``node`` (a gallery is one image element holding all its images)."""
+    return sum(len(e.proto.imgs) for e in node.get("image"))
+
+
 def _layer(args, prefix):
     lay = [lay for lay in args["layers"] if lay["name"].startswith(prefix)]
     return lay[0] if lay else None
@@ -95,7 +100,7 @@ def test_map_shows_pool_and_exact_picks(explore_ds):
     assert args7["budget"] == 7 and _shown_ids(args7, _layer(args7, "A: kmeans")) == list(ds.ids[pool[expect[:7]]])
     assert _layer(args7, "A: kmeans")["positions"] == a["positions"]  # same order: nothing new to draw
     picks_tab = [t for t in at.tabs if t.label.startswith("Picks of A")][0]
-    assert len(picks_tab.get("image")) == 7
+    assert _n_images(picks_tab) == 7
     _set_budget(at, 33)
     assert len(_shown_ids(_map(at), _layer(_map(at), "A: kmeans"))) == 33
 
@@ -144,7 +149,10 @@ def test_lasso_selection_gallery_and_find(explore_ds):
     assert not at.exception, at.exception
     assert any(h.value == "Selected on the map (5)" for h in at.subheader)
     picks_tab = [t for t in at.tabs if t.label.startswith("Picks of A")][0]
-    assert len(at.get("image")) - len(picks_tab.get("image")) == 5  # the lasso gallery
+    assert _n_images(at) - _n_images(picks_tab) == 5  # the lasso gallery
+    lasso = [e for e in at.get("image") if e not in picks_tab.get("image")]
+    assert len(lasso) == 1, "one st.image element per gallery"
+    assert [im.caption.split(" · ")[0] for im in lasso[0].proto.imgs] == ids
     assert any(b.label == "Download these images as CSV" for b in at.get("download_button"))
     # find an image on the map: any image of the pool, not only picks and selected ones
     find = at.selectbox(key="explore_find")

@@ -86,15 +86,16 @@ def progress_callback(text: str = "", container=None) -> Callable[[int, int, str
     return update
 
 
-def session_memo(key: tuple, compute: Callable):
-    """``compute()``, remembered in this session under ``key`` (the last 16 keys are kept).
+def session_memo(key: tuple, compute: Callable, store: str = "_memo", size: int = 16):
+    """``compute()``, remembered in this session under ``key`` (the last ``size`` keys of ``store``).
 
     For cheap-but-not-free values a page needs on every rerun (e.g. the map's per-point hover
-    fields): same key, same object, so reruns neither recompute nor copy it.
+    fields): same key, same object, so reruns neither recompute nor copy it. A separate ``store``
+    keeps many small entries (one per budget) from evicting a few large ones.
     """
-    memo = st.session_state.setdefault("_memo", {})
+    memo = st.session_state.setdefault(store, {})
     if key not in memo:
-        if len(memo) >= 16:
+        if len(memo) >= size:
             memo.pop(next(iter(memo)))
         memo[key] = compute()
     return memo[key]
@@ -220,6 +221,18 @@ def thumbnails(ds: Dataset, indices: Iterable[int], size: int = 128, outline: bo
             for i in indices]
 
 
+@st.cache_data(max_entries=4000, show_spinner=False)
+def _thumb_png(name: str, root: str, stamp: int, i: int, size: int, outline: bool, highlight: bool) -> bytes:
+    """A thumbnail encoded once as PNG: a gallery's rerun then hands Streamlit bytes, not arrays to encode."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(_thumb(name, root, stamp, i, size, outline, highlight)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def caption(ds: Dataset, i: int, extra: str = "") -> str:
     """``id · label`` (+ extra) caption for image ``i``."""
     lab = ds.label_name(int(ds.labels[int(i)]))
@@ -228,19 +241,21 @@ def caption(ds: Dataset, i: int, extra: str = "") -> str:
 
 
 def image_grid(ds: Dataset, indices: Sequence[int], captions: Sequence[str] | None = None,
-               cols: int = 6, size: int = 128, outline: bool = True,
+               cols: int | None = None, size: int = 128, outline: bool = True,
                highlight: Iterable[int] = ()) -> None:
-    """A gallery of thumbnails with mask outlines, ``cols`` per row, captioned by id and label."""
+    """A gallery of ``size``-pixel thumbnails with mask outlines (``highlight``: framed), captioned by
+    id and label, as many per row as fit: one ``st.image`` element for the whole gallery, so a rerun
+    sends and the browser diffs one element, not a row of columns per few images. (``cols`` is no
+    longer used: the gallery wraps to its container's width.)"""
     indices = [int(i) for i in indices]
     if not indices:
         st.caption("No images to show.")
         return
-    thumbs = thumbnails(ds, indices, size=size, outline=outline, highlight=highlight)
+    root = str(ds.dir.parent)
+    stamp, hl = manifest_stamp(ds.name, root), {int(i) for i in highlight}
+    pngs = [_thumb_png(ds.name, root, stamp, i, int(size), bool(outline), i in hl) for i in indices]
     captions = list(captions) if captions is not None else [caption(ds, i) for i in indices]
-    for start in range(0, len(indices), cols):
-        row = st.columns(cols)
-        for col, img, cap in zip(row, thumbs[start:start + cols], captions[start:start + cols]):
-            col.image(img, caption=cap, width="stretch", output_format="PNG")
+    st.image(pngs, caption=captions, width=int(size), output_format="PNG")
 
 
 def download_csv(df, file_name: str, label: str = "Download CSV", key: str | None = None) -> None:

@@ -5,10 +5,24 @@ The page is split into fragments (Streamlit >= 1.5x ``@st.fragment(key=...)``); 
 ``on_change`` calls :func:`rerun`, which reruns exactly the named parts (``st.rerun([...])`` from a
 callback) instead of the whole page. Parts read the controls' current values from
 ``st.session_state`` (never from arguments captured at the last full run), so any subset can rerun.
+
+Two rules keep that true whatever order the parts run in (Streamlit folds the keyed reruns that
+reach it together into one queue, in arrival order, so a part can run before the controls in the
+same rerun):
+
+- a part reads a select box's value with :func:`current`, which gives the option the box opens on
+  before the box was ever drawn (method B's selector right after the toggle);
+- a callback of a control that is no longer shown does nothing (``rerun(..., when=...)``): Streamlit
+  replays the ``on_change`` of a widget removed by a fragment run when a request sent before the
+  browser dropped it (a ``run_every`` tick) still carries its value.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
+import time
 from typing import Callable, Mapping, Sequence
 
 import streamlit as st
@@ -18,16 +32,69 @@ from ..select.base import Param
 
 #: the page's parts, in page order (fragment keys)
 MAP_CONTROLS, CONTROLS_A, CONTROLS_B = "ex_ctl_map", "ex_ctl_a", "ex_ctl_b"
-MAP, DIAGNOSTICS, COVERAGE, GALLERIES = "ex_map", "ex_diag", "ex_cov", "ex_gal"
+MAP, DIAGNOSTICS, COVERAGE, FIND, LASSO, GALLERIES = "ex_map", "ex_diag", "ex_cov", "ex_find", "ex_lasso", "ex_gal"
 #: what each kind of change redraws
-PICK_PARTS = (MAP, DIAGNOSTICS, COVERAGE, GALLERIES)  # the picks changed (method, seed, budget)
+PICK_PARTS = (MAP, DIAGNOSTICS, COVERAGE, LASSO, GALLERIES)  # the picks changed (method, seed, budget)
 
 
-def rerun(*parts: str) -> Callable[[], None]:
-    """An ``on_change`` callback that reruns only ``parts`` (fragment keys); no parts: the whole page."""
+#: set to 1 to log each part's run time on the server's stderr (``benchmarks/explore_render.py`` does)
+TIMING_ENV = "COLDSTART_EXPLORE_TIMING"
+
+
+def part(key: str):
+    """``@st.fragment(key=key)``, and with ``$COLDSTART_EXPLORE_TIMING=1`` a line
+    ``explore-part <key> <ms> <unix time at its end>`` on stderr each time the part runs (the
+    benchmark sums them, and waits for the last)."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def timed(*args, **kwargs):
+            if os.environ.get(TIMING_ENV) != "1":
+                return fn(*args, **kwargs)
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                print(f"explore-part {key} {(time.perf_counter() - t) * 1000:.1f} {time.time():.3f}", file=sys.stderr,
+                      flush=True)
+        return st.fragment(timed, key=key)
+    return wrap
+
+
+def rerun(*parts: str, when: Callable[[], bool] | None = None) -> Callable[[], None]:
+    """An ``on_change`` callback that reruns only ``parts`` (fragment keys); no parts: the whole page.
+    With ``when``, only while ``when()`` is true (the control is shown): a stale replay does nothing."""
     def callback() -> None:
+        if when is not None and not when():
+            return
         st.rerun(list(parts)) if parts else st.rerun()
     return callback
+
+
+#: the selector each method opens on, before its box is touched
+OPENS_ON = {"a": "kmeans", "b": "random"}
+
+
+def shown(tag: str) -> bool:
+    """Whether method ``tag``'s controls are on the page (A always; B while the toggle is on)."""
+    return tag == "a" or bool(st.session_state.get("explore_compare"))
+
+
+def chosen(tag: str, selectors: Mapping, embedders: Sequence[str], default_emb: str) -> tuple[str, str | None] | None:
+    """``(selector, embedder)`` method ``tag`` picks with now (embedder None when the selector needs
+    no features), from the controls' state or what they open on; None while B is off."""
+    if not shown(tag):
+        return None
+    sel = current(f"explore_sel_{tag}", list(selectors), OPENS_ON[tag])
+    return sel, current(f"explore_emb_{tag}", list(embedders), default_emb) if selectors[sel].needs_features else None
+
+
+def current(key: str, options: Sequence[str], default: str) -> str:
+    """The value select box ``key`` shows: its state, or, before it was drawn, the option it opens
+    on (``default`` when offered, else the first)."""
+    v = st.session_state.get(key)
+    if v in options:
+        return v
+    return default if default in options else next(iter(options))
 
 
 def number_bounds(p: Param) -> tuple[float | None, float | None]:
@@ -96,7 +163,7 @@ def selector_params(spec, prefix: str, on_change: Callable | None = None) -> dic
 def selector_box(label: str, key: str, selectors: Mapping, default: str, on_change=None) -> str:
     """A selector picker with its one-line "when to use it"."""
     if st.session_state.get(key) not in selectors:
-        st.session_state[key] = default if default in selectors else next(iter(selectors))
+        st.session_state[key] = current(key, list(selectors), default)
     name = st.selectbox(label, list(selectors), key=key, on_change=on_change,
                         help="The rule that chooses which images to label.")
     st.caption(f"**When to use it:** {selectors[name].summary}")
@@ -109,7 +176,7 @@ def embedder_box(label: str, key: str, rows: Mapping[str, dict], default: str, d
     weights download, through ``offer_download(name)``). Returns the name, or None if unusable."""
     names: Sequence[str] = list(rows)
     if st.session_state.get(key) not in names:
-        st.session_state[key] = default if default in names else names[0]
+        st.session_state[key] = current(key, names, default)
     name = st.selectbox(label, names, key=key, disabled=disabled, on_change=on_change,
                         format_func=lambda n: n if rows[n]["available"] else f"{n} (not available)",
                         help="How images are turned into vectors: similar vectors = similar images.")
