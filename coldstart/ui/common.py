@@ -188,7 +188,7 @@ def dataset_sidebar(create_default: bool = True) -> Dataset | None:
     except ColdstartError as e:
         show_error(e)
         return None
-    n_lab = int((ds.labels >= 0).sum())
+    n_lab = int(ds.is_labeled().sum())
     st.sidebar.caption(f"{len(ds):,} images · classes: {', '.join(ds.classes) or 'none'} · "
                        f"ground truth for {n_lab:,} (scores methods; selection never sees it)"
                        f"{' · masks' if ds.has_masks else ''}")

@@ -44,7 +44,7 @@ def diagnostics_panel(ds, pool, found: list, space, map_emb: str, budget: int) -
     with cols[-1]:
         if len(found) == 2:
             st.metric("Picked by both", f"{ex.overlap(found[0][1].indices, found[1][1].indices)} of {budget}")
-        if ds.classes and (ds.labels[pool] >= 0).any():
+        if ds.classes and ds.is_labeled()[pool].any():
             ref = [int((ds.labels[pool] == k).sum()) for k in range(len(ds.classes))]
             st.plotly_chart(figures.balance_figure(ds.classes, {n: diag[n]["class_counts"] for n, _ in found},
                                                    ref, height=260), width="stretch", key="explore_balance")
