@@ -1,9 +1,11 @@
-"""Probe grid time, cold (selections computed) and warm (selections cached), beside its fitting floor.
+"""Probe grid time, fresh (nothing cached), cold (selections computed) and warm (selections cached), beside its floor.
 
 The grid is what the Train page and ``coldstart run`` execute: methods x budgets x seeds
 (default: the Train page's default comparison, :func:`coldstart.runs.warm.default_comparison`,
 6 x 5 x 5 = 150 parts) with the probe task, including worker start-up, selections, bootstrap SEs
-and the per-unit records. *Cold*: no selection cached (the embeddings are, computed before timing);
+and the per-unit records. *Fresh*: nothing cached (the dataset's whole ``cache/`` folder removed): the
+embeddings are computed inside the timed window, then the grid selects and trains, as on a freshly built
+pool before any warm-up; *cold*: no selection cached (the embeddings are, computed before timing);
 *warm*: every selection cached, as after the app's background warm-up of a new default pool
 (:func:`coldstart.runs.warm.warm_in_background`), so the run only trains. The floor is a bare loop over the same labeled sets
 (read from the run's selections) doing one ``StandardScaler + LogisticRegression`` fit and one
@@ -11,13 +13,15 @@ average precision on the test set each, on one core: what the grid cannot go bel
 
 Usage (from the project root)::
 
-    .venv/bin/python benchmarks/grid.py                        # PneumoniaMNIST (../shared/data), cold and warm
+    .venv/bin/python benchmarks/grid.py                        # PneumoniaMNIST (../shared/data), fresh, cold, warm
     .venv/bin/python benchmarks/grid.py --dataset phantom      # the default phantom pool
     .venv/bin/python benchmarks/grid.py --modes warm           # only the warm run
     .venv/bin/python benchmarks/grid.py --methods random,pixels:kmeans,pixels:typiclust
     .venv/bin/python benchmarks/grid.py --workers 1 --profile  # one process, cProfile of the run
 
-The last line is one JSON object (per mode: grid_s, floor_s, ratio, load; units, workers).
+The last line is one JSON object (per mode: grid_s, embed_s, cpu_s, ratio, load_before, load; units,
+workers, floor_s). ``cpu_s``: CPU seconds of this process and the run's workers over the mode (on a shared
+machine, less sensitive to the other jobs' load than the wall time).
 """
 
 from __future__ import annotations
@@ -90,6 +94,14 @@ def floor_loop(store, ds) -> tuple[float, int]:
     return time.perf_counter() - t0, len(sets)
 
 
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and its finished children (the run's workers)."""
+    import resource
+
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                   resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
 def timed_run(cfg, profile: bool) -> tuple[float, object]:
     """Create and execute a run of ``cfg``; (seconds, run dir)."""
     from coldstart.runs.runner import create_run, execute
@@ -119,14 +131,15 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--workers", type=int, default=None, help="default: one per core")
     ap.add_argument("--profile", action="store_true", help="cProfile the grid (use with --workers 1)")
-    ap.add_argument("--modes", default="cold,warm",
-                    help="cold: clear the cached selections first, so the grid selects; warm: keep them "
-                         "(the first mode's selections serve the warm run)")
+    ap.add_argument("--modes", default="fresh,cold,warm",
+                    help="fresh: clear the dataset's whole cache (embeddings too) and time the embeddings "
+                         "with the grid; cold: clear the cached selections first, so the grid selects; warm: "
+                         "keep them (the previous mode's selections serve the warm run)")
     a = ap.parse_args(argv)
     os.environ["COLDSTART_DATA"] = str(Path(a.data_root).resolve())
     modes = [m.strip() for m in a.modes.split(",") if m.strip()]
-    if not modes or set(modes) - {"cold", "warm"}:
-        raise SystemExit(f"--modes {a.modes!r}: give cold, warm or cold,warm")
+    if not modes or set(modes) - {"fresh", "cold", "warm"}:
+        raise SystemExit(f"--modes {a.modes!r}: give any of fresh, cold, warm (comma-separated)")
 
     from coldstart.embed import load_embeddings
     from coldstart.runs import RunConfig, RunStore
@@ -137,18 +150,29 @@ def main(argv=None) -> int:
     methods = a.methods or default_comparison(ds).methods
     cfg = RunConfig.from_dict(dict(dataset=ds.name, task="probe", methods=methods, budgets=a.budgets,
                                    seeds=a.seeds, workers=a.workers))
-    t0 = time.perf_counter()
-    for e in cfg.embedders():  # embeddings are cached before timing (the grid reuses them)
-        load_embeddings(ds, e)
-    embed_s = time.perf_counter() - t0
+    import shutil
+
+    def embed_all() -> float:
+        t0 = time.perf_counter()
+        for e in cfg.embedders():  # the grid's workers read these from the cache
+            load_embeddings(ds, e)
+        return time.perf_counter() - t0
+
+    embed_s = None if modes[0] == "fresh" else embed_all()  # cached before timing, unless fresh
     out, run_dir = {}, None
     for mode in modes:
-        if mode == "cold":
-            import shutil
-
+        load0 = [round(x, 2) for x in os.getloadavg()]
+        emb_s, cpu0 = 0.0, cpu_seconds()
+        if mode == "fresh":
+            shutil.rmtree(ds.dir / "cache", ignore_errors=True)
+            emb_s = embed_all()
+            embed_s = emb_s if embed_s is None else embed_s
+        elif mode == "cold":
             shutil.rmtree(ds.cache_dir("sel"), ignore_errors=True)
         grid_s, run_dir = timed_run(cfg, a.profile)
-        out[mode] = dict(grid_s=round(grid_s, 2), run_id=run_dir.name, load=[round(x, 2) for x in os.getloadavg()])
+        out[mode] = dict(grid_s=round(emb_s + grid_s, 2), embed_s=round(emb_s, 2),
+                         cpu_s=round(cpu_seconds() - cpu0, 1), run_id=run_dir.name,
+                         load_before=load0, load=[round(x, 2) for x in os.getloadavg()])
     store = RunStore.from_dir(run_dir)
     units = int(store.results()["unit"].nunique())
     floor_s, fits = floor_loop(store, ds)
@@ -156,11 +180,14 @@ def main(argv=None) -> int:
     workers = store.events()[0].get("workers", 1)
     print(f"{ds.name}: {units} parts ({len(cfg.methods)} methods x {len(cfg.budgets)} budgets x {len(cfg.seeds)} "
           f"seeds: {', '.join(cfg.methods)}), {workers} worker(s) of {default_workers()} cores; embeddings "
-          f"{'loaded' if embed_s < 2 else 'computed'} before timing in {embed_s:.1f} s")
+          f"{'loaded' if embed_s < 2 else 'computed'} in {embed_s:.1f} s")
+    whats = dict(fresh="nothing cached: embeddings {embed_s:.1f} s + selections + training",
+                 cold="embeddings cached, selections computed", warm="selections from the cache")
     for mode, r in out.items():
-        what = "selections computed" if mode == "cold" else "selections from the cache"
-        print(f"{mode:4s} grid {r['grid_s']:.1f} s ({what})  |  ratio to the floor {r['grid_s'] / floor_s:.1f}x  |  "
-              f"load average {' '.join(f'{x:.2f}' for x in r['load'])}")
+        what = whats[mode].format(**r)
+        print(f"{mode:5s} grid {r['grid_s']:.1f} s, {r['cpu_s']:.0f} CPU s ({what})  |  ratio to the floor {r['grid_s'] / floor_s:.1f}x  |  "
+              f"load average {' '.join(f'{x:.2f}' for x in r['load_before'])} -> "
+              f"{' '.join(f'{x:.2f}' for x in r['load'])}")
         r["ratio"] = round(r["grid_s"] / floor_s, 2)
     print(f"bare-loop floor {floor_s:.1f} s for {fits} fits on one core  |  load average "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

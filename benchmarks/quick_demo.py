@@ -11,7 +11,7 @@ The baseline printed beside it, in the same run: the same 27 parts in one proces
 
 Usage::
 
-    .venv/bin/python -P benchmarks/quick_demo.py [--cold none|selections|all] [--workers N]
+    .venv/bin/python -P benchmarks/quick_demo.py [--cold none|selections|all] [--workers N] [--methods A,B,C]
 
 The last line is one JSON object (demo_s, inline_s, parts, cold, load).
 """
@@ -38,12 +38,16 @@ def main() -> None:
                     help="what is not cached: nothing, the selections (default: the pool's embeddings are "
                          "cached, as after Explore's map), or everything (a freshly imported pool)")
     ap.add_argument("--workers", type=int, default=None, help="override the demo's workers")
+    ap.add_argument("--methods", default=None, help="override the demo's methods (comma-separated), e.g. "
+                    "random,gist:kmeans-paper,pixels-32:kmeans to time another grid")
     args = ap.parse_args()
     src = Path(os.environ.get("COLDSTART_DATA", "data")).resolve() / args.dataset
     if not (src / "manifest.parquet").exists():
         raise SystemExit(f"no dataset at {src}: run `coldstart import phantom` first")
     tmp = Path(tempfile.mkdtemp(prefix="coldstart-demo-"))
     shutil.copytree(src, tmp / args.dataset, ignore=shutil.ignore_patterns("runs", *(["cache"] if args.cold == "all" else [])))
+    if args.cold != "none":  # the source pool's own cached selections must not serve the timed run
+        shutil.rmtree(tmp / args.dataset / "cache" / "sel", ignore_errors=True)
     os.environ["COLDSTART_DATA"] = str(tmp)
 
     from coldstart.data import Dataset
@@ -55,6 +59,8 @@ def main() -> None:
     demo = dict(quick_demo(ds, usable_embedders(list_embedders(ds))), dataset=args.dataset)
     if args.workers is not None:
         demo["workers"] = args.workers
+    if args.methods:
+        demo["methods"] = [m.strip() for m in args.methods.split(",") if m.strip()]
     if args.cold != "all":  # embeddings (and for "none" the selections) cached by a first, untimed run
         from coldstart.embed import ensure_embeddings
 

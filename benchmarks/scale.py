@@ -274,10 +274,11 @@ def bench_embed(args) -> None:
             _compute_chunks(ds, e, e.key, parts, npy, "cpu", 32, None, 128, fill)
             sec = time.perf_counter() - t
             outs[how] = np.load(npy)
-            first = info.get("first_batch_s")
+            first, rows = info.get("first_batch_s"), info.get("first_batch_rows", 0)
             runs[how].append((len(ds) / sec, first, sec))
-            extra = (f"; first batch after {first:.1f} s, then {(len(ds) - 32) / (sec - first):.2f} images/s"
-                     if first else "")
+            extra = (f"; first batch of {rows} after {first:.1f} s, then {(len(ds) - rows) / (sec - first):.2f} "
+                     f"images/s" if first and rows < len(ds) and sec > first else
+                     f"; first batch of {rows} after {first:.1f} s" if first else "")
             print(f"{how:<6} {len(ds) / sec:7.2f} images/s ({sec:.0f} s{extra})  ({before} -> {load()})", flush=True)
             if how == "ray" and rep == 0 and args.stats:
                 print(info.get("stats", ""), flush=True)

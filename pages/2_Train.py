@@ -76,6 +76,16 @@ def _start(cfg: dict) -> None:
 
 
 # ------------------------------------------------------------------ quick demo
+def _method_words(m: str) -> str:
+    """A demo method in words, its name beside: what a clinician reads before the code."""
+    emb, _, sel = m.rpartition(":")
+    if not emb:
+        return "random picks" if m == "random" else f"`{m}`"
+    if emb.startswith("pixels"):
+        return f"the naive clustering on raw pixels (`{m}`)"
+    return f"the paper's clustering on `{emb}` features (`{m}`)" if sel == "kmeans-paper" else f"`{m}`"
+
+
 demo = dict(defaults.quick_demo(ds, embs), dataset=ds.name)
 with st.container(border=True):
     q1, q2 = st.columns([3, 1], vertical_alignment="center")
@@ -83,7 +93,8 @@ with st.container(border=True):
     with ui.guarded("the quick demo's estimate"):
         demo_est = estimate_run(RunConfig.from_dict(demo), dataset=ds)
     q1.markdown(
-        f"**Quick demo**: the quick probe comparing {', '.join(f'`{m}`' for m in demo['methods'])} at budgets "
+        f"**Quick demo**: the quick probe comparing {', '.join(map(_method_words, demo['methods'][:-1]))} and "
+        f"{_method_words(demo['methods'][-1])} at budgets "
         f"{', '.join(map(str, demo['budgets']))} with {len(demo['seeds'])} seeds"
         + (f", results per `{demo['strata']}` stratum" if demo["strata"] else "")
         + (f": {rv.estimate_text(demo_est, short=True)}." if demo_est is not None else "."))

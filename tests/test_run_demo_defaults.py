@@ -59,7 +59,7 @@ def test_quick_demo_grid(blob_dataset, monkeypatch):
     monkeypatch.setattr(type(blob_dataset), "info", property(lambda self: {"default_embedder": "gist"}),
                         raising=False)
     demo = quick_demo(blob_dataset, ["pixels", "pixels-32", "gist"])
-    assert demo["methods"] == ["random", "gist:kmeans", "pixels-32:kmeans"]
+    assert demo["methods"] == ["random", "gist:kmeans-paper", "pixels-32:kmeans"]
     assert demo["task"] == "probe" and len(demo["budgets"]) == 3 and len(demo["seeds"]) == 3
     pool = int((blob_dataset.splits == "train").sum())
     assert pool < 120 and demo["budgets"][-1] <= pool // 2  # small pool: budgets that fit

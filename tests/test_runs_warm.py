@@ -53,13 +53,28 @@ def test_warm_in_background_runs_once_per_dataset_version(blob_dataset, monkeypa
     calls = []
     monkeypatch.setattr(W, "default_comparison", lambda ds: _cfg(ds, seeds=[0]))
     real = W.warm_selections
-    monkeypatch.setattr(W, "warm_selections", lambda cfg, ds: calls.append(cfg.seeds) or real(cfg, ds))
+    monkeypatch.setattr(W, "warm_selections",
+                        lambda cfg, ds, **kw: calls.append((cfg.seeds, kw)) or real(cfg, ds, **kw))
     monkeypatch.setattr(W, "_THREADS", {})
     t = W.warm_in_background(blob_dataset)
     assert W.warm_in_background(blob_dataset) is t
     t.join(120)
-    assert not t.is_alive() and calls == [[0]] and W.warm_error(blob_dataset) is None
-    assert all(W.cached_selections(_cfg(blob_dataset, seeds=[0])).values())
+    demo = W.demo_comparison(blob_dataset)
+    # the default comparison with the quick demo's selections first, then the demo's own
+    assert calls == [([0], dict(first=W.selection_jobs(demo))), (demo.seeds, {})]
+    assert not t.is_alive() and W.warm_error(blob_dataset) is None
+    assert all(W.cached_selections(_cfg(blob_dataset, seeds=[0])).values()) and all(W.cached_selections(demo).values())
+
+
+def test_warm_computes_the_first_jobs_first(blob_dataset, monkeypatch):
+    import coldstart.select.dataset as sd
+
+    order, real = [], sd.pool_selection
+    monkeypatch.setattr(sd, "pool_selection", lambda ds, sel, emb, *a, **k: order.append((sel, a[1])) or
+                        real(ds, sel, emb, *a, **k))
+    cfg = _cfg(blob_dataset)
+    assert W.warm_selections(cfg, first=[("pixels:typiclust", 1)]) == 6
+    assert order[0] == ("typiclust", 1) and order[1:3] == [("random", 0), ("kmeans-paper", 0)]
 
 
 def test_a_failed_warm_up_is_recorded(blob_dataset, monkeypatch):

@@ -49,17 +49,16 @@ def ray_fill(address: str | None = None, concurrency: int | None = None, batch_s
     return functools.partial(fill_chunks, address=address, concurrency=concurrency, ray_batch_size=batch_size)
 
 
-class _Decode:
-    """map_batches step of a torch embedder: decoded, preprocessed images (N, C, H, W) float32."""
+def _decode(batch: dict, ds, e) -> dict:
+    """map_batches step (tasks) of a torch embedder: decoded, preprocessed images (N, C, H, W) float32.
 
-    def __init__(self, ds, e):
-        self.ds, self.e = ds, e
-
-    def __call__(self, batch: dict) -> dict:
-        idx = np.asarray(batch["index"], np.int64)
-        x = np.stack([np.ascontiguousarray(self.e.preprocess(self.ds.load_image(int(i), self.e.load_size)),
-                                           dtype=np.float32) for i in idx])
-        return {"index": idx, "x": x}
+    Tasks, not an actor pool: they run in the worker processes Ray starts with the instance, so the
+    pipeline pays one actor start-up (the model's), not two (benchmarks/scale.py embed measured the
+    decode actor's start at several seconds of a 256-image job on 2 busy cores)."""
+    idx = np.asarray(batch["data"], np.int64)
+    x = np.stack([np.ascontiguousarray(e.preprocess(ds.load_image(int(i), e.load_size)), dtype=np.float32)
+                  for i in idx])
+    return {"index": idx, "x": x}
 
 
 class _Model:
@@ -84,7 +83,7 @@ class _Model:
 
 def _embed(batch: dict, ds, e) -> dict:
     """map_batches step (tasks) of an embedder that is not a torch model: its own ``embed`` on the rows."""
-    idx = np.asarray(batch["index"], np.int64)
+    idx = np.asarray(batch["data"], np.int64)
     return {"index": idx, "emb": np.asarray(e.embed(ds, indices=idx), np.float32)}
 
 
@@ -103,15 +102,19 @@ def fill_chunks(ds, e, spans, save, device, batch_size, progress, *, address=Non
     ray = connect(address)
     bs = int(ray_batch_size or batch_size or getattr(e, "default_batch_size", 64))
     rows = np.concatenate([np.arange(s, t, dtype=np.int64) for s, t in spans])
+    # rows per block: one chunk, but at least 16 blocks for a small job (down to one model batch), so
+    # the model's first batch waits for one small block's decoding, not a whole chunk's
     chunk = max(t - s for s, t in spans)
-    blocks = np.array_split(rows, max(1, -(-len(rows) // max(bs, chunk))))
-    data = ray.data.from_numpy(blocks).rename_columns({"data": "index"})
+    per_block = max(bs, min(chunk, -(-len(rows) // 16)))
+    blocks = np.array_split(rows, max(1, -(-len(rows) // per_block)))
+    data = ray.data.from_numpy(blocks)  # one column, "data": the manifest rows (no rename: one operator less)
     if isinstance(e, TorchEmbedder):
         cpus = int(ray.cluster_resources().get("CPU", 1))
         gpus = int(ray.cluster_resources().get("GPU", 0)) if str(device).startswith("cuda") else 0
         actors = int(concurrency or gpus or 1)
         pool = ray.data.ActorPoolStrategy
-        data = data.map_batches(_Decode, fn_constructor_args=(ds, e), batch_size=bs, compute=pool(size=max(1, cpus - 1)))
+        data = data.map_batches(_decode, fn_kwargs=dict(ds=ds, e=e), batch_size=bs, num_cpus=1,
+                                compute=ray.data.TaskPoolStrategy(size=max(1, cpus - 1)))
         # a CPU actor reserves no CPU slot (it would starve the decode tasks on a small machine);
         # it runs torch on cpus // actors threads
         data = data.map_batches(_Model, fn_constructor_args=(e, "cuda" if gpus else "cpu", max(1, cpus // actors)),
@@ -120,17 +123,17 @@ def fill_chunks(ds, e, spans, save, device, batch_size, progress, *, address=Non
     else:
         data = data.map_batches(_embed, fn_kwargs=dict(ds=ds, e=e), batch_size=bs)
     with Progress(progress, int(sum(t - s for s, t in spans)), f"embedding {e.name} (Ray Data)") as bar:
-        first = _gather(data, spans, save, bar)
-    return {"first_batch_s": first, "stats": data.stats()}
+        first, first_rows = _gather(data, spans, save, bar)
+    return {"first_batch_s": first, "first_batch_rows": first_rows, "stats": data.stats()}
 
 
-def _gather(data, spans, save, bar) -> float:
+def _gather(data, spans, save, bar) -> tuple[float, int]:
     """Collect the streamed rows by manifest index; save each chunk once all its rows arrived.
 
-    Returns the seconds until the first batch arrived."""
+    Returns the seconds until the first batch arrived and its rows."""
     import time
 
-    t0, first = time.perf_counter(), None
+    t0, first, first_rows = time.perf_counter(), None, 0
     start_of = np.full(spans[-1][1], -1, np.int64)
     for s, t in spans:
         start_of[s:t] = s
@@ -138,9 +141,9 @@ def _gather(data, spans, save, bar) -> float:
     left = {s: t - s for s, t in spans}
     stop = dict(spans)
     for batch in data.iter_batches(batch_size=None, batch_format="numpy"):
-        if first is None:
-            first = time.perf_counter() - t0
         idx = np.asarray(batch["index"], np.int64)
+        if first is None:
+            first, first_rows = time.perf_counter() - t0, len(idx)
         y = np.asarray(batch["emb"], np.float32)
         for s in np.unique(start_of[idx]):
             m = start_of[idx] == s
@@ -154,4 +157,4 @@ def _gather(data, spans, save, bar) -> float:
     missing = [s for s in left if left[s]]
     if missing:
         raise ColdstartError(f"Ray Data returned no rows for {len(missing)} chunks: run again (saved chunks are kept)")
-    return float(first or 0.0)
+    return float(first or 0.0), int(first_rows)

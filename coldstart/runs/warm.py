@@ -2,7 +2,8 @@
 
 The default comparison on the phantom pool spends most of a cold run in its ten ``kmeans-paper``
 selections (two embeddings x five seeds). The app starts :func:`warm_in_background` when it first
-builds the default pool, so that the first run a user starts only trains: its workers find the
+builds the default pool, so that the first run a user starts only trains (the quick demo's selections
+are computed first): its workers find the
 selections in the shared selection cache (``coldstart.select.cache``). A selection being computed
 by the warming thread holds its cache entry's lock, so a run that asks for it meanwhile waits for
 it instead of computing it twice.
@@ -44,6 +45,15 @@ def default_comparison(dataset) -> RunConfig:
         dataset, embs, sels, "paper"), budgets=budgets, seeds=list(DEFAULT_SEEDS), preset="paper"))
 
 
+def demo_comparison(dataset) -> RunConfig:
+    """The Train page's one-click quick demo on ``dataset`` (:func:`~coldstart.runs.defaults.quick_demo`)."""
+    from ..embed import list_embedders
+    from .defaults import quick_demo, usable_embedders
+
+    return RunConfig.from_dict(dict(quick_demo(dataset, usable_embedders(list_embedders(dataset))),
+                                    dataset=dataset.name))
+
+
 def selection_length(cfg: RunConfig) -> int:
     """How many picks a run of ``cfg`` selects per (method, seed): its largest cold-start budget."""
     return max(cfg.budgets[-1] if cfg.cold_start else 0, cfg.budgets[0])
@@ -73,12 +83,13 @@ def cached_selections(cfg: RunConfig, dataset=None) -> dict[tuple[str, int], boo
     return out
 
 
-def warm_selections(cfg: RunConfig, dataset=None, stop=None, progress=None) -> int:
+def warm_selections(cfg: RunConfig, dataset=None, stop=None, progress=None, first=()) -> int:
     """Compute (and cache) every selection of a run of ``cfg`` that is not cached yet; returns how many.
 
     The features are those a run's workers select in (float32 embeddings of the train pool), so the
     run reads these entries. ``stop()`` (optional) is checked between selections; ``progress(done, total)``
-    is called after each.
+    is called after each. The (method, seed) pairs in ``first`` are computed before the others (a longer
+    selection serves a shorter one: the default comparison's serve the quick demo's).
     """
     from ..data import Dataset
     from ..embed import load_embeddings
@@ -86,6 +97,8 @@ def warm_selections(cfg: RunConfig, dataset=None, stop=None, progress=None) -> i
 
     ds = dataset if dataset is not None else Dataset(cfg.dataset)
     todo = [job for job, hit in cached_selections(cfg, ds).items() if not hit]
+    early = set(first)
+    todo.sort(key=lambda job: job not in early)  # stable: otherwise in selection_jobs order
     need, feats, done = selection_length(cfg), {}, 0
     for m, s in todo:
         if stop is not None and stop():
@@ -117,7 +130,11 @@ def _lower_priority() -> None:
 def _warm(key: tuple[str, str], dataset) -> None:
     _lower_priority()
     try:
-        warm_selections(default_comparison(dataset), dataset)
+        # the quick demo's selections first (the default comparison's, at its longer budget, serve them),
+        # so a demo started a few seconds after the pool only trains; then what the demo has of its own
+        demo = demo_comparison(dataset)
+        warm_selections(default_comparison(dataset), dataset, first=selection_jobs(demo))
+        warm_selections(demo, dataset)
     except Exception as e:  # noqa: BLE001 - a failed warm-up only means the run computes them itself
         _ERRORS[key] = f"{type(e).__name__}: {e}"
 
