@@ -129,6 +129,20 @@ def test_every_preset_setting_is_declared_and_param_lives_in_params():
 
 
 # ---- 2. no silent preset ----------------------------------------------------------------------------
+def test_seeds_left_unset_follow_the_preset(blob_dataset):
+    """The paper's network runs default to its single seed 2024, from the CLI's config too;
+    the probe and the quick preset to 0..4; given seeds are kept."""
+    def seeds(**d):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return RunConfig.from_dict(dict(dataset="blobs", methods=["random"], **d)).seeds
+    assert seeds(task="classification", preset="paper") == [2024]
+    assert seeds(task="segmentation", preset="paper") == [2024]
+    assert seeds(task="classification", preset="quick") == [0, 1, 2, 3, 4]
+    assert seeds(task="probe", preset="paper") == [0, 1, 2, 3, 4]
+    assert seeds(task="classification", preset="paper", seeds=[3]) == [3]
+
+
 def test_a_run_naming_no_preset_says_once_which_it_got(blob_dataset):
     from coldstart.runs.config import PresetNotice
 

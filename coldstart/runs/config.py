@@ -72,7 +72,9 @@ class RunConfig:
         ``pixels:kmeans``, its fast approximation).
     budgets : list of int
         Cold-start budgets (nested selections), default 20..100.
-    seeds : list of int
+    seeds : list of int or None
+        None (unset): :func:`coldstart.runs.defaults.default_seeds`, ``[2024]`` (the paper's) for a
+        classification or segmentation run under the ``paper`` preset, else 0..4.
     preset : {"quick", "paper"} or None
         None (unset) becomes :data:`coldstart.train.presets.DEFAULT_PRESET` (``quick``) when the config
         is checked; config.json, the CLI and the report name the preset every run used, and a
@@ -129,7 +131,7 @@ class RunConfig:
     task: str = "probe"
     methods: list | None = None  # None: random and the preset's naive clustering (paper: pixels:kmeans-paper)
     budgets: list = field(default_factory=lambda: [20, 40, 60, 80, 100])
-    seeds: list = field(default_factory=lambda: [0, 1, 2, 3, 4])
+    seeds: list | None = None  # None: defaults.default_seeds(task, preset)
     preset: str | None = None
     train: dict = field(default_factory=dict)
     cold_start: bool = True
@@ -198,6 +200,10 @@ class RunConfig:
             raise ColdstartError(f"preset={self.preset!r}: choose one of {', '.join(sorted(PRESETS))}")
         if self.methods is None:
             self.methods = ["random", f"pixels:{CLUSTERING[self.preset]}"]
+        if self.seeds is None:
+            from .defaults import default_seeds
+
+            self.seeds = default_seeds(self.task, self.preset)
         self.methods = _as_list(self.methods, str, "methods")
         if not self.methods:
             raise ColdstartError("methods is empty: give at least one, e.g. random,pixels:kmeans")

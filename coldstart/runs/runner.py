@@ -41,6 +41,7 @@ class _Cancelled(Exception):
 # ---------------------------------------------------------------------------
 def create_run(config: RunConfig, validate: bool = True) -> Path:
     """Validate ``config`` against the data and write a new run folder; returns it."""
+    config.check()  # fills what was left unset (preset, methods, seeds) as from_dict does
     if validate:
         config.validate()
     config.pin_probe_embedder(config.dataset)
