@@ -16,8 +16,8 @@ def register(sub) -> None:
     p.add_argument("--task", choices=["probe", "classification", "segmentation"])
     p.add_argument("--methods", help="comma-separated embedder:selector, e.g. random,pixels:kmeans")
     p.add_argument("--budgets", help="comma-separated, e.g. 20,40,60,80,100")
-    p.add_argument("--seeds", help="comma-separated, e.g. 0,1,2 (default 0,1,2,3,4; the paper's 2024 for a classification or "
-                   "segmentation run under --preset paper)")
+    p.add_argument("--seeds", help="comma-separated, e.g. 0,1,2 (default 0,1,2,3,4; the paper's 2024 for a "
+                   "classification or segmentation run under --preset paper)")
     p.add_argument("--preset", choices=["quick", "paper"],
                    help="training settings: paper (the paper's protocol: 224 px, 100 epochs, sigmoid score, the "
                         "authors' SE, 10 random draws) or quick (CPU-sized); default quick, printed at the start")
