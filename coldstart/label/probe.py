@@ -18,6 +18,31 @@ _EXPLAINED = {
 SESSION_STRATEGIES = {s: _EXPLAINED[s] for s in _ALL_STRATEGIES if s in _EXPLAINED}
 
 
+#: standardised embeddings of this process: fingerprint -> array (every seat of a class shares one copy)
+_PREPARED: dict = {}
+_PREPARED_MAX = 4
+
+
+def prepared_features(features: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """``(standardised features, fingerprint)``; the fingerprint identifies the embedding for the probe
+    memo (its shape and every 1 in ~64 rows: cheap on each page rerun), and the standardised array is
+    computed once per embedding and process (read only: sessions never write into it)."""
+    import hashlib
+
+    from ..select._space import standardize
+
+    f = np.asarray(features)
+    sample = np.ascontiguousarray(f[:: max(1, len(f) // 64)])
+    key = (f.shape, str(f.dtype), hashlib.blake2b(sample.view(np.uint8).ravel(), digest_size=16).hexdigest())
+    if key not in _PREPARED:
+        if len(_PREPARED) >= _PREPARED_MAX:
+            _PREPARED.pop(next(iter(_PREPARED)))
+        z = standardize(f)
+        z.setflags(write=False)
+        _PREPARED[key] = z
+    return _PREPARED[key], key
+
+
 def fit_session_probe(x: np.ndarray, y: np.ndarray, seed: int = 0):
     """A multi-class logistic-regression probe on (x, y), refitted after every label; None when ``y``
     has fewer than two classes.
