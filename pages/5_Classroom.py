@@ -121,7 +121,7 @@ def student_part(code: str, key: str) -> None:
             for k, cname in enumerate(ds.classes):
                 cols[k].button(cname, key=f"cls_btn_{k}", type="primary", width="stretch",
                                on_click=_on_label, args=(seat, i, k), disabled=not room.is_open)
-            st.caption(f"Why this image? {nxt['reason']}.")
+            st.caption(f"Why this image: {nxt['reason']}.")
     with right:
         curve, rnd = s.curve(), s.random_curve()
         mine = curve["ap"].to_numpy(float)[-1] if len(curve) else float("nan")
@@ -135,8 +135,11 @@ def student_part(code: str, key: str) -> None:
         waiting = waiting_for_classes(s.labels["label"], ds.classes)
         if waiting:
             st.info(waiting, icon=":material/hourglass_empty:")
-        st.plotly_chart(lv.curve_figure(pd.concat([curve, rnd], ignore_index=True), s.prevalence),
-                        width="stretch", key="cls_curve")
+        st.plotly_chart(lv.curve_figure(pd.concat([curve.assign(session="your model"), rnd], ignore_index=True),
+                                        s.prevalence), width="stretch", key="cls_curve")
+        st.caption("Blue: a model trained on your labels only. Grey dashed: the same model trained on as many "
+                   "randomly picked images with their true labels. Both are scored on test images whose "
+                   "diagnosis is known.")
         cols = stratifier_columns(ds.manifest)
         if cols and len(s):
             # lazy: the strata are computed only while the student keeps this open
@@ -146,10 +149,19 @@ def student_part(code: str, key: str) -> None:
                 with box:
                     col = st.selectbox("Stratify by", cols, key="cls_strata_col",
                                        index=cols.index("subgroup") if "subgroup" in cols else 0)
-                    coverage_panel(stratum_values(ds.manifest, col)[s.pool], pick_orders(s), len(s), col,
-                                   key="cls_strata")
+                    coverage_panel(stratum_values(ds.manifest, col)[s.pool], _strata_orders(s, seat.method),
+                                   len(s), col, key="cls_strata", show_table=False)
         if room.revealed:
             _revealed(ds, room, seat)
+
+
+def _strata_orders(s, method: str) -> dict:
+    """The student's labels beside their method's own first picks and random picks (short names: they head
+    narrow columns); a student of the random method gets no second random order."""
+    o = pick_orders(s)
+    mine, own, rnd = o["your labels"], o[f"{s.config.coldstart} suggestions"], o["random picks"]
+    return {"you": mine, "random picks": rnd} if method == "random" else {
+        "you": mine, f"{method} alone": own, "random picks": rnd}
 
 
 def _revealed(ds, room, seat) -> None:
@@ -242,17 +254,19 @@ def teacher_view(code: str, token: str) -> None:
         ui.show_error(e)
         st.session_state.pop(TEACHER_KEY, None)
         return
-    top = st.columns([3, 2, 1, 1])
+    top = st.columns([3, 2, 2])
     top[0].title(f"{room.name}")
     top[1].markdown(f"### Code: `{room.code}`")
     top[1].caption(f"{'open' if room.is_open else 'closed'} · {room.assignment}: {', '.join(room.methods)}")
-    reveal = top[2].toggle("Reveal to students", value=room.revealed, key="cls_reveal")
+    reveal = top[2].toggle("Reveal to students", value=room.revealed, key="cls_reveal",
+                           help="Students then see the ground truth of their labels and the class's curves.")
     if reveal != room.revealed:
         cr.set_state(ds, code, token, revealed=reveal)
-    if top[3].button("Close classroom" if room.is_open else "Reopen", key="cls_close"):
+    act = top[2].columns(2)
+    if act[0].button("Close classroom" if room.is_open else "Reopen", key="cls_close"):
         cr.set_state(ds, code, token, open_=not room.is_open)
         st.rerun()
-    if top[2].button("Log out", key="cls_logout"):
+    if act[1].button("Log out", key="cls_logout"):
         st.session_state.pop(TEACHER_KEY, None)
         st.rerun()
     st.markdown(f"Students open this page, choose **Join a class** and type the code **{room.code}** and "
@@ -278,6 +292,8 @@ def _dashboard(ds, code: str, token: str) -> None:
     with right:
         cols = stratifier_columns(ds.manifest)
         if cols and len(labels):
+            st.markdown("**Which strata each method's labels cover** (share of the group's labels; grey: the "
+                        "pool)")
             col = st.selectbox("Strata by", cols, key="cls_t_strata",
                                index=cols.index("subgroup") if "subgroup" in cols else 0)
             st.plotly_chart(cv.strata_figure(report.group_strata(ds, labels, col), col), width="stretch",

@@ -76,7 +76,8 @@ def main() -> int:
         teacher.get_by_text("the teacher", exact=True).click()
         teacher.get_by_label("Classroom code").last.fill(room.code)
         teacher.get_by_label("Teacher password").last.fill(PW)
-        teacher.get_by_role("button", name="Open", exact=True).click()
+        teacher.get_by_test_id("stBaseButton-secondaryFormSubmit").filter(has_text="Open").click()  # the
+        # dropdowns' arrows are buttons named "Open" too
         teacher.get_by_text("10 students").first.wait_for()
         wait_idle(teacher)
         teacher.wait_for_timeout(2500)

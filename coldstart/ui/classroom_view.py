@@ -58,6 +58,7 @@ def strata_figure(strata: pd.DataFrame, column: str, height: int | None = None):
 
 def progress_table(progress: pd.DataFrame) -> pd.DataFrame:
     """The teacher's per-student table with readable column names."""
-    return progress.rename(columns={"student": "student", "method": "method", "labels": "labels",
-                                    "ap_now": "test AP now", "agreement": "agrees with truth",
-                                    "last_label": "last label (UTC)"})
+    t = pd.to_datetime(progress["last_label"], errors="coerce", utc=True)
+    out = progress.assign(last_label=t.dt.strftime("%H:%M:%S").fillna(""))  # the day is today's
+    return out.rename(columns={"ap_now": "test AP now", "agreement": "agrees with truth",
+                               "last_label": "last label (UTC)"})
