@@ -343,6 +343,7 @@ def browser_students(n, args, server, code, truth, out) -> None:
         for step in range(args.labels):
             for k, page in enumerate(pages):
                 time.sleep(rng.uniform(2, 5) / n)
+                page.get_by_text(f"(#{step + 1} for you)").first.wait_for()  # the count is drawn before the image
                 cap = page.locator('[data-testid="stImageCaption"]').first.inner_text()
                 m = re.search(r"Image (\S+) \(", cap)
                 y = truth.get(m.group(1), 0) if m else 0
