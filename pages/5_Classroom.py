@@ -28,6 +28,8 @@ from coldstart.ui.explore_map import coverage_panel
 
 TEACHER_KEY = "cls_teacher"      # {"code", "token"} after the teacher password was checked
 REFRESH_S = 5                    # the teacher's view refreshes itself this often
+SEAT_KEY = "cls_seat"            # ((code, seat key), Seat): the student's seat, opened once per browser session
+STUDENT_PART = "cls_student"     # the fragment a label reruns
 
 ui.page_config("Classroom")
 
@@ -61,19 +63,39 @@ def _on_label(seat: cr.Seat, index: int, label: int) -> None:
         st.session_state["cls_msg"] = str(e)
 
 
-def student_view(code: str, key: str) -> None:
-    try:
+def _held_seat(code: str, key: str) -> cr.Seat:
+    """The student's seat, opened once per browser session (the store still checks the key on every label)."""
+    held = st.session_state.get(SEAT_KEY)
+    if held is None or held[0] != (code, key):
         room = cr.lookup(code)
         ds = ui.load_dataset(room.dataset)
-        seat = cr.rejoin(ds, code, key, _features(ds, room.embedder))
+        held = ((code, key), cr.rejoin(ds, code, key, _features(ds, room.embedder)))
+        st.session_state[SEAT_KEY] = held
+    return held[1]
+
+
+def student_view(code: str, key: str) -> None:
+    try:
+        seat = _held_seat(code, key)
     except ColdstartError as e:
         ui.show_error(e)
         if st.button("Join again", key="cls_leave"):
             st.query_params.clear()
             st.rerun()
         return
+    st.title(f"Classroom · {seat.classroom.name}")
+    student_part(code, key)
+
+
+@st.fragment(key=STUDENT_PART)
+def student_part(code: str, key: str) -> None:
+    """Everything a label changes: a click on a label button reruns this part only."""
+    seat = _held_seat(code, key)
+    room = cr.lookup(code)  # closed or revealed since the last click?
     s = seat.session
-    st.title(f"Classroom · {room.name}")
+    if s.store.label_count(s.session_id) != len(s):
+        s.refresh()  # another tab of this student labelled
+    ds = s.dataset
     st.markdown(f"**{seat.display_name}** · {len(s)} images labelled · your images are chosen by "
                 f"**{seat.method}** on **{room.embedder}** features, then by your model's uncertainty.")
     st.caption(f"Your seat key is **{seat.key}**: keep it to continue from another tab or computer "
@@ -99,7 +121,7 @@ def student_view(code: str, key: str) -> None:
             for k, cname in enumerate(ds.classes):
                 cols[k].button(cname, key=f"cls_btn_{k}", type="primary", width="stretch",
                                on_click=_on_label, args=(seat, i, k), disabled=not room.is_open)
-            st.caption(f"Why this image? {nxt['reason']}.")
+            st.caption(f"Why this image: {nxt['reason']}.")
     with right:
         curve, rnd = s.curve(), s.random_curve()
         mine = curve["ap"].to_numpy(float)[-1] if len(curve) else float("nan")
@@ -113,17 +135,33 @@ def student_view(code: str, key: str) -> None:
         waiting = waiting_for_classes(s.labels["label"], ds.classes)
         if waiting:
             st.info(waiting, icon=":material/hourglass_empty:")
-        st.plotly_chart(lv.curve_figure(pd.concat([curve, rnd], ignore_index=True), s.prevalence),
-                        width="stretch", key="cls_curve")
+        st.plotly_chart(lv.curve_figure(pd.concat([curve.assign(session="your model"), rnd], ignore_index=True),
+                                        s.prevalence), width="stretch", key="cls_curve")
+        st.caption("Blue: a model trained on your labels only. Grey dashed: the same model trained on as many "
+                   "randomly picked images with their true labels. Both are scored on test images whose "
+                   "diagnosis is known.")
         cols = stratifier_columns(ds.manifest)
         if cols and len(s):
-            with st.expander("Which strata do your labels cover?", icon=":material/stacks:"):
-                col = st.selectbox("Stratify by", cols, key="cls_strata_col",
-                                   index=cols.index("subgroup") if "subgroup" in cols else 0)
-                coverage_panel(stratum_values(ds.manifest, col)[s.pool], pick_orders(s), len(s), col,
-                               key="cls_strata")
+            # lazy: the strata are computed only while the student keeps this open
+            box = st.expander("Which strata do your labels cover?", icon=":material/stacks:", key="cls_strata_open",
+                              on_change="rerun")
+            if box.open:
+                with box:
+                    col = st.selectbox("Stratify by", cols, key="cls_strata_col",
+                                       index=cols.index("subgroup") if "subgroup" in cols else 0)
+                    coverage_panel(stratum_values(ds.manifest, col)[s.pool], _strata_orders(s, seat.method),
+                                   len(s), col, key="cls_strata", show_table=False)
         if room.revealed:
             _revealed(ds, room, seat)
+
+
+def _strata_orders(s, method: str) -> dict:
+    """The student's labels beside their method's own first picks and random picks (short names: they head
+    narrow columns); a student of the random method gets no second random order."""
+    o = pick_orders(s)
+    mine, own, rnd = o["your labels"], o[f"{s.config.coldstart} suggestions"], o["random picks"]
+    return {"you": mine, "random picks": rnd} if method == "random" else {
+        "you": mine, f"{method} alone": own, "random picks": rnd}
 
 
 def _revealed(ds, room, seat) -> None:
@@ -216,17 +254,19 @@ def teacher_view(code: str, token: str) -> None:
         ui.show_error(e)
         st.session_state.pop(TEACHER_KEY, None)
         return
-    top = st.columns([3, 2, 1, 1])
+    top = st.columns([3, 2, 2])
     top[0].title(f"{room.name}")
     top[1].markdown(f"### Code: `{room.code}`")
     top[1].caption(f"{'open' if room.is_open else 'closed'} · {room.assignment}: {', '.join(room.methods)}")
-    reveal = top[2].toggle("Reveal to students", value=room.revealed, key="cls_reveal")
+    reveal = top[2].toggle("Reveal to students", value=room.revealed, key="cls_reveal",
+                           help="Students then see the ground truth of their labels and the class's curves.")
     if reveal != room.revealed:
         cr.set_state(ds, code, token, revealed=reveal)
-    if top[3].button("Close classroom" if room.is_open else "Reopen", key="cls_close"):
+    act = top[2].columns(2)
+    if act[0].button("Close classroom" if room.is_open else "Reopen", key="cls_close"):
         cr.set_state(ds, code, token, open_=not room.is_open)
         st.rerun()
-    if top[2].button("Log out", key="cls_logout"):
+    if act[1].button("Log out", key="cls_logout"):
         st.session_state.pop(TEACHER_KEY, None)
         st.rerun()
     st.markdown(f"Students open this page, choose **Join a class** and type the code **{room.code}** and "
@@ -238,7 +278,7 @@ def teacher_view(code: str, token: str) -> None:
 def _dashboard(ds, code: str, token: str) -> None:
     t0 = time.perf_counter()
     labels = report.class_labels(ds, code, token)
-    prog = report.progress(ds, code, token)
+    prog = report.progress(ds, code, token, labels)
     st.subheader(f"{len(prog)} students · {len(labels)} labels")
     st.dataframe(cv.progress_table(prog), hide_index=True, width="stretch", key="cls_progress",
                  column_config={"agrees with truth": st.column_config.NumberColumn(format="percent"),
@@ -252,20 +292,25 @@ def _dashboard(ds, code: str, token: str) -> None:
     with right:
         cols = stratifier_columns(ds.manifest)
         if cols and len(labels):
+            st.markdown("**Which strata each method's labels cover** (share of the group's labels; grey: the "
+                        "pool)")
             col = st.selectbox("Strata by", cols, key="cls_t_strata",
                                index=cols.index("subgroup") if "subgroup" in cols else 0)
             st.plotly_chart(cv.strata_figure(report.group_strata(ds, labels, col), col), width="stretch",
                             key="cls_group_strata")
-    with st.expander("Export the whole class", icon=":material/download:"):
-        ui.download_csv(labels, f"{ds.name}-classroom-{code}.csv", "Every label of every student (CSV)",
-                        key="cls_dl_csv")
-        maj = report.majority_labels(labels)
-        if len(maj):
-            st.caption("Label Studio and folder exports hold each labelled image once, with the class's majority "
-                       "label, the number of votes and their consensus.")
-            export_view.export_panel(ds, maj["row"], key="cls_export", labels=maj["label"].to_numpy(int),
-                                     per_pick=maj[["votes", "consensus", "students"]],
-                                     name=f"classroom-{code}", model_version=f"coldstart-classroom-{code}")
+    box = st.expander("Export the whole class", icon=":material/download:", key="cls_export_open",
+                      on_change="rerun")
+    if box.open:  # lazy: the exports are built only while the teacher keeps this open
+        with box:
+            ui.download_csv(labels, f"{ds.name}-classroom-{code}.csv", "Every label of every student (CSV)",
+                            key="cls_dl_csv")
+            maj = report.majority_labels(labels)
+            if len(maj):
+                st.caption("Label Studio and folder exports hold each labelled image once, with the class's "
+                           "majority label, the number of votes and their consensus.")
+                export_view.export_panel(ds, maj["row"], key="cls_export", labels=maj["label"].to_numpy(int),
+                                         per_pick=maj[["votes", "consensus", "students"]],
+                                         name=f"classroom-{code}", model_version=f"coldstart-classroom-{code}")
     st.caption(f"Refreshed in {time.perf_counter() - t0:.2f} s at {time.strftime('%H:%M:%S')}.")
 
 

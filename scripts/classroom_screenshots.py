@@ -59,6 +59,8 @@ def main() -> int:
         student.locator(".st-key-cls_btn_0 button").wait_for()
         truth = dict(zip(ds.ids.astype(str), ds.labels.astype(int)))
         for n in range(14):
+            # the count is drawn before the new image: wait for the image's own caption, not the old one's
+            student.get_by_text(f"(#{n + 1} for you)").first.wait_for()
             cap = student.locator('[data-testid="stImageCaption"]').first.inner_text()
             y = truth[re.search(r"Image (\S+) \(", cap).group(1)]
             student.locator(f".st-key-cls_btn_{y} button").click()
@@ -74,9 +76,12 @@ def main() -> int:
         teacher.set_default_timeout(120_000)
         open_page(teacher, url, "Classroom", wait_text="I am")
         teacher.get_by_text("the teacher", exact=True).click()
+        teacher.get_by_text("Open your classroom").wait_for()
+        wait_idle(teacher)  # typed before the rerun ends, the code would be wiped by it
         teacher.get_by_label("Classroom code").last.fill(room.code)
         teacher.get_by_label("Teacher password").last.fill(PW)
-        teacher.get_by_role("button", name="Open", exact=True).click()
+        teacher.get_by_test_id("stBaseButton-secondaryFormSubmit").filter(has_text="Open").click()  # the
+        # dropdowns' arrows are buttons named "Open" too
         teacher.get_by_text("10 students").first.wait_for()
         wait_idle(teacher)
         teacher.wait_for_timeout(2500)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from coldstart import classroom as cr
@@ -180,3 +181,36 @@ def test_password_hash_is_salted_scrypt():
     assert s1 != s2 and h1 != h2 and len(h1) == 32
     assert sec.check_password("correct horse", s1, h1) and not sec.check_password("correct hors", s1, h1)
     assert set(sec.new_code()) <= set(sec.ALPHABET) and len(sec.new_seat_key()) == sec.SEAT_KEY_LENGTH
+
+
+def test_the_random_reference_is_computed_at_join_and_no_label_refits_it(blob_dataset, feats, room, monkeypatch):
+    from coldstart.label import reference
+
+    a = cr.join(blob_dataset, room.code, "Alice", feats)
+    want = min(len(a.session.pool), room.n_coldstart + cr.room.RANDOM_AHEAD)
+    assert len(pd.read_parquet(a.session.random_path)) == want
+
+    def refit(*args, **kwargs):
+        raise AssertionError("the random reference was refitted during a label")
+
+    monkeypatch.setattr(reference, "learning_curve", refit)
+    n = min(5, want)
+    label_truth(a, n)
+    assert len(a.session.random_curve()) == n
+    # the student's own probe is still refitted after every label: one AP per label
+    assert a.session.curve()["n_labels"].tolist() == list(range(1, n + 1))
+
+
+def test_progress_lists_students_without_labels_and_majority_breaks_ties_low(blob_dataset, feats, room):
+    a = cr.join(blob_dataset, room.code, "Alice", feats)
+    cr.join(blob_dataset, room.code, "Bob", feats)
+    label_truth(a, 2)
+    token = cr.teacher_login(blob_dataset, room.code, PW)
+    prog = report.progress(blob_dataset, room.code, token).set_index("student")
+    assert prog.loc["Bob", "labels"] == 0 and np.isnan(prog.loc["Bob", "ap_now"]) and prog.loc["Bob", "last_label"] == ""
+    assert prog.loc["Alice", "labels"] == 2
+    votes = pd.DataFrame({"row": [7, 7, 3], "label": [1, 0, 1], "student": ["A", "B", "A"]})
+    maj = report.majority_labels(votes)
+    assert maj["row"].tolist() == [7, 3] and maj["label"].tolist() == [0, 1]  # a 1-1 tie: the lower class
+    assert maj["votes"].tolist() == [2, 1] and maj["consensus"].tolist() == [0.5, 1.0]
+    assert maj["students"].tolist() == ["A, B", "A"]

@@ -97,6 +97,10 @@ def test_teacher_creates_students_join_label_teacher_sees(blobs_with_pixels):
     specs = [c.proto.spec for c in teacher.get("plotly_chart")]
     import re
     assert any("random (mean" in s and "kmeans (mean" in s for s in specs), [re.findall(r"\"name\":\"[^\"]*\"", s) for s in specs]
+    # the exports are built only once the teacher opens their expander
+    assert not teacher.get("download_button")
+    teacher.session_state["cls_export_open"] = True
+    teacher.run()
     assert {"Every label of every student (CSV)"} <= {d.proto.label for d in teacher.get("download_button")}
     # reveal: the students now see the ground truth and the class curves
     teacher.toggle(key="cls_reveal").set_value(True).run()

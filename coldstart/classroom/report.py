@@ -18,21 +18,42 @@ CLASS_COLUMNS = ["student", "method", "step", "row", "id", "label", "label_name"
                  "ap", "seconds", "time", "source"]
 
 
+#: the class table of each classroom last read by this process: (store file, classroom id) -> (stamp, tables)
+_TABLES: dict = {}
+
+
 def _class_table(dataset, room) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every label of every student (one query for all seats) and the students; the tables built from the
+    rows are reused while the rows are unchanged (the teacher's view refreshes every few seconds)."""
     store = open_store(dataset.dir.parent)
-    students = pd.DataFrame([dict(r) for r in store.query(
-        "SELECT id AS student_id, display_name AS student, method, joined, session_id FROM students "
-        "WHERE classroom_id=? ORDER BY id", (room.id,))],
-        columns=["student_id", "student", "method", "joined", "session_id"])
-    rows = store.query("SELECT st.display_name AS student, st.method, l.* FROM labels l JOIN students st "
-                       "ON st.session_id = l.session_id WHERE st.classroom_id=? ORDER BY st.id, l.step", (room.id,))
-    df = pd.DataFrame([dict(r) for r in rows])
+    rows = store.query("SELECT st.id AS student_id, st.display_name AS student, st.method, st.joined, "
+                       "st.session_id AS seat_session, l.* FROM students st LEFT JOIN labels l "
+                       "ON l.session_id = st.session_id WHERE st.classroom_id=? ORDER BY st.id, l.step", (room.id,))
+    raw = [tuple(r) for r in rows]
+    stamp = hash(tuple(raw))
+    hit = _TABLES.get((store.path, room.id))
+    if hit is not None and hit[0] == stamp:
+        return hit[1][0].copy(), hit[1][1].copy()
+    names = rows[0].keys() if rows else []
+    every = pd.DataFrame(raw, columns=list(names))
+    students = (every[["student_id", "student", "method", "joined", "seat_session"]].drop_duplicates("student_id")
+                .rename(columns={"seat_session": "session_id"}).reset_index(drop=True)
+                if len(every) else pd.DataFrame(columns=["student_id", "student", "method", "joined", "session_id"]))
+    df = every[every["step"].notna()].copy() if len(every) else every
     if df.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in CLASS_COLUMNS}), students
-    gt = df["ground_truth"].to_numpy(int)
-    df["agrees"] = pd.array([bool(a == b) if b >= 0 else pd.NA for a, b in zip(df["label"], gt)], dtype="boolean")
-    df["ap"] = df["ap"].astype(float)
-    return df[CLASS_COLUMNS], students
+        labels = pd.DataFrame({c: pd.Series(dtype=object) for c in CLASS_COLUMNS})
+    else:
+        for c in ("step", "row", "label", "ground_truth"):
+            df[c] = df[c].astype(int)
+        gt, lab = df["ground_truth"].to_numpy(int), df["label"].to_numpy(int)
+        df["agrees"] = pd.array(np.where(gt >= 0, lab == gt, False), dtype="boolean")
+        df.loc[gt < 0, "agrees"] = pd.NA
+        df["ap"] = df["ap"].astype(float)
+        labels = df[CLASS_COLUMNS].reset_index(drop=True)
+    if len(_TABLES) > 64:
+        _TABLES.clear()
+    _TABLES[(store.path, room.id)] = (stamp, (labels, students))
+    return labels.copy(), students.copy()
 
 
 def class_labels(dataset, code, token) -> pd.DataFrame:
@@ -40,21 +61,22 @@ def class_labels(dataset, code, token) -> pd.DataFrame:
     return _class_table(dataset, check_teacher(dataset, code, token))[0]
 
 
-def progress(dataset, code, token) -> pd.DataFrame:
+def progress(dataset, code, token, labels: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per student: method, labels given, current test AP, agreement with the ground truth, the
-    time of their last label (teacher only; students with no label yet are listed too)."""
-    labels, students = _class_table(dataset, check_teacher(dataset, code, token))
-    out = []
-    for _, s in students.iterrows():
-        mine = labels[labels["student"] == s["student"]]
-        ap = mine["ap"].to_numpy(float)
-        finite = ap[np.isfinite(ap)]
-        known = mine["agrees"].dropna()
-        out.append({"student": s["student"], "method": s["method"], "labels": len(mine),
-                    "ap_now": float(finite[-1]) if len(finite) else float("nan"),
-                    "agreement": float(known.mean()) if len(known) else float("nan"),
-                    "last_label": str(mine["time"].iat[-1]) if len(mine) else ""})
-    return pd.DataFrame(out, columns=["student", "method", "labels", "ap_now", "agreement", "last_label"])
+    time of their last label (teacher only; students with no label yet are listed too). ``labels``: the
+    class table already read by :func:`class_labels` (else read again)."""
+    table, students = _class_table(dataset, check_teacher(dataset, code, token))
+    labels = table if labels is None else labels
+    g = labels.groupby("student", sort=False)
+    ap = labels.dropna(subset=["ap"]).groupby("student", sort=False)["ap"].last()
+    known = labels.dropna(subset=["agrees"])
+    agree = known["agrees"].astype(float).groupby(known["student"], sort=False).mean()
+    out = pd.DataFrame({"student": students["student"], "method": students["method"]})
+    out["labels"] = out["student"].map(g.size()).fillna(0).astype(int)
+    out["ap_now"] = out["student"].map(ap).astype(float)
+    out["agreement"] = out["student"].map(agree).astype(float)
+    out["last_label"] = out["student"].map(g["time"].last()).fillna("").astype(str)
+    return out[["student", "method", "labels", "ap_now", "agreement", "last_label"]]
 
 
 def group_curves(labels: pd.DataFrame) -> pd.DataFrame:
@@ -94,13 +116,14 @@ def majority_labels(labels: pd.DataFrame) -> pd.DataFrame:
     labelled it and the share that agreed with that majority (what a whole-class Label Studio export holds)."""
     if labels.empty:
         return pd.DataFrame(columns=["row", "label", "votes", "consensus", "students"])
-    out = []
-    for row, g in labels.groupby("row", sort=False):
-        counts = g["label"].astype(int).value_counts().sort_index()
-        top = int(counts.idxmax())
-        out.append({"row": int(row), "label": top, "votes": int(len(g)), "consensus": float(counts.max() / len(g)),
-                    "students": ", ".join(g["student"].astype(str))})
-    return pd.DataFrame(out)
+    counts = pd.crosstab(labels["row"], labels["label"].astype(int))  # classes ascending: idxmax takes the lower
+    order = pd.unique(labels["row"])
+    counts = counts.loc[order]
+    votes = counts.sum(axis=1)
+    who = labels.groupby("row", sort=False)["student"].agg(lambda v: ", ".join(v.astype(str)))
+    return pd.DataFrame({"row": order.astype(int), "label": counts.idxmax(axis=1).to_numpy(int),
+                         "votes": votes.to_numpy(int), "consensus": (counts.max(axis=1) / votes).to_numpy(float),
+                         "students": who.loc[order].to_numpy()})
 
 
 def class_view_for_student(dataset, code, key) -> pd.DataFrame:

@@ -28,6 +28,8 @@ ASSIGNMENTS = {"same": "every student gets the first method",
                "round-robin": "students are assigned to the methods in turn (an in-class experiment)"}
 DEFAULT_METHODS = ("random", "kmeans-paper", "typiclust")
 MAX_NAME = 40
+#: points of a new seat's random-sampling reference computed when the student joins (beyond the method's picks)
+RANDOM_AHEAD = 20
 DEFAULT_QUESTION = "Does this image show the finding?"
 
 
@@ -201,8 +203,9 @@ def join(dataset, code, display_name, features, embedding_key: str | None = None
         cur = c.execute("INSERT INTO students (classroom_id, display_name, name_key, method, session_id, "
                         "key_hash, joined) VALUES (?,?,?,?,?,?,?)",
                         (room.id, name, name_key, method, sid, sec.digest(key), _now()))
-    return Seat(room, int(cur.lastrowid), name, method, key,
-                LabelSession.from_store(dataset, sid, features, key=key))
+    session = LabelSession.from_store(dataset, sid, features, key=key)
+    session.random_curve(room.n_coldstart + RANDOM_AHEAD)  # once, now: no label of this seat waits for it
+    return Seat(room, int(cur.lastrowid), name, method, key, session)
 
 
 def rejoin(dataset, code, key, features) -> Seat:

@@ -160,6 +160,9 @@ class Store:
         return self.query(f"SELECT {', '.join(LABEL_FIELDS)} FROM labels WHERE session_id=? ORDER BY step",
                           (int(session_id),))
 
+    def label_count(self, session_id: int) -> int:
+        return int(self.query("SELECT COUNT(*) FROM labels WHERE session_id=?", (int(session_id),))[0][0])
+
     def add_label(self, session_id: int, row: dict, key: str | None = None) -> tuple[dict, bool]:
         """Write one label in its own transaction; returns ``(row as stored, written)``.
 

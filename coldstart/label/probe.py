@@ -18,6 +18,45 @@ _EXPLAINED = {
 SESSION_STRATEGIES = {s: _EXPLAINED[s] for s in _ALL_STRATEGIES if s in _EXPLAINED}
 
 
+#: standardised embeddings of this process: fingerprint -> array (every seat of a class shares one copy)
+_PREPARED: dict = {}
+_PREPARED_MAX = 4
+
+
+def prepared_features(features: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """``(standardised features, fingerprint)``; the fingerprint identifies the embedding for the probe
+    memo (its shape and every 1 in ~64 rows: cheap on each page rerun), and the standardised array is
+    computed once per embedding and process (read only: sessions never write into it)."""
+    import hashlib
+
+    from ..select._space import standardize
+
+    f = np.asarray(features)
+    sample = np.ascontiguousarray(f[:: max(1, len(f) // 64)])
+    key = (f.shape, str(f.dtype), hashlib.blake2b(sample.view(np.uint8).ravel(), digest_size=16).hexdigest())
+    if key not in _PREPARED:
+        if len(_PREPARED) >= _PREPARED_MAX:
+            _PREPARED.pop(next(iter(_PREPARED)))
+        z = standardize(f)
+        z.setflags(write=False)
+        _PREPARED[key] = z
+    return _PREPARED[key], key
+
+
+_BLAS = None
+
+
+def one_blas_thread():
+    """``with one_blas_thread(): ...`` runs BLAS on one thread (a controller made once: threadpoolctl's
+    ``threadpool_limits`` looks the libraries up again on every call, ~0.3 ms)."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1)
+
+
 def fit_session_probe(x: np.ndarray, y: np.ndarray, seed: int = 0):
     """A multi-class logistic-regression probe on (x, y), refitted after every label; None when ``y``
     has fewer than two classes.
@@ -26,14 +65,13 @@ def fit_session_probe(x: np.ndarray, y: np.ndarray, seed: int = 0):
     validation, bootstrap SEs), far more than one click needs.
     """
     from sklearn.linear_model import LogisticRegression
-    from threadpoolctl import threadpool_limits
 
     if len(np.unique(y)) < 2:
         return None
     clf = LogisticRegression(C=1.0, max_iter=300, class_weight="balanced", random_state=seed)
     # a problem of a few dozen rows gains nothing from BLAS threads, and a class of students refitting at
     # once on a small machine oversubscribes the cores (measured: 0.5 s per fit instead of 0.04 s)
-    with threadpool_limits(1):
+    with one_blas_thread():
         clf.fit(x, y)
     return clf
 
@@ -41,7 +79,8 @@ def fit_session_probe(x: np.ndarray, y: np.ndarray, seed: int = 0):
 def probe_scores(clf, x: np.ndarray, n_classes: int) -> np.ndarray:
     """Class probabilities (n, n_classes) from a fitted probe (columns for unseen classes are 0)."""
     p = np.zeros((len(x), n_classes), np.float64)
-    p[:, clf.classes_.astype(int)] = clf.predict_proba(x)
+    with one_blas_thread():
+        p[:, clf.classes_.astype(int)] = clf.predict_proba(x)
     return p
 
 

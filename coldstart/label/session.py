@@ -13,7 +13,6 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,11 +23,10 @@ import pandas as pd
 from ..classroom.store import open_store
 from ..errors import ColdstartError
 from ..paths import validate_name
-from ..select._space import standardize
 from ..select.base import select
 from ..select.cache import cached_select
 from ..select.dataset import pool_indices
-from .probe import SESSION_STRATEGIES, fit_session_probe, probe_scores, score_ap, uncertainty
+from .probe import SESSION_STRATEGIES, fit_session_probe, prepared_features, probe_scores, score_ap, uncertainty
 from .reference import RandomReference
 
 LABEL_COLUMNS = ["step", "index", "id", "label", "label_name", "source", "ground_truth", "mask_ok",
@@ -95,10 +93,7 @@ class LabelSession(RandomReference):
         if f.ndim != 2 or len(f) != len(dataset):
             raise ColdstartError(f"features have shape {f.shape} but dataset {dataset.name!r} has "
                                  f"{len(dataset)} images: compute the embedding for this dataset first")
-        self.features = standardize(f)
-        # identifies the embedding for the probe memo: its shape and every 1 in ~64 rows (cheap on each rerun)
-        sample = np.ascontiguousarray(f[:: max(1, len(f) // 64)])
-        self._fingerprint = (f.shape, hashlib.blake2b(sample.view(np.uint8).ravel(), digest_size=16).hexdigest())
+        self.features, self._fingerprint = prepared_features(f)
         self.n_classes = max(2, len(dataset.classes))
         splits = dataset.splits
         self.pool = np.flatnonzero(splits == "train")

@@ -302,11 +302,12 @@ def explore_map(xy: np.ndarray, ids: Sequence[str], *, budget: int, max_budget: 
 
 # ------------------------------------------------------------------ stratum coverage panel
 def coverage_panel(strata: Sequence, orders: Mapping[str, Sequence[int]], budget: int, column: str,
-                   key: str = "coverage") -> pd.DataFrame:
+                   key: str = "coverage", show_table: bool = True) -> pd.DataFrame:
     """Stratum coverage of one or two methods at ``budget``, side by side: strata hit, the rank at
     which each stratum first appears, and each stratum's share among the picks against the pool.
     ``orders`` are pool positions in pick order (a nested method's full order is fine: only the
-    first ``budget`` count for hits and shares). Returns the table shown."""
+    first ``budget`` count for hits and shares; a third order gets a third colour). ``show_table``: show the
+    numbers under the chart too. Returns the table."""
     import plotly.graph_objects as go
 
     table = compare_coverage(strata, orders, budget)
@@ -319,17 +320,21 @@ def coverage_panel(strata: Sequence, orders: Mapping[str, Sequence[int]], budget
                    help=f"Values of `{column}` with at least one of the first {budget} picks.")
         if s["missed"]:
             col.caption("Not yet picked: " + ", ".join(s["missed"][:8]) + (" …" if len(s["missed"]) > 8 else ""))
+    colors = [*PICK_COLORS, "#2CA02C", "#FF7F0E"]
     fig = go.Figure()
     fig.add_bar(name="pool", y=table["stratum"], x=table["pool_share"], orientation="h", marker_color="#BBBBBB")
     for k, name in enumerate(orders):
         fig.add_bar(name=name, y=table["stratum"], x=table[f"{name} share"], orientation="h",
-                    marker_color=PICK_COLORS[k % len(PICK_COLORS)])
-    fig.update_layout(barmode="group", height=120 + 28 * len(table) * (1 + len(orders)) // 2,
+                    marker_color=colors[k % len(colors)])
+    fig.update_layout(barmode="group", height=150 + 28 * len(table) * (1 + len(orders)) // 2,
                       margin=dict(l=10, r=10, t=30, b=10), xaxis=dict(title="share", tickformat=".0%"),
-                      yaxis=dict(autorange="reversed"), legend=dict(orientation="h", y=1.08),
+                      yaxis=dict(autorange="reversed"),  # the legend under the axis: above, it hid the title
+                      legend=dict(orientation="h", yanchor="top", y=-0.16, xanchor="left", x=0),
                       title=dict(text=f"Share of each <b>{column}</b> stratum: pool vs first {budget} picks",
                                  font=dict(size=13)))
     st.plotly_chart(fig, key=f"{key}_chart", width="stretch", config={"displaylogo": False})
+    if not show_table:
+        return table
     shown = table.copy()
     fmt = {c: st.column_config.NumberColumn(c, format="percent") for c in shown.columns if c.endswith("share")}
     st.dataframe(shown, hide_index=True, width="stretch", column_config=fmt, key=f"{key}_table")
