@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ColdstartError
+from ..data.dataset import is_labeled
 from . import secrets as sec
 from .room import check_teacher, find_classroom
 from .store import open_store
@@ -46,8 +47,8 @@ def _class_table(dataset, room) -> tuple[pd.DataFrame, pd.DataFrame]:
         for c in ("step", "row", "label", "ground_truth"):
             df[c] = df[c].astype(int)
         gt, lab = df["ground_truth"].to_numpy(int), df["label"].to_numpy(int)
-        df["agrees"] = pd.array(np.where(gt >= 0, lab == gt, False), dtype="boolean")
-        df.loc[gt < 0, "agrees"] = pd.NA
+        df["agrees"] = pd.array(np.where(is_labeled(gt), lab == gt, False), dtype="boolean")
+        df.loc[~is_labeled(gt), "agrees"] = pd.NA
         df["ap"] = df["ap"].astype(float)
         labels = df[CLASS_COLUMNS].reset_index(drop=True)
     if len(_TABLES) > 64:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..classroom.store import open_store
+from ..data.dataset import MISSING_LABEL
 from ..io import read_json
 from ..paths import validate_name
 
@@ -27,7 +28,7 @@ def _label_rows(path) -> list[dict]:
         mask = r.get("mask_ok")
         out.append({"step": int(r["step"]), "row": int(r["row"]), "id": str(r["id"]), "label": int(r["label"]),
                     "label_name": str(r["label_name"]), "source": str(r.get("source", "user")),
-                    "ground_truth": int(r.get("ground_truth", -1)),
+                    "ground_truth": int(r.get("ground_truth", MISSING_LABEL)),
                     "mask_ok": None if mask is None or (isinstance(mask, float) and np.isnan(mask)) else int(bool(mask)),
                     "seconds": None if pd.isna(r.get("seconds")) else float(r["seconds"]),
                     "time": str(r.get("time", "")), "n_labels": int(r.get("n_labels", r["step"])),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.dataset import is_labeled
 from ..errors import ColdstartError
 from ..select.uncertainty import UNCERTAINTY_STRATEGIES as _ALL_STRATEGIES
 
@@ -123,13 +124,13 @@ def learning_curve(features: np.ndarray, rows: np.ndarray, labels: np.ndarray, t
 def waiting_for_classes(labels, class_names) -> str | None:
     """Why the student's model cannot train yet (all labels so far are one class), or None when it can."""
     y = np.asarray(labels, int)
-    seen = sorted(set(y[y >= 0].tolist()))
+    seen = sorted(set(y[is_labeled(y)].tolist()))
     if len(seen) >= 2 or len(class_names) < 2:
         return None
     if not seen:
         return "No labels yet: the model trains once your labels hold both classes."
     have = class_names[seen[0]]
     others = " or ".join(f"'{c}'" for k, c in enumerate(class_names) if k != seen[0])
-    n = int((y >= 0).sum())
+    n = int(is_labeled(y).sum())
     return (f"All {n} label{'s' if n != 1 else ''} so far are '{have}': the model needs both classes to train. "
             f"It starts as soon as you label an image {others}; until then the curve has no point.")

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..classroom.store import open_store
+from ..data.dataset import is_labeled
 from ..errors import ColdstartError
 from ..paths import validate_name
 from ..select.base import select
@@ -100,7 +101,7 @@ class LabelSession(RandomReference):
         if len(self.pool) == 0:
             self.pool = np.flatnonzero(splits != "test")
         labels = dataset.labels
-        self.test = np.flatnonzero((splits == "test") & (labels >= 0))
+        self.test = np.flatnonzero((splits == "test") & is_labeled(labels))
         self.y_test = labels[self.test]
         self._labels = self._read_labels()
         self._last_shown = time.time()
@@ -354,14 +355,14 @@ class LabelSession(RandomReference):
 
     @property
     def has_ground_truth(self) -> bool:
-        return bool(len(self.test) and (self.dataset.labels[self.pool] >= 0).all())
+        return bool(len(self.test) and self.dataset.is_labeled()[self.pool].all())
 
     def reveal(self) -> pd.DataFrame:
         """Each user label beside the ground truth, with ``match`` (NA where the truth is unknown)."""
         df = self.labels
         gt = df["ground_truth"].to_numpy(int)
         df["truth_name"] = [self.dataset.label_name(int(v)) for v in gt]
-        df["match"] = pd.array([bool(a == b) if b >= 0 else pd.NA for a, b in zip(df["label"], gt)],
+        df["match"] = pd.array([bool(a == b) if is_labeled(b) else pd.NA for a, b in zip(df["label"], gt)],
                                dtype="boolean")
         return df
 

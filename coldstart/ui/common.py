@@ -32,6 +32,7 @@ from ..data import thumbnails as images
 from ..data.dataset import MANIFEST, Dataset, list_datasets
 from ..errors import ColdstartError
 from ..paths import data_root
+from .navigation import FAVICON, through_app
 
 DATASET_KEY = "dataset"          # active dataset name, shared by all pages
 _PICKER_KEY = "_dataset_picker"  # the sidebar widget's own key
@@ -40,13 +41,11 @@ APP_TITLE = "coldstart"
 
 
 # ---------------------------------------------------------------- page setup
-#: The browser tab's icon. An emoji, which Streamlit draws as an inline ``data:`` SVG: a ``:material/...:``
-#: favicon is fetched from fonts.gstatic.com, which fails offline (a request leaving the machine).
-FAVICON = "🩻"
 
 
 def page_config(title: str, icon: str = FAVICON) -> None:
     """``st.set_page_config`` with the app's defaults (wide layout); call first on every page."""
+    through_app()
     st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide",
                        initial_sidebar_state="expanded")
 
