@@ -19,6 +19,7 @@ from coldstart.errors import ColdstartError
 from coldstart.label.probe import waiting_for_classes
 from coldstart.label.sessions import pick_orders
 from coldstart.runs.defaults import usable_embedders
+from coldstart.select import selector_specs
 from coldstart.select.strata import stratifier_columns, stratum_values
 from coldstart.ui import classroom_view as cv
 from coldstart.ui import common as ui
@@ -96,8 +97,10 @@ def student_part(code: str, key: str) -> None:
     if s.store.label_count(s.session_id) != len(s):
         s.refresh()  # another tab of this student labelled
     ds = s.dataset
+    spec = selector_specs(None).get(seat.method)
+    on = f" on **{room.embedder}** features" if spec is None or spec.needs_features else ""
     st.markdown(f"**{seat.display_name}** · {len(s)} images labelled · your images are chosen by "
-                f"**{seat.method}** on **{room.embedder}** features, then by your model's uncertainty.")
+                f"**{seat.method}**{on}, then by your model's uncertainty.")
     st.caption(f"Your seat key is **{seat.key}**: keep it to continue from another tab or computer "
                f"(classroom code **{room.code}**). This page's address holds it too.")
     if not room.is_open:
