@@ -47,7 +47,8 @@ images with close numbers count as similar. On this pool: {similarity}.
    compare two ways of choosing side by side.
 2. **Train** and **Compare**: train a model on each choice and compare the results against
    random picks, with error bars.
-3. **Label**: annotate the proposed images yourself.
+3. **Label**: annotate the proposed images yourself; **Classroom**: a whole class labels at once, and the
+   teacher sees everyone's curves.
 
 **Keep in mind.** A selection is a proposal based on how images *look*; it does not know which
 findings matter clinically. Its benefit is largest when very few images can be labelled, and it

@@ -325,6 +325,8 @@ elif st.session_state.get(TEACHER_KEY):
     t = st.session_state[TEACHER_KEY]
     teacher_view(t["code"], t["token"])
 else:
+    st.markdown("**Classroom mode**: a whole class labels one pool through this server. Students join with "
+                "the teacher's code, each on their own laptop; the teacher sees every student's learning curve.")
     who = st.radio("I am", ["a student", "the teacher"], horizontal=True, key="cls_who")
     if who == "a student":
         join_form()
