@@ -177,6 +177,16 @@ def test_two_backends_never_share_an_entry(blob_dataset, X, monkeypatch, first, 
     assert c.selection_backend("random", 10**6) == "exact"  # no kNN step: one entry whatever the backend
 
 
+def test_faiss_keys_hold_the_sample_sizes(monkeypatch):
+    from coldstart.select import faiss_backend
+    from coldstart.select.cache import selection_key
+
+    key = lambda b: selection_key("m", "emb", "probcover", {}, 0, backend=b)  # noqa: E731
+    before = key("faiss"), key("exact")
+    monkeypatch.setattr(faiss_backend, "DEGREE_CAP", faiss_backend.DEGREE_CAP + 1)
+    assert key("faiss") != before[0] and key("exact") == before[1]
+
+
 def test_selection_key_takes_no_budget():
     params = inspect.signature(cache.selection_key).parameters
     assert "budget" not in params and "backend" in params

@@ -33,11 +33,15 @@ def selection_key(manifest_hash: str, embedding_key: str | None, selector: str, 
     """Content address of a selection: every input that changes the picks, not the budget (nested).
 
     ``backend`` is the one :func:`selection_backend` names for the pool: entries computed with faiss
-    and with the exact numpy path never share a key.
+    and with the exact numpy path never share a key; a faiss key also holds the faiss paths' sample sizes.
     """
     spec = {"manifest": manifest_hash, "embedding": embedding_key, "selector": selector,
             "params": {k: params[k] for k in sorted(params)}, "seed": int(seed), "pool": pool,
             "backend": str(backend), "cache_version": VERSION, "coldstart": __version__}
+    if backend == "faiss":  # the large-pool paths' sample sizes change their picks too
+        from . import faiss_backend as fb
+
+        spec["faiss_samples"] = {k: getattr(fb, k) for k in fb.SAMPLE_SETTINGS}
     h = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return f"{selector}-{h}"
 

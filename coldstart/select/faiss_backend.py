@@ -184,20 +184,30 @@ def other_label_distance(Z, y: np.ndarray, centres: np.ndarray) -> np.ndarray:
 #: From this many images (with faiss) ProbCover estimates coverage on a witness sample (:func:`witness_graph`).
 SAMPLED_MIN_POOL = AUTO_MIN_POOL
 #: TypiClust on faiss: typicality is computed for at most this many seeded-sampled members of a cluster
-#: (their k nearest neighbours are searched among all its members, exactly).
-TYPICALITY_CANDIDATES = 256
+#: (their k nearest neighbours are searched among all its members, exactly). 2,048: within 1% of the exact
+#: method's coverage at a million's sampling rate (docs/scale.md section 5; 256 missed it there by +1.86%).
+TYPICALITY_CANDIDATES = 2048
 #: ProbCover at scale: the purity rule's nearest other-pseudo-label distances use this many sampled centres ...
 PURITY_SAMPLE = 2000
-#: ... balls are centred on at most this many seeded-sampled images (the candidates) ...
-GRAPH_CANDIDATES = 50_000
+#: ... balls are centred on at most this many seeded-sampled images (the candidates: every image up to a
+#: million; a 5% sample, 50,000 of 1M, left ProbCover 6 coverage points short of the exact method) ...
+GRAPH_CANDIDATES = 1_000_000
 #: ... and hold at most this many witnesses each (the degree cap; a seeded random subset when more) ...
-DEGREE_CAP = 64
+DEGREE_CAP = 128
 #: ... drawn from a seeded witness sample of at least this many images (sized so a mean ball holds ~the cap).
 GRAPH_MIN_WITNESSES = 10_000
-#: ... and each pick is the best ball among its candidate and that candidate's nearest this many images.
+#: ... and each pick is the best ball among its candidate and that candidate's nearest this many images ...
 REFINE_NEIGHBOURS = 32
+#: ... and the next best candidates by estimated gain, this many candidates in all (compared by uncovered
+#: witnesses in their full balls, so the cap's sampling noise alone does not choose the pick).
+RERANK_CANDIDATES = 8
 #: Witness samples larger than this are searched with an inverted-file index (small balls: approximate).
 FLAT_MAX_WITNESSES = 50_000
+#: Rows range-searched at a time (a block's results are shuffled for the cap: big balls make them large).
+RANGE_BLOCK = 8192
+#: The settings above that change the picks (part of a faiss selection's cache key).
+SAMPLE_SETTINGS = ("SAMPLED_MIN_POOL", "TYPICALITY_CANDIDATES", "PURITY_SAMPLE", "GRAPH_CANDIDATES", "DEGREE_CAP",
+                   "GRAPH_MIN_WITNESSES", "REFINE_NEIGHBOURS", "RERANK_CANDIDATES", "FLAT_MAX_WITNESSES")
 
 
 def sample(n: int, m: int, rng: np.random.Generator) -> np.ndarray:
@@ -230,7 +240,8 @@ def range_rows(index, Q, delta: float, cap: int | None = None, rng: np.random.Ge
     """
     r2 = float(np.nextafter(np.float32(float(delta) ** 2), np.float32(np.inf)))  # include |a-b| == delta
     counts, kept, ids = [], [], []
-    for _, b in _blocks(Q):
+    for s in range(0, len(Q), RANGE_BLOCK):  # small blocks: a block's results (and their shuffle) stay small
+        b = np.ascontiguousarray(Q[s:s + RANGE_BLOCK], dtype=np.float32)
         lims, _, idx = index.range_search(b, r2)
         c = np.diff(lims).astype(np.int64)
         counts.append(c)

@@ -15,8 +15,9 @@ original), so selections stay nested.
 
 From 100,000 images on faiss the exact graph does not fit in memory (a million images in balls of
 ~15,000 is 15 billion edges), so coverage is estimated (:func:`sampled_cover`): balls centred on
-a seeded candidate sample hold at most ``graph_degree_cap`` witnesses from a seeded witness sample,
-each pick is refined among its candidate's nearest images, and the ``coverage_fraction`` reported
+candidate images (every image up to a million, a seeded sample above) hold at most ``graph_degree_cap``
+witnesses from a seeded witness sample, each pick is the best of the top candidates by estimated gain and
+the first one's nearest images by uncovered witnesses in their full balls, and the ``coverage_fraction`` reported
 is exact over the whole pool. The sample sizes and the cap are in the Selection's info (``graph_*``).
 """
 
@@ -163,16 +164,23 @@ def greedy_cover(g, budget: int, seed: int, labeled: np.ndarray) -> tuple[list[i
     return picks, gains
 
 
+def _largest(s: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest values of ``s``, largest first (ties: lower index first)."""
+    top = np.argpartition(-s, k - 1)[:k] if k < len(s) else np.arange(len(s))
+    return top[np.lexsort((top, -s[top]))]
+
+
 def sampled_cover(Z, delta: float, budget: int, seed: int, labeled: np.ndarray):
     """Greedy max coverage at scale, estimated on :func:`.faiss_backend.witness_graph` (candidates x witnesses).
 
-    Each step takes the candidate ball with the largest estimated gain, then the best of it and its
+    Each step takes the candidate ball with the largest estimated gain, then the best of it, the next best
+    candidates (:data:`.faiss_backend.RERANK_CANDIDATES` in all) and its
     :data:`.faiss_backend.REFINE_NEIGHBOURS` nearest pool images by uncovered witnesses in their full balls
     (so the pick is not limited to the candidate sample).
 
     Returns picks (pool rows), estimated gains and ball sizes (in pool images), and the graph's figures.
     """
-    from .faiss_backend import REFINE_NEIGHBOURS, flat_index, range_rows, witness_graph
+    from .faiss_backend import REFINE_NEIGHBOURS, RERANK_CANDIDATES, flat_index, range_rows, witness_graph
 
     n = len(Z)
     wg = witness_graph(Z, delta, seed)
@@ -182,8 +190,10 @@ def sampled_cover(Z, delta: float, budget: int, seed: int, labeled: np.ndarray):
     if len(labeled):  # labeled images' balls count as covered
         covered[range_rows(wg["index"], np.asarray(Z[labeled]), delta)[2]] = True
     kept = np.diff(g.indptr)
-    cnt = kept - np.bincount(np.repeat(np.arange(len(cand)), kept), weights=covered[g.indices],
-                             minlength=len(cand)).astype(np.int64)
+    cnt = kept.copy()
+    if covered.any():
+        cnt -= np.bincount(np.repeat(np.arange(len(cand)), kept), weights=covered[g.indices],
+                           minlength=len(cand)).astype(np.int64)
     weight = count / np.maximum(kept, 1)
     taken = np.isin(cand, labeled)
 
@@ -196,16 +206,21 @@ def sampled_cover(Z, delta: float, budget: int, seed: int, labeled: np.ndarray):
     neighbours: dict[int, np.ndarray] = {}
 
     def take(p, score):
-        """The best ball among candidate p and its REFINE_NEIGHBOURS nearest images, by uncovered witnesses."""
+        """The best ball among the RERANK_CANDIDATES best candidates (p first) and p's REFINE_NEIGHBOURS nearest
+        images, by uncovered witnesses in their full balls."""
+        s = cnt * weight
+        s[taken & (np.arange(len(s)) != p)] = -1
+        top = np.array([p])
+        if RERANK_CANDIDATES > 1:
+            top = _largest(s, RERANK_CANDIDATES)
+            top = np.concatenate([[p], top[(top != p) & (s[top] >= 0)]])  # p, then the best untaken others
         if p not in neighbours:  # searched for the 64 best untaken candidates at once (one scan of the pool)
-            s = cnt * weight
-            s[taken & (np.arange(len(s)) != p)] = -1
-            batch = np.union1d([p], np.argsort(-s, kind="stable")[:64])
+            batch = np.union1d([p], _largest(s, 64))
             found = near.search(np.ascontiguousarray(Z[cand[batch]], dtype=np.float32), REFINE_NEIGHBOURS)[1]
             neighbours.update(zip(batch.tolist(), found))
         q = neighbours[p]
         q = q[(q >= 0) & ~pool_taken[np.maximum(q, 0)]]
-        q = np.unique(np.concatenate([[cand[p]], q]))
+        q = np.unique(np.concatenate([cand[top], q]))
         counts, _, ids = range_rows(index, np.asarray(Z[q]), delta)
         rows = np.repeat(np.arange(len(q)), counts)
         unc = np.bincount(rows, weights=~covered[ids], minlength=len(q))
@@ -225,7 +240,8 @@ def sampled_cover(Z, delta: float, budget: int, seed: int, labeled: np.ndarray):
         picks.extend(int(r) for r in rest)
         gains.extend([0] * len(rest))
     ball = (range_rows(wg["index"], np.asarray(Z[np.asarray(picks, np.int64)]), delta)[0] * scale).round().astype(np.int64)
-    info = dict(wg["info"], n_edges=int(g.nnz), mean_ball_size=float(count.mean() * scale))
+    info = dict(wg["info"], n_edges=int(g.nnz), mean_ball_size=float(count.mean() * scale),
+                graph_rerank_candidates=int(RERANK_CANDIDATES), graph_refine_neighbours=int(REFINE_NEIGHBOURS))
     return picks, gains, ball, info
 
 
