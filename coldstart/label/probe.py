@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..data.dataset import is_labeled
@@ -22,6 +24,7 @@ SESSION_STRATEGIES = {s: _EXPLAINED[s] for s in _ALL_STRATEGIES if s in _EXPLAIN
 #: standardised embeddings of this process: fingerprint -> array (every seat of a class shares one copy)
 _PREPARED: dict = {}
 _PREPARED_MAX = 4
+_PREPARED_LOCK = threading.Lock()
 
 
 def prepared_features(features: np.ndarray) -> tuple[np.ndarray, tuple]:
@@ -35,13 +38,14 @@ def prepared_features(features: np.ndarray) -> tuple[np.ndarray, tuple]:
     f = np.asarray(features)
     sample = np.ascontiguousarray(f[:: max(1, len(f) // 64)])
     key = (f.shape, str(f.dtype), hashlib.blake2b(sample.view(np.uint8).ravel(), digest_size=16).hexdigest())
-    if key not in _PREPARED:
-        if len(_PREPARED) >= _PREPARED_MAX:
-            _PREPARED.pop(next(iter(_PREPARED)))
-        z = standardize(f)
-        z.setflags(write=False)
-        _PREPARED[key] = z
-    return _PREPARED[key], key
+    with _PREPARED_LOCK:  # Streamlit serves every student's session on its own thread
+        if key not in _PREPARED:
+            if len(_PREPARED) >= _PREPARED_MAX:
+                _PREPARED.pop(next(iter(_PREPARED)))
+            z = standardize(f)
+            z.setflags(write=False)
+            _PREPARED[key] = z
+        return _PREPARED[key], key
 
 
 _BLAS = None

@@ -9,6 +9,7 @@ it never refits it.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,14 @@ CHUNK = 10
 #: the reference curves of this process: cache path -> (file mtime, curve); the oldest are dropped
 _CURVES: dict[str, tuple[int, pd.DataFrame]] = {}
 _CURVES_MAX = 512
+_CURVES_LOCK = threading.Lock()  # every student's session runs on its own Streamlit thread
+
+
+def _remember(path: str, hit: tuple[int, pd.DataFrame]) -> None:
+    with _CURVES_LOCK:
+        if path not in _CURVES and len(_CURVES) >= _CURVES_MAX:
+            _CURVES.pop(next(iter(_CURVES)))
+        _CURVES[path] = hit
 
 
 def _empty() -> pd.DataFrame:
@@ -48,14 +57,13 @@ class RandomReference:
         try:
             mtime = os.stat(path).st_mtime_ns
         except OSError:
-            _CURVES.pop(path, None)
+            with _CURVES_LOCK:
+                _CURVES.pop(path, None)
             return _empty()
         hit = _CURVES.get(path)
         if hit is None or hit[0] != mtime:  # caches written before the rename call the column auprc
             hit = (mtime, pd.read_parquet(path).rename(columns={"auprc": "ap"}))
-            if len(_CURVES) >= _CURVES_MAX:
-                _CURVES.pop(next(iter(_CURVES)))
-            _CURVES[path] = hit
+            _remember(path, hit)
         return hit[1]
 
     def random_curve(self, n: int | None = None, ahead: int = 0) -> pd.DataFrame:
@@ -80,5 +88,5 @@ class RandomReference:
                                                       "ap": more, "session": "random sampling"})],
                                ignore_index=True)
             write_parquet(self.random_path, cached)
-            _CURVES[str(self.random_path)] = (os.stat(self.random_path).st_mtime_ns, cached)
+            _remember(str(self.random_path), (os.stat(self.random_path).st_mtime_ns, cached))
         return cached.iloc[:n].reset_index(drop=True)
