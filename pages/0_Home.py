@@ -82,7 +82,7 @@ if ds is not None:
     with right:
         st.subheader("A few images")
         idx = preview_indices(ds)
-        ui.image_grid(ds, idx, cols=4, size=160)
+        ui.image_grid(ds, idx, size=160)
         if ds.has_masks:
             st.caption("Red outline: the annotated region (mask) where one exists.")
 

@@ -240,12 +240,10 @@ def caption(ds: Dataset, i: int, extra: str = "") -> str:
 
 
 def image_grid(ds: Dataset, indices: Sequence[int], captions: Sequence[str] | None = None,
-               cols: int | None = None, size: int = 128, outline: bool = True,
-               highlight: Iterable[int] = ()) -> None:
+               size: int = 128, outline: bool = True, highlight: Iterable[int] = ()) -> None:
     """A gallery of ``size``-pixel thumbnails with mask outlines (``highlight``: framed), captioned by
-    id and label, as many per row as fit: one ``st.image`` element for the whole gallery, so a rerun
-    sends and the browser diffs one element, not a row of columns per few images. (``cols`` is no
-    longer used: the gallery wraps to its container's width.)"""
+    id and label, as many per row as fit the container: one ``st.image`` element for the whole gallery,
+    so a rerun sends and the browser diffs one element, not a row of columns per few images."""
     indices = [int(i) for i in indices]
     if not indices:
         st.caption("No images to show.")
